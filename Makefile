@@ -1,0 +1,63 @@
+# perfwire front door. CMake does the build; this file installs what is
+MAKEFLAGS += --no-print-directory
+# missing, builds, and runs. Privileged steps re-run through sudo when needed.
+
+BUILD_DIR ?= build
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+INTERVAL  ?= 1s
+SOCKET    ?= /run/perfwire/perfwire.sock
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+
+# Debian packages the build and tests need.
+DEB_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libabsl-dev \
+  flatbuffers-compiler libflatbuffers-dev libgtest-dev libgmock-dev \
+  libbenchmark-dev cmake make g++ pkg-config procps
+
+ifeq ($(shell id -u),0)
+  SUDO :=
+else
+  SUDO := $(shell command -v sudo 2>/dev/null)
+endif
+
+.PHONY: all build deps run test unit-test clean install format bench
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing $$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Starts the agent, shows live per-thread data until Ctrl-C, then stops it.
+run: deps build
+	@$(SUDO) env BUILD_DIR=$(BUILD_DIR) INTERVAL=$(INTERVAL) SOCKET=$(SOCKET) \
+	  sh clients/run_live.sh
+
+# Everything: unit tests, then (as root) the BPF integration tests.
+test: deps build
+	cd $(BUILD_DIR) && $(SUDO) env CI=$${CI:-} ctest --output-on-failure --timeout 600
+
+# Unit tests only: no root needed.
+unit-test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -E '^integration\.'
+
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+format:
+	clang-format -i --style=Google $$(git ls-files '*.cc' '*.h' '*.c' | grep -v '^vmlinux/')
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,28 @@
+#ifndef PERFWIRE_AGENT_FRAME_SECTIONS_H_
+#define PERFWIRE_AGENT_FRAME_SECTIONS_H_
+
+#include <cstdint>
+
+#include "flatbuffers/flatbuffers.h"
+#include "perfwire_generated.h"
+
+namespace perfwire {
+
+// Counters sources report about their own losses, summed into AgentStats.
+struct SourceLossCounters {
+  uint64_t lost_exit_record_count = 0;
+  uint64_t lost_block_io_count = 0;
+  uint64_t vanished_thread_count = 0;
+  uint64_t tracked_thread_count = 0;
+};
+
+// The parts of one Frame that sources build before the Frame table itself is
+// started (FlatBuffers needs children first). A zero offset means "absent".
+struct FrameSections {
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>> threads;
+  SourceLossCounters losses;
+};
+
+}  // namespace perfwire
+
+#endif  // PERFWIRE_AGENT_FRAME_SECTIONS_H_

@@ -1,0 +1,48 @@
+/* Structs shared by bpf/threads.bpf.c and the agent. Fixed-width types only;
+ * the layout is the wire format between kernel and user space. */
+#ifndef PERFWIRE_BPF_THREAD_COUNTERS_H_
+#define PERFWIRE_BPF_THREAD_COUNTERS_H_
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PW_COMM_LEN 16
+
+/* Cumulative counters of one task, read from the kernel's own accounting
+ * (task_struct), plus the block IO this task submitted (counted by us). */
+struct pw_thread_sample {
+  __u32 tid;           /* task->pid */
+  __u32 pid;           /* task->tgid */
+  __u64 start_time_ns; /* task->start_time, CLOCK_MONOTONIC */
+  __u64 cgroup_id;     /* task->cgroups->dfl_cgrp->kn->id */
+  __u64 on_cpu_ns;     /* task->se.sum_exec_runtime */
+  __u64 nvcsw;
+  __u64 nivcsw;
+  __u64 min_flt;
+  __u64 maj_flt;
+  __u64 rchar; /* task->ioac.rchar */
+  __u64 wchar; /* task->ioac.wchar */
+  __u64 block_read_bytes;
+  __u64 block_write_bytes;
+  __u64 block_read_ops;
+  __u64 block_write_ops;
+  char comm[PW_COMM_LEN];
+};
+
+/* Block IO submitted by one live task, keyed by tid in map `block_io`. */
+struct pw_block_io {
+  __u64 read_bytes;
+  __u64 write_bytes;
+  __u64 read_ops;
+  __u64 write_ops;
+};
+
+/* Indexes of the per-CPU `lost` array: why an event was not counted. */
+enum pw_lost_cause {
+  PW_LOST_EXIT_RECORD = 0, /* exit ring buffer full */
+  PW_LOST_BLOCK_IO = 1,    /* block_io map full */
+  PW_LOST_CAUSE_COUNT = 2,
+};
+
+#endif /* PERFWIRE_BPF_THREAD_COUNTERS_H_ */

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Per-thread counters with no per-switch cost.
+ *
+ * The kernel already keeps exact per-task counters (CPU time, context
+ * switches, faults, syscall bytes). We read them instead of re-counting:
+ *   - iter/task, run by the agent once per interval, writes one
+ *     pw_thread_sample per live task into the iterator's seq_file;
+ *   - sched_process_free, which fires after a task's last slice and final
+ *     switch, sends its final sample through the `exits` ring buffer, so
+ *     nothing a thread did is lost when it dies between two reads.
+ * The only per-event hook is block_bio_queue: the kernel does not count bios
+ * per submitting task, so we do, in `block_io` (freed at task exit).
+ * The agent's own threads (agent_tgid) are skipped everywhere.
+ *
+ * Every hook exists as tp_btf and raw_tp; the loader keeps one of each pair. */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "thread_counters.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the agent between open and load. */
+const volatile __u32 agent_tgid = 0;
+
+#define REQ_OP_BITS 8
+#define REQ_OP_MASK ((1U << REQ_OP_BITS) - 1)
+#define PW_REQ_OP_READ 0
+#define PW_REQ_OP_WRITE 1
+
+/* Sizes are set by the agent from pid_max (or its flags) before load. */
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 22);
+} exits SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 32768);
+  __type(key, __u32);
+  __type(value, struct pw_block_io);
+} block_io SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, PW_LOST_CAUSE_COUNT);
+  __type(key, __u32);
+  __type(value, __u64);
+} lost SEC(".maps");
+
+static __always_inline void count_lost(__u32 cause) {
+  __u64 *n = bpf_map_lookup_elem(&lost, &cause);
+  if (n) *n += 1; /* per-CPU slot: no atomic needed */
+}
+
+static __always_inline void fill_sample(struct task_struct *t,
+                                        struct pw_thread_sample *s) {
+  s->tid = BPF_CORE_READ(t, pid);
+  s->pid = BPF_CORE_READ(t, tgid);
+  s->start_time_ns = BPF_CORE_READ(t, start_time);
+  s->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+  s->on_cpu_ns = BPF_CORE_READ(t, se.sum_exec_runtime);
+  s->nvcsw = BPF_CORE_READ(t, nvcsw);
+  s->nivcsw = BPF_CORE_READ(t, nivcsw);
+  s->min_flt = BPF_CORE_READ(t, min_flt);
+  s->maj_flt = BPF_CORE_READ(t, maj_flt);
+  s->rchar = BPF_CORE_READ(t, ioac.rchar);
+  s->wchar = BPF_CORE_READ(t, ioac.wchar);
+  BPF_CORE_READ_STR_INTO(&s->comm, t, comm);
+
+  __u32 tid = s->tid;
+  struct pw_block_io *io = bpf_map_lookup_elem(&block_io, &tid);
+  if (io) {
+    s->block_read_bytes = io->read_bytes;
+    s->block_write_bytes = io->write_bytes;
+    s->block_read_ops = io->read_ops;
+    s->block_write_ops = io->write_ops;
+  } else {
+    s->block_read_bytes = 0;
+    s->block_write_bytes = 0;
+    s->block_read_ops = 0;
+    s->block_write_ops = 0;
+  }
+}
+
+SEC("iter/task")
+int snapshot_threads(struct bpf_iter__task *ctx) {
+  struct task_struct *t = ctx->task;
+  if (!t || t->tgid == agent_tgid) return 0;
+  struct pw_thread_sample s;
+  fill_sample(t, &s);
+  bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+  return 0;
+}
+
+static __always_inline int on_task_free(struct task_struct *t) {
+  __u32 tid = BPF_CORE_READ(t, pid);
+  if (BPF_CORE_READ(t, tgid) != agent_tgid) {
+    struct pw_thread_sample *s = bpf_ringbuf_reserve(&exits, sizeof(*s), 0);
+    if (s) {
+      fill_sample(t, s);
+      /* The agent drains once per interval; wake it early only when the
+       * ring is half full, so steady-state exits cost no wakeup. */
+      __u64 pending = bpf_ringbuf_query(&exits, BPF_RB_AVAIL_DATA);
+      __u64 size = bpf_ringbuf_query(&exits, BPF_RB_RING_SIZE);
+      bpf_ringbuf_submit(
+          s, pending * 2 >= size ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+    } else {
+      count_lost(PW_LOST_EXIT_RECORD);
+    }
+  }
+  bpf_map_delete_elem(&block_io, &tid);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(task_free_btf, struct task_struct *t) { return on_task_free(t); }
+
+SEC("raw_tp/sched_process_free")
+int BPF_PROG(task_free_raw, struct task_struct *t) { return on_task_free(t); }
+
+static __always_inline int on_bio_queue(struct bio *bio) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tid = (__u32)id;
+  if (tid == 0 || (__u32)(id >> 32) == agent_tgid) return 0;
+
+  __u32 op = BPF_CORE_READ(bio, bi_opf) & REQ_OP_MASK;
+  __u64 bytes = BPF_CORE_READ(bio, bi_iter.bi_size);
+  if ((op != PW_REQ_OP_READ && op != PW_REQ_OP_WRITE) || bytes == 0) return 0;
+
+  struct pw_block_io *io = bpf_map_lookup_elem(&block_io, &tid);
+  if (!io) {
+    struct pw_block_io zero = {};
+    long err = bpf_map_update_elem(&block_io, &tid, &zero, BPF_NOEXIST);
+    if (err && err != -17 /* EEXIST: raced with another CPU */) {
+      count_lost(PW_LOST_BLOCK_IO);
+      return 0;
+    }
+    io = bpf_map_lookup_elem(&block_io, &tid);
+    if (!io) return 0;
+  }
+  if (op == PW_REQ_OP_READ) {
+    __sync_fetch_and_add(&io->read_bytes, bytes);
+    __sync_fetch_and_add(&io->read_ops, 1);
+  } else {
+    __sync_fetch_and_add(&io->write_bytes, bytes);
+    __sync_fetch_and_add(&io->write_ops, 1);
+  }
+  return 0;
+}
+
+SEC("tp_btf/block_bio_queue")
+int BPF_PROG(bio_queue_btf, struct bio *bio) { return on_bio_queue(bio); }
+
+SEC("raw_tp/block_bio_queue")
+int BPF_PROG(bio_queue_raw, struct bio *bio) { return on_bio_queue(bio); }

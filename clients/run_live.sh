@@ -1,0 +1,21 @@
+#!/bin/sh
+# `make run`: start perfwired, show its live frames until Ctrl-C, stop it.
+# Environment: BUILD_DIR, INTERVAL, SOCKET (set by the Makefile).
+set -u
+bin="${BUILD_DIR:-build}/bin"
+socket="${SOCKET:-/run/perfwire/perfwire.sock}"
+"$bin/perfwired" --socket "$socket" --interval "${INTERVAL:-1s}" &
+agent=$!
+stop() { kill -TERM "$agent" 2>/dev/null; wait "$agent" 2>/dev/null; }
+trap 'stop; exit 0' INT TERM
+# Wait for the socket (the agent exits with a clear message if it cannot start).
+i=0
+while [ ! -S "$socket" ]; do
+  if ! kill -0 "$agent" 2>/dev/null; then wait "$agent"; exit $?; fi
+  i=$((i + 1)); [ "$i" -gt 100 ] && { echo "perfwired did not open $socket" >&2; stop; exit 1; }
+  sleep 0.1
+done
+"$bin/perfwire" dump --socket "$socket"
+status=$?
+stop
+exit $status
