@@ -34,6 +34,12 @@ class Source {
   virtual void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) = 0;
   virtual void Stop() {}
   virtual SourceStatus status() const = 0;
+
+  // Optional: an fd the collector polls between intervals (e.g. a ring
+  // buffer that filled early, a socket with datagrams); OnWakeup() is called
+  // on the collector thread when it is readable. -1: nothing to poll.
+  virtual int wakeup_fd() const { return -1; }
+  virtual void OnWakeup() {}
 };
 
 }  // namespace perfwire

@@ -19,7 +19,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include "thread_counters.h"
+#include "threads_shared.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -39,6 +39,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC); /* capacity costs nothing until used */
   __uint(max_entries, 32768);
   __type(key, __u32);
   __type(value, struct pw_block_io);

@@ -1,7 +1,7 @@
 /* Structs shared by bpf/threads.bpf.c and the agent. Fixed-width types only;
  * the layout is the wire format between kernel and user space. */
-#ifndef PERFWIRE_BPF_THREAD_COUNTERS_H_
-#define PERFWIRE_BPF_THREAD_COUNTERS_H_
+#ifndef PERFWIRE_BPF_THREADS_SHARED_H_
+#define PERFWIRE_BPF_THREADS_SHARED_H_
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
@@ -45,4 +45,4 @@ enum pw_lost_cause {
   PW_LOST_CAUSE_COUNT = 2,
 };
 
-#endif /* PERFWIRE_BPF_THREAD_COUNTERS_H_ */
+#endif /* PERFWIRE_BPF_THREADS_SHARED_H_ */

@@ -1,0 +1,166 @@
+#include "agent/threads/thread_bpf.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "agent/bpf/libbpf_util.h"
+#include "clients/lib/unique_fd.h"
+#include "threads.skel.h"
+
+namespace perfwire {
+
+void ThreadBpf::SkelDeleter::operator()(threads_bpf* s) const { threads_bpf__destroy(s); }
+void ThreadBpf::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
+
+ThreadSample ToThreadSample(const pw_thread_sample& s) {
+  ThreadSample out;
+  out.tid = s.tid;
+  out.pid = s.pid;
+  out.start_time_ns = s.start_time_ns;
+  out.cgroup_id = s.cgroup_id;
+  std::memcpy(out.comm.data(), s.comm, sizeof(s.comm));
+  ThreadCounters& c = out.counters;
+  c.on_cpu_ns = s.on_cpu_ns;
+  c.voluntary_switch_count = s.nvcsw;
+  c.involuntary_switch_count = s.nivcsw;
+  c.minor_fault_count = s.min_flt;
+  c.major_fault_count = s.maj_flt;
+  c.read_bytes = s.rchar;
+  c.write_bytes = s.wchar;
+  c.block_read_bytes = s.block_read_bytes;
+  c.block_write_bytes = s.block_write_bytes;
+  c.block_read_op_count = s.block_read_ops;
+  c.block_write_op_count = s.block_write_ops;
+  return out;
+}
+
+namespace {
+
+// One load attempt with the given hook flavour ("tp_btf" or "raw_tp").
+absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options, bool use_btf,
+                                      std::string* why) {
+  LibbpfLogCapture capture;
+  threads_bpf* skel = threads_bpf__open();
+  if (!skel) return LibbpfError(errno, "open BPF object threads");
+  skel->rodata->agent_tgid = options.agent_tgid;
+  bpf_map__set_max_entries(skel->maps.block_io, options.max_threads);
+  bpf_map__set_max_entries(skel->maps.exits, options.exit_buffer_bytes);
+  bpf_program__set_autoload(skel->progs.task_free_btf, use_btf);
+  bpf_program__set_autoload(skel->progs.bio_queue_btf, use_btf);
+  bpf_program__set_autoload(skel->progs.task_free_raw, !use_btf);
+  bpf_program__set_autoload(skel->progs.bio_queue_raw, !use_btf);
+  int err = threads_bpf__load(skel);
+  if (err) {
+    *why = capture.Tail();
+    threads_bpf__destroy(skel);
+    return LibbpfError(err, "load BPF programs");
+  }
+  err = threads_bpf__attach(skel);
+  if (err) {
+    *why = capture.Tail();
+    threads_bpf__destroy(skel);
+    return LibbpfError(err, "attach BPF programs");
+  }
+  return skel;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(const ThreadBpfOptions& options) {
+  auto self = std::make_unique<ThreadBpf>(PassKey());
+  std::string why;
+  auto skel = LoadWith(options, /*use_btf=*/true, &why);
+  self->hook_ = "tp_btf";
+  if (!skel.ok()) {
+    std::string why_raw;
+    auto raw = LoadWith(options, /*use_btf=*/false, &why_raw);
+    if (!raw.ok()) {
+      return absl::Status(raw.status().code(),
+                          absl::StrCat(raw.status().message(), " (tp_btf: ", why,
+                                       "; raw_tp: ", why_raw, ")"));
+    }
+    skel = raw;
+    self->hook_ = "raw_tp";
+  }
+  self->skel_.reset(*skel);
+  ring_buffer* rb = ring_buffer__new(bpf_map__fd(self->skel_->maps.exits),
+                                     &ThreadBpf::OnExitRecord, self.get(), nullptr);
+  if (!rb) return LibbpfError(errno, "create exit ring buffer reader");
+  self->exits_.reset(rb);
+  return self;
+}
+
+ThreadBpf::~ThreadBpf() = default;
+
+absl::Status ThreadBpf::ForEachLiveThread(absl::FunctionRef<void(const ThreadSample&)> fn) {
+  UniqueFd iter(bpf_iter_create(bpf_link__fd(skel_->links.snapshot_threads)));
+  if (!iter) return LibbpfError(errno, "create task iterator");
+  iter_buffer_.resize(std::max<size_t>(iter_buffer_.size(), 1 << 16));
+  size_t used = 0;
+  for (;;) {
+    if (iter_buffer_.size() - used < 4096) iter_buffer_.resize(iter_buffer_.size() * 2);
+    ssize_t n = ::read(iter.get(), iter_buffer_.data() + used, iter_buffer_.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return LibbpfError(errno, "read task iterator");
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+  }
+  if (used % sizeof(pw_thread_sample) != 0) {
+    return absl::DataLossError(absl::StrCat("task iterator returned ", used,
+                                            " bytes, not a whole number of records"));
+  }
+  for (size_t off = 0; off < used; off += sizeof(pw_thread_sample)) {
+    pw_thread_sample s;
+    std::memcpy(&s, iter_buffer_.data() + off, sizeof(s));
+    fn(ToThreadSample(s));
+  }
+  return absl::OkStatus();
+}
+
+int ThreadBpf::OnExitRecord(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<ThreadBpf*>(ctx);
+  if (size < sizeof(pw_thread_sample) || !self->exit_fn_) return 0;
+  pw_thread_sample s;
+  std::memcpy(&s, data, sizeof(s));
+  (*self->exit_fn_)(ToThreadSample(s));
+  return 0;
+}
+
+absl::Status ThreadBpf::DrainExits(absl::FunctionRef<void(const ThreadSample&)> fn) {
+  exit_fn_ = &fn;
+  int n = ring_buffer__consume(exits_.get());
+  exit_fn_ = nullptr;
+  if (n < 0) return LibbpfError(n, "consume exit ring buffer");
+  return absl::OkStatus();
+}
+
+int ThreadBpf::exit_wakeup_fd() const { return ring_buffer__epoll_fd(exits_.get()); }
+
+absl::StatusOr<ThreadLostCounts> ThreadBpf::ReadLost() const {
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return LibbpfError(cpus, "count possible CPUs");
+  std::vector<uint64_t> values(static_cast<size_t>(cpus));
+  auto sum = [&](uint32_t cause) -> absl::StatusOr<uint64_t> {
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lost), &cause, values.data()) != 0) {
+      return LibbpfError(errno, "read lost-event counters");
+    }
+    uint64_t total = 0;
+    for (uint64_t v : values) total += v;
+    return total;
+  };
+  ThreadLostCounts out;
+  auto exits = sum(PW_LOST_EXIT_RECORD);
+  if (!exits.ok()) return exits.status();
+  auto block = sum(PW_LOST_BLOCK_IO);
+  if (!block.ok()) return block.status();
+  out.exit_records = *exits;
+  out.block_io = *block;
+  return out;
+}
+
+}  // namespace perfwire

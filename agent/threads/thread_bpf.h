@@ -1,0 +1,88 @@
+#ifndef PERFWIRE_AGENT_THREADS_THREAD_BPF_H_
+#define PERFWIRE_AGENT_THREADS_THREAD_BPF_H_
+
+// Thin adapter around bpf/threads.bpf.c: load, attach, and read. No logic
+// beyond translating libbpf calls, so everything above it is testable
+// without root; this part is tested against the real kernel.
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "agent/threads/thread_counters.h"
+#include "threads_shared.h"  // bpf/include: struct pw_thread_sample
+
+struct threads_bpf;
+struct ring_buffer;
+
+namespace perfwire {
+
+struct ThreadBpfOptions {
+  uint32_t agent_tgid = 0;         // this process: never counted
+  uint32_t max_threads = 32768;    // capacity of the per-thread block IO map
+  uint32_t exit_buffer_bytes = 0;  // ring buffer size, power of two >= 4096
+};
+
+struct ThreadLostCounts {
+  uint64_t exit_records = 0;  // exits dropped: ring buffer full
+  uint64_t block_io = 0;      // bios not attributed: block IO map full
+};
+
+class ThreadBpf {
+ public:
+  // Opens, loads and attaches the programs. Prefers tp_btf hooks and falls
+  // back to raw_tp when the kernel refuses them; hook() says which won.
+  // Errors name what the kernel refused and why.
+  static absl::StatusOr<std::unique_ptr<ThreadBpf>> Open(const ThreadBpfOptions& options);
+  ~ThreadBpf();  // detaches everything
+
+  struct PassKey {
+   private:
+    friend class ThreadBpf;
+    PassKey() = default;
+  };
+  explicit ThreadBpf(PassKey) {}  // use Open()
+
+  const std::string& hook() const { return hook_; }
+
+  // Runs the task iterator once: calls `fn` for every live task but the
+  // agent's own.
+  absl::Status ForEachLiveThread(absl::FunctionRef<void(const ThreadSample&)> fn);
+
+  // Consumes every queued exit record, calling `fn` for each.
+  absl::Status DrainExits(absl::FunctionRef<void(const ThreadSample&)> fn);
+
+  // Readable when the kernel forced a wakeup (exit ring buffer half full).
+  int exit_wakeup_fd() const;
+
+  // Cumulative loss counters, summed over CPUs.
+  absl::StatusOr<ThreadLostCounts> ReadLost() const;
+
+ private:
+  static int OnExitRecord(void* ctx, void* data, size_t size);
+
+  struct SkelDeleter {
+    void operator()(threads_bpf* s) const;
+  };
+  struct RingDeleter {
+    void operator()(ring_buffer* r) const;
+  };
+  std::unique_ptr<threads_bpf, SkelDeleter> skel_;
+  std::unique_ptr<ring_buffer, RingDeleter> exits_;
+  std::string hook_;
+  std::vector<char> iter_buffer_;  // reused across intervals
+  // Set only during DrainExits.
+  absl::FunctionRef<void(const ThreadSample&)>* exit_fn_ = nullptr;
+};
+
+// Converts the kernel's record into the agent's type.
+ThreadSample ToThreadSample(const pw_thread_sample& s);
+
+}  // namespace perfwire
+
+#endif  // PERFWIRE_AGENT_THREADS_THREAD_BPF_H_

@@ -1,0 +1,53 @@
+#ifndef PERFWIRE_AGENT_THREADS_THREAD_SOURCE_H_
+#define PERFWIRE_AGENT_THREADS_THREAD_SOURCE_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "agent/source.h"
+#include "agent/threads/thread_bpf.h"
+#include "agent/threads/thread_table.h"
+
+namespace perfwire {
+
+struct ThreadSourceOptions {
+  uint32_t max_threads = 0;        // 0: /proc/sys/kernel/pid_max
+  uint32_t exit_buffer_bytes = 0;  // 0: derived from max_threads
+  std::string proc_root = "/proc";
+};
+
+// The "threads" source: per-thread counters from the kernel, via BPF.
+// Each Collect() runs the task iterator, drains exit records and emits the
+// interval's deltas. Exit records that arrive early (ring buffer half full)
+// are folded in by OnWakeup(), so a burst of exits is not dropped.
+class ThreadSource : public Source {
+ public:
+  explicit ThreadSource(ThreadSourceOptions options);
+  absl::Status Start() override;
+  void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) override;
+  SourceStatus status() const override { return status_; }
+  int wakeup_fd() const override;
+  void OnWakeup() override;
+
+ private:
+  void ObserveInitProcessFromProc();
+  void MarkBroken(const absl::Status& error);
+
+  ThreadSourceOptions options_;
+  SourceStatus status_;
+  std::unique_ptr<ThreadBpf> bpf_;
+  std::optional<ThreadTable> table_;
+  ThreadLostCounts last_lost_;
+  bool saw_init_process_ = false;
+};
+
+// Reads /proc/sys/kernel/pid_max under `proc_root`; 32768 if unreadable.
+uint32_t ReadPidMax(const std::string& proc_root);
+// Ring buffer size for exit records: one record per possible thread, as a
+// power of two clamped to [256 KiB, 16 MiB].
+uint32_t ExitBufferBytesFor(uint32_t max_threads);
+
+}  // namespace perfwire
+
+#endif  // PERFWIRE_AGENT_THREADS_THREAD_SOURCE_H_

@@ -1,0 +1,81 @@
+#ifndef PERFWIRE_AGENT_THREADS_THREAD_TABLE_H_
+#define PERFWIRE_AGENT_THREADS_THREAD_TABLE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "agent/threads/thread_counters.h"
+
+namespace perfwire {
+
+// What one thread did during one interval.
+struct ThreadDelta {
+  uint32_t tid = 0;
+  uint32_t pid = 0;
+  uint64_t cgroup_id = 0;
+  std::array<char, 16> comm{};
+  bool exited = false;  // final counts: the thread is gone
+  ThreadCounters delta;
+};
+
+// Turns cumulative per-thread samples into per-interval deltas.
+//
+// Threads are keyed by (tid, start_time) because tids wrap quickly on busy
+// hosts. A thread that started at or after `watch_start_ns` is counted from
+// zero (so one born and dead within an interval loses nothing); an older one
+// is counted from its first sighting. After ObserveExit a key never comes
+// back. A thread that disappears without an exit record is forgotten after
+// `vanish_after_intervals` intervals and counted as vanished.
+//
+// Not thread-safe: one collector thread owns it.
+class ThreadTable {
+ public:
+  explicit ThreadTable(uint64_t watch_start_ns, uint32_t vanish_after_intervals = 3);
+
+  // A live thread's cumulative counters, at most once per thread per interval.
+  void ObserveLive(const ThreadSample& sample);
+  // A thread's final cumulative counters, read after its last slice.
+  void ObserveExit(const ThreadSample& sample);
+
+  // Closes the interval. Returns the threads with anything new plus every
+  // exit seen in it (each thread once), and starts the next interval.
+  std::vector<ThreadDelta> EndInterval();
+
+  size_t tracked_count() const { return threads_.size(); }
+  // Threads forgotten without an exit record since the last call.
+  uint64_t TakeVanishedCount();
+
+ private:
+  struct Key {
+    uint32_t tid;
+    uint64_t start_time_ns;
+    bool operator==(const Key&) const = default;
+    template <typename H>
+    friend H AbslHashValue(H h, const Key& k) {
+      return H::combine(std::move(h), k.tid, k.start_time_ns);
+    }
+  };
+  struct Entry {
+    ThreadCounters last;
+    uint64_t last_seen_interval = 0;
+    // Index into pending_ of this thread's delta, valid while
+    // pending_interval == interval_.
+    uint64_t pending_interval = UINT64_MAX;
+    uint32_t pending_index = 0;
+  };
+
+  ThreadDelta& PendingFor(Entry& entry, const ThreadSample& sample);
+
+  const uint64_t watch_start_ns_;
+  const uint32_t vanish_after_intervals_;
+  uint64_t interval_ = 0;
+  uint64_t vanished_count_ = 0;
+  absl::flat_hash_map<Key, Entry> threads_;
+  absl::flat_hash_map<Key, uint64_t> recently_exited_;  // key -> interval
+  std::vector<ThreadDelta> pending_;
+};
+
+}  // namespace perfwire
+
+#endif  // PERFWIRE_AGENT_THREADS_THREAD_TABLE_H_
