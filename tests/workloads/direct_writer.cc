@@ -4,8 +4,12 @@
 // expected_block_write_op_count (= number of write() calls; the block layer
 // may split each one further). main unlinks the file at the end.
 // Exit 3, naming O_DIRECT, when the filesystem refuses O_DIRECT (EINVAL).
+// Exit 4 when --dir is on tmpfs/ramfs, which accept O_DIRECT but do no block
+// IO, so the expected_block_* figures would be false.
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,6 +61,13 @@ int main(int argc, char** argv) {
   const uint64_t block = flags.U64("block");
   if (block == 0 || block % kAlign != 0 || bytes % block != 0) {
     Die("--block must be a non-zero multiple of 4096 dividing --bytes");
+  }
+  struct statfs fs;
+  if (statfs(flags.Str("dir").c_str(), &fs) != 0) Die("statfs --dir", true);
+  if (fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC) {
+    std::fprintf(stderr, "error: --dir=%s is not on a block device\n",
+                 flags.Str("dir").c_str());
+    return 4;
   }
   const std::string path =
       flags.Str("dir") + "/perfwire-direct-" + std::to_string(getpid());
