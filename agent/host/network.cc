@@ -101,12 +101,15 @@ absl::Status NetworkSource::Start() {
   }
   prev_ns_ = MonotonicNs();
   TcpStateCounts counts{};
-  sockets_ = ReadFileInto(options_.proc_root + "/net/tcp", buf_).ok() &&
-             CountTcpStates(buf_, counts).ok();
+  netlink_ = options_.proc_root == "/proc" && tcp_counter_.Count(counts).ok();
+  sockets_ = netlink_ || (ReadFileInto(options_.proc_root + "/net/tcp", buf_).ok() &&
+                          CountTcpStates(buf_, counts).ok());
   status_.available = true;
-  status_.reason = absl::StrCat("/proc/net/dev", options_.include_loopback ? "" : " (lo skipped)",
-                                sockets_ ? "; sockets from /proc/net/{tcp,tcp6,udp,udp6}"
-                                         : "; /proc/net/tcp unreadable: no socket counts");
+  status_.reason = absl::StrCat(
+      "/proc/net/dev", options_.include_loopback ? "" : " (lo skipped)",
+      !sockets_  ? "; /proc/net/tcp unreadable: no socket counts"
+      : netlink_ ? "; TCP states from sock_diag netlink, UDP from /proc/net/udp{,6}"
+                 : "; sockets from /proc/net/{tcp,tcp6,udp,udp6}");
   return absl::OkStatus();
 }
 
@@ -153,8 +156,14 @@ void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& 
   TcpStateCounts tcp{};
   uint32_t udp = 0;
   if (sockets_) {
-    for (const char* f : {"/net/tcp", "/net/tcp6"}) {
-      if (ReadFileInto(options_.proc_root + f, buf_).ok()) CountTcpStates(buf_, tcp).IgnoreError();
+    if (netlink_) {
+      if (!tcp_counter_.Count(tcp).ok()) tcp = {};  // retried next interval
+    } else {
+      for (const char* f : {"/net/tcp", "/net/tcp6"}) {
+        if (ReadFileInto(options_.proc_root + f, buf_).ok()) {
+          CountTcpStates(buf_, tcp).IgnoreError();
+        }
+      }
     }
     for (const char* f : {"/net/udp", "/net/udp6"}) {
       uint32_t n = 0;

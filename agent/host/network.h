@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "agent/host/host_options.h"
+#include "agent/host/sock_diag.h"
 #include "agent/source.h"
 
 namespace perfwire {
@@ -23,8 +24,6 @@ struct InterfaceStat {
 // InvalidArgument when the header is missing or an interface line is malformed.
 absl::Status ParseNetDev(absl::string_view text, std::vector<InterfaceStat>& out);
 
-// TCP sockets by kernel state (index = TCP_ESTABLISHED 1 .. TCP_CLOSING 11).
-using TcpStateCounts = std::array<uint32_t, 13>;
 // Adds the sockets of one /proc/net/tcp or tcp6 file to `counts` (the "st"
 // column, hex). InvalidArgument when the header is missing.
 absl::Status CountTcpStates(absl::string_view text, TcpStateCounts& counts);
@@ -32,7 +31,9 @@ absl::Status CountTcpStates(absl::string_view text, TcpStateCounts& counts);
 absl::Status CountSocketLines(absl::string_view text, uint32_t& count);
 
 // The "network" source: per interface rates and socket counts, in the
-// agent's network namespace.
+// agent's network namespace. TCP states come from sock_diag netlink when
+// proc_root is /proc (cheap), else from <proc_root>/net/tcp{,6} (an injected
+// root, e.g. /proc/<pid> of a process in another namespace, or a fixture).
 class NetworkSource : public Source {
  public:
   explicit NetworkSource(HostOptions options);
@@ -46,7 +47,9 @@ class NetworkSource : public Source {
   std::string buf_;
   std::vector<InterfaceStat> prev_, cur_;
   uint64_t prev_ns_ = 0;
-  bool sockets_ = true;  // /proc/net/tcp readable
+  bool sockets_ = true;  // socket counts available
+  bool netlink_ = false;  // TCP states through sock_diag
+  TcpStateCounter tcp_counter_;
 };
 
 }  // namespace perfwire
