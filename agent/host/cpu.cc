@@ -41,12 +41,14 @@ bool ParseCpuLine(absl::string_view line, CpuTicks& t) {
 }
 
 float Pct(uint64_t part, uint64_t total) {
-  return total ? static_cast<float>(100.0 * static_cast<double>(part) / static_cast<double>(total))
+  return total ? static_cast<float>(100.0 * static_cast<double>(part) /
+                                    static_cast<double>(total))
                : 0.0f;
 }
 
-flatbuffers::Offset<fb::HostCpuTimes> BuildTimes(flatbuffers::FlatBufferBuilder& fbb, int cpu,
-                                                 const CpuPercent& p, float mhz) {
+flatbuffers::Offset<fb::HostCpuTimes> BuildTimes(
+    flatbuffers::FlatBufferBuilder& fbb, int cpu, const CpuPercent& p,
+    float mhz) {
   fb::HostCpuTimesBuilder b(fbb);
   b.add_cpu(cpu);
   b.add_user_percent(p.user);
@@ -63,7 +65,8 @@ flatbuffers::Offset<fb::HostCpuTimes> BuildTimes(flatbuffers::FlatBufferBuilder&
   return b.Finish();
 }
 
-bool ReadTrimmed(const std::string& path, std::string& buf, absl::string_view& out) {
+bool ReadTrimmed(const std::string& path, std::string& buf,
+                 absl::string_view& out) {
   if (!ReadFileInto(path, buf).ok()) return false;
   out = absl::StripAsciiWhitespace(absl::string_view(buf));
   return true;
@@ -93,8 +96,8 @@ absl::Status ParseProcStat(absl::string_view text, ProcStat& out) {
     if (absl::StartsWith(line, "cpu")) {
       CpuTicks t;
       if (!ParseCpuLine(line, t)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("/proc/stat: malformed cpu line: ", line.substr(0, 60)));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "/proc/stat: malformed cpu line: ", line.substr(0, 60)));
       }
       if (t.cpu < 0) {
         out.total = t;
@@ -121,7 +124,8 @@ absl::Status ParseProcStat(absl::string_view text, ProcStat& out) {
       out.procs_blocked = static_cast<uint32_t>(v);
     }
   }
-  if (!have_total) return absl::InvalidArgumentError("/proc/stat: no aggregate cpu line");
+  if (!have_total)
+    return absl::InvalidArgumentError("/proc/stat: no aggregate cpu line");
   return absl::OkStatus();
 }
 
@@ -135,12 +139,13 @@ CpuPercent CpuSplit(const CpuTicks& a, const CpuTicks& b) {
   const uint64_t nice = nice_all > guest_nice ? nice_all - guest_nice : 0;
   const uint64_t system = CounterDelta(a.system, b.system);
   const uint64_t idle = CounterDelta(a.idle, b.idle);
-  const uint64_t iowait = CounterDelta(a.iowait, b.iowait);  // may go backwards: clamp
+  const uint64_t iowait =
+      CounterDelta(a.iowait, b.iowait);  // may go backwards: clamp
   const uint64_t irq = CounterDelta(a.irq, b.irq);
   const uint64_t softirq = CounterDelta(a.softirq, b.softirq);
   const uint64_t steal = CounterDelta(a.steal, b.steal);
-  const uint64_t total =
-      user + nice + system + idle + iowait + irq + softirq + steal + guest + guest_nice;
+  const uint64_t total = user + nice + system + idle + iowait + irq + softirq +
+                         steal + guest + guest_nice;
   CpuPercent p;
   p.user = Pct(user, total);
   p.nice = Pct(nice, total);
@@ -158,13 +163,15 @@ CpuPercent CpuSplit(const CpuTicks& a, const CpuTicks& b) {
 absl::Status ParseLoadAvg(absl::string_view text, LoadAvg& out) {
   FieldSplitter f(text);
   absl::string_view a, b, c, tasks;
-  if (!f.Next(a) || !f.Next(b) || !f.Next(c) || !f.Next(tasks) || !ParseDouble(a, out.load1) ||
-      !ParseDouble(b, out.load5) || !ParseDouble(c, out.load15)) {
+  if (!f.Next(a) || !f.Next(b) || !f.Next(c) || !f.Next(tasks) ||
+      !ParseDouble(a, out.load1) || !ParseDouble(b, out.load5) ||
+      !ParseDouble(c, out.load15)) {
     return absl::InvalidArgumentError("/proc/loadavg: malformed");
   }
   const size_t slash = tasks.find('/');
   uint64_t run = 0, all = 0;
-  if (slash == absl::string_view::npos || !ParseU64(tasks.substr(0, slash), run) ||
+  if (slash == absl::string_view::npos ||
+      !ParseU64(tasks.substr(0, slash), run) ||
       !ParseU64(tasks.substr(slash + 1), all)) {
     return absl::InvalidArgumentError("/proc/loadavg: malformed task counts");
   }
@@ -181,15 +188,19 @@ std::vector<float> ParseCpuInfoMhz(absl::string_view text) {
   while (lines.Next(line)) {
     const size_t colon = line.find(':');
     if (colon == absl::string_view::npos) continue;
-    const absl::string_view key = absl::StripAsciiWhitespace(line.substr(0, colon));
-    const absl::string_view value = absl::StripAsciiWhitespace(line.substr(colon + 1));
+    const absl::string_view key =
+        absl::StripAsciiWhitespace(line.substr(0, colon));
+    const absl::string_view value =
+        absl::StripAsciiWhitespace(line.substr(colon + 1));
     if (key == "processor") {
       uint64_t n;
-      processor = ParseU64(value, n) && n < (1u << 16) ? static_cast<int64_t>(n) : -1;
+      processor =
+          ParseU64(value, n) && n < (1u << 16) ? static_cast<int64_t>(n) : -1;
     } else if (key == "cpu MHz" && processor >= 0) {
       double v;
       if (!ParseDouble(value, v)) continue;
-      if (mhz.size() <= static_cast<size_t>(processor)) mhz.resize(processor + 1, 0.0f);
+      if (mhz.size() <= static_cast<size_t>(processor))
+        mhz.resize(processor + 1, 0.0f);
       mhz[processor] = static_cast<float>(v);
     }
   }
@@ -201,7 +212,8 @@ CpuSource::CpuSource(HostOptions options) : options_(std::move(options)) {
 }
 
 void CpuSource::Fail(const absl::Status& s) {
-  if (status_.available) LogWarning(absl::StrCat("cpu source stopped: ", s.message()));
+  if (status_.available)
+    LogWarning(absl::StrCat("cpu source stopped: ", s.message()));
   status_.available = false;
   status_.reason = std::string(s.message());
 }
@@ -224,8 +236,10 @@ void CpuSource::DiscoverSensors() {
     std::string chip(name);
     if (ReadTrimmed(dir + "/name", buf, v)) chip = std::string(v);
     ForEachDirEntry(dir, [&](absl::string_view file) {
-      if (!absl::StartsWith(file, "temp") || !absl::EndsWith(file, "_input")) return;
-      const absl::string_view stem = file.substr(0, file.size() - 6);  // "tempN"
+      if (!absl::StartsWith(file, "temp") || !absl::EndsWith(file, "_input"))
+        return;
+      const absl::string_view stem =
+          file.substr(0, file.size() - 6);  // "tempN"
       std::string label = absl::StrCat(chip, ":", stem);
       if (ReadTrimmed(absl::StrCat(dir, "/", stem, "_label"), buf, v)) {
         label = absl::StrCat(chip, ":", v);
@@ -241,11 +255,12 @@ void CpuSource::ReadFrequencies(std::vector<float>& mhz_by_cpu) {
   mhz_by_cpu.clear();
   if (cpufreq_) {
     for (const CpuTicks& c : cur_.cores) {
-      if (mhz_by_cpu.size() <= static_cast<size_t>(c.cpu)) mhz_by_cpu.resize(c.cpu + 1, 0.0f);
+      if (mhz_by_cpu.size() <= static_cast<size_t>(c.cpu))
+        mhz_by_cpu.resize(c.cpu + 1, 0.0f);
       absl::string_view v;
       uint64_t khz;
-      if (ReadTrimmed(absl::StrCat(options_.sys_root, "/devices/system/cpu/cpu", c.cpu,
-                                   "/cpufreq/scaling_cur_freq"),
+      if (ReadTrimmed(absl::StrCat(options_.sys_root, "/devices/system/cpu/cpu",
+                                   c.cpu, "/cpufreq/scaling_cur_freq"),
                       buf_, v) &&
           ParseU64(v, khz)) {
         mhz_by_cpu[c.cpu] = static_cast<float>(khz) / 1000.0f;
@@ -272,19 +287,23 @@ absl::Status CpuSource::Start() {
     return s;
   }
   prev_ns_ = MonotonicNs();
-  cpufreq_ = access((options_.sys_root + "/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")
+  cpufreq_ = access((options_.sys_root +
+                     "/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")
                         .c_str(),
                     R_OK) == 0;
   DiscoverSensors();
   status_.available = true;
   status_.reason = absl::StrCat(
-      "/proc/stat; frequency from ", cpufreq_ ? "cpufreq" : "/proc/cpuinfo", "; ",
-      sensors_.empty() ? std::string("no thermal zone or hwmon temperature sensor")
-                       : absl::StrCat(sensors_.size(), " temperature sensors"));
+      "/proc/stat; frequency from ", cpufreq_ ? "cpufreq" : "/proc/cpuinfo",
+      "; ",
+      sensors_.empty()
+          ? std::string("no thermal zone or hwmon temperature sensor")
+          : absl::StrCat(sensors_.size(), " temperature sensors"));
   return absl::OkStatus();
 }
 
-void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) {
+void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
+                        FrameSections& sections) {
   absl::Status s = ReadFileInto(options_.proc_root + "/stat", buf_);
   if (s.ok()) s = ParseProcStat(buf_, cur_);
   const uint64_t now_ns = MonotonicNs();
@@ -311,19 +330,23 @@ void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sect
       }
     }
     if (!before) continue;  // came online during the interval
-    cores.push_back(BuildTimes(fbb, c.cpu, CpuSplit(*before, c), mhz_of(c.cpu)));
+    cores.push_back(
+        BuildTimes(fbb, c.cpu, CpuSplit(*before, c), mhz_of(c.cpu)));
   }
   const auto cores_vec = fbb.CreateVector(cores);
 
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::HostTemperature>>> temps_vec;
+  flatbuffers::Offset<
+      flatbuffers::Vector<flatbuffers::Offset<fb::HostTemperature>>>
+      temps_vec;
   if (!sensors_.empty()) {
     std::vector<flatbuffers::Offset<fb::HostTemperature>> temps;
     for (const Sensor& sensor : sensors_) {
       absl::string_view v;
       double milli;
-      if (!ReadTrimmed(sensor.path, buf_, v) || !ParseDouble(v, milli)) continue;
-      temps.push_back(fb::CreateHostTemperatureDirect(fbb, sensor.label.c_str(),
-                                                      static_cast<float>(milli / 1000.0)));
+      if (!ReadTrimmed(sensor.path, buf_, v) || !ParseDouble(v, milli))
+        continue;
+      temps.push_back(fb::CreateHostTemperatureDirect(
+          fbb, sensor.label.c_str(), static_cast<float>(milli / 1000.0)));
     }
     if (!temps.empty()) temps_vec = fbb.CreateVector(temps);
   }
@@ -336,8 +359,9 @@ void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sect
       ++mhz_n;
     }
   }
-  const auto total = BuildTimes(fbb, -1, CpuSplit(prev_.total, cur_.total),
-                                mhz_n ? avg_mhz / static_cast<float>(mhz_n) : 0.0f);
+  const auto total =
+      BuildTimes(fbb, -1, CpuSplit(prev_.total, cur_.total),
+                 mhz_n ? avg_mhz / static_cast<float>(mhz_n) : 0.0f);
 
   fb::HostCpuBuilder b(fbb);
   b.add_total(total);
@@ -347,7 +371,8 @@ void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sect
   b.add_load_5m_count(static_cast<float>(la.load5));
   b.add_load_15m_count(static_cast<float>(la.load15));
   b.add_interrupt_per_sec(RatePerSec(prev_.interrupts, cur_.interrupts, dt_ns));
-  b.add_context_switch_per_sec(RatePerSec(prev_.context_switches, cur_.context_switches, dt_ns));
+  b.add_context_switch_per_sec(
+      RatePerSec(prev_.context_switches, cur_.context_switches, dt_ns));
   b.add_fork_per_sec(RatePerSec(prev_.forks, cur_.forks, dt_ns));
   b.add_running_task_count(cur_.procs_running);
   b.add_blocked_task_count(cur_.procs_blocked);

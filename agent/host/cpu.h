@@ -16,8 +16,8 @@ namespace perfwire {
 // Columns the kernel does not print (older formats) stay 0.
 struct CpuTicks {
   int cpu = -1;  // -1: the aggregate "cpu" line
-  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0,
-           steal = 0, guest = 0, guest_nice = 0;
+  uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0,
+           softirq = 0, steal = 0, guest = 0, guest_nice = 0;
 };
 
 struct ProcStat {
@@ -25,7 +25,7 @@ struct ProcStat {
   std::vector<CpuTicks> cores;  // in file order
   uint64_t interrupts = 0;      // "intr" first number
   uint64_t context_switches = 0;
-  uint64_t forks = 0;           // "processes"
+  uint64_t forks = 0;  // "processes"
   uint32_t procs_running = 0;
   uint32_t procs_blocked = 0;
 };
@@ -38,8 +38,8 @@ absl::Status ParseProcStat(absl::string_view text, ProcStat& out);
 // exclude guest and guest_nice (they are included in them by the kernel),
 // so the ten parts sum to 100 (0 everywhere when no tick elapsed).
 struct CpuPercent {
-  float user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0,
-        guest = 0, guest_nice = 0;
+  float user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0,
+        softirq = 0, steal = 0, guest = 0, guest_nice = 0;
 };
 CpuPercent CpuSplit(const CpuTicks& before, const CpuTicks& after);
 
@@ -61,7 +61,8 @@ class CpuSource : public Source {
  public:
   explicit CpuSource(HostOptions options);
   absl::Status Start() override;
-  void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) override;
+  void Collect(flatbuffers::FlatBufferBuilder& fbb,
+               FrameSections& sections) override;
   SourceStatus status() const override { return status_; }
 
  private:

@@ -12,7 +12,8 @@ namespace perfwire {
 namespace {
 
 constexpr char kSourceName[] = "disks";
-constexpr uint64_t kSectorBytes = 512;  // diskstats sectors are always 512 bytes
+constexpr uint64_t kSectorBytes =
+    512;  // diskstats sectors are always 512 bytes
 
 }  // namespace
 
@@ -66,7 +67,8 @@ absl::Status ParseDiskStats(absl::string_view text, std::vector<DiskStat>& out,
   out.resize(n);
   if (skipped_lines) *skipped_lines = skipped;
   if (lines_seen > 0 && n == 0) {
-    return absl::InvalidArgumentError("/proc/diskstats: no line has the 14-field format");
+    return absl::InvalidArgumentError(
+        "/proc/diskstats: no line has the 14-field format");
   }
   return absl::OkStatus();
 }
@@ -84,9 +86,10 @@ absl::Status DiskSource::Read(std::vector<DiskStat>& out) {
 bool DiskSource::IsPartition(const std::string& name) {
   auto it = partition_cache_.find(name);
   if (it != partition_cache_.end()) return it->second;
-  const bool part =
-      access(absl::StrCat(options_.sys_root, "/class/block/", name, "/partition").c_str(), F_OK) ==
-      0;
+  const bool part = access(absl::StrCat(options_.sys_root, "/class/block/",
+                                        name, "/partition")
+                               .c_str(),
+                           F_OK) == 0;
   if (partition_cache_.size() > 4096) partition_cache_.clear();
   partition_cache_.emplace(name, part);
   return part;
@@ -101,12 +104,14 @@ absl::Status DiskSource::Start() {
   }
   prev_ns_ = MonotonicNs();
   status_.available = true;
-  status_.reason = options_.include_virtual_disks ? "/proc/diskstats, all devices"
-                                                  : "/proc/diskstats; loop, ram, zram skipped";
+  status_.reason = options_.include_virtual_disks
+                       ? "/proc/diskstats, all devices"
+                       : "/proc/diskstats; loop, ram, zram skipped";
   return absl::OkStatus();
 }
 
-void DiskSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) {
+void DiskSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
+                         FrameSections& sections) {
   absl::Status s = Read(cur_);
   const uint64_t now_ns = MonotonicNs();
   if (!s.ok()) {
@@ -122,7 +127,8 @@ void DiskSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sec
     const DiskStat& c = cur_[i];
     if (!options_.include_virtual_disks && IsVirtualDiskName(c.name)) continue;
     // Same order across reads unless devices come and go.
-    const DiskStat* p = i < prev_.size() && prev_[i].name == c.name ? &prev_[i] : nullptr;
+    const DiskStat* p =
+        i < prev_.size() && prev_[i].name == c.name ? &prev_[i] : nullptr;
     if (!p) {
       for (const DiskStat& q : prev_) {
         if (q.name == c.name) {
@@ -138,18 +144,25 @@ void DiskSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sec
     fb::HostDiskBuilder b(fbb);
     b.add_name(name);
     b.add_partition(IsPartition(c.name));
-    b.add_read_bytes_per_sec(RatePerSec(p->read_sectors, c.read_sectors, dt) * kSectorBytes);
-    b.add_write_bytes_per_sec(RatePerSec(p->write_sectors, c.write_sectors, dt) * kSectorBytes);
+    b.add_read_bytes_per_sec(RatePerSec(p->read_sectors, c.read_sectors, dt) *
+                             kSectorBytes);
+    b.add_write_bytes_per_sec(
+        RatePerSec(p->write_sectors, c.write_sectors, dt) * kSectorBytes);
     b.add_read_op_per_sec(RatePerSec(p->reads, c.reads, dt));
     b.add_write_op_per_sec(RatePerSec(p->writes, c.writes, dt));
     b.add_read_latency_avg_ms(
-        reads ? static_cast<double>(CounterDelta(p->read_ms, c.read_ms)) / reads : 0.0);
+        reads ? static_cast<double>(CounterDelta(p->read_ms, c.read_ms)) / reads
+              : 0.0);
     b.add_write_latency_avg_ms(
-        writes ? static_cast<double>(CounterDelta(p->write_ms, c.write_ms)) / writes : 0.0);
+        writes ? static_cast<double>(CounterDelta(p->write_ms, c.write_ms)) /
+                     writes
+               : 0.0);
     b.add_in_flight_count(static_cast<uint32_t>(c.in_flight));
-    double util = interval_ms > 0
-                      ? 100.0 * static_cast<double>(CounterDelta(p->io_ms, c.io_ms)) / interval_ms
-                      : 0.0;
+    double util =
+        interval_ms > 0
+            ? 100.0 * static_cast<double>(CounterDelta(p->io_ms, c.io_ms)) /
+                  interval_ms
+            : 0.0;
     b.add_utilization_percent(static_cast<float>(util > 100.0 ? 100.0 : util));
     disks.push_back(b.Finish());
   }

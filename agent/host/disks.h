@@ -36,7 +36,8 @@ class DiskSource : public Source {
  public:
   explicit DiskSource(HostOptions options);
   absl::Status Start() override;
-  void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) override;
+  void Collect(flatbuffers::FlatBufferBuilder& fbb,
+               FrameSections& sections) override;
   SourceStatus status() const override { return status_; }
 
  private:

@@ -18,10 +18,11 @@ std::string Unescape(absl::string_view s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' &&
-        s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
-      out.push_back(static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 +
-                                      (s[i + 3] - '0')));
+    if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' &&
+        s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' &&
+        s[i + 3] >= '0' && s[i + 3] <= '7') {
+      out.push_back(static_cast<char>((s[i + 1] - '0') * 64 +
+                                      (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
       i += 3;
     } else {
       out.push_back(s[i]);
@@ -34,11 +35,14 @@ std::string Unescape(absl::string_view s) {
 
 bool IsPseudoFilesystem(absl::string_view t) {
   static constexpr absl::string_view kPseudo[] = {
-      "autofs",     "binfmt_misc", "bpf",        "cgroup",    "cgroup2",   "configfs",
-      "debugfs",    "devpts",      "devtmpfs",   "efivarfs",  "fusectl",   "hugetlbfs",
-      "mqueue",     "nsfs",        "proc",       "procfs",    "pstore",    "rpc_pipefs",
-      "securityfs", "selinuxfs",   "sysfs",      "tracefs",   "ramfs",     "rootfs",
-      "overlay",    "squashfs",    "fuse.lxcfs", "fuse.gvfsd-fuse", "nfsd", "binder"};
+      "autofs",   "binfmt_misc", "bpf",        "cgroup",
+      "cgroup2",  "configfs",    "debugfs",    "devpts",
+      "devtmpfs", "efivarfs",    "fusectl",    "hugetlbfs",
+      "mqueue",   "nsfs",        "proc",       "procfs",
+      "pstore",   "rpc_pipefs",  "securityfs", "selinuxfs",
+      "sysfs",    "tracefs",     "ramfs",      "rootfs",
+      "overlay",  "squashfs",    "fuse.lxcfs", "fuse.gvfsd-fuse",
+      "nfsd",     "binder"};
   for (absl::string_view p : kPseudo) {
     if (t == p) return true;
   }
@@ -68,7 +72,8 @@ absl::Status ParseMounts(absl::string_view text, std::vector<MountEntry>& out) {
   return absl::OkStatus();
 }
 
-FilesystemSource::FilesystemSource(HostOptions options) : options_(std::move(options)) {
+FilesystemSource::FilesystemSource(HostOptions options)
+    : options_(std::move(options)) {
   status_.name = kSourceName;
 }
 
@@ -85,7 +90,8 @@ absl::Status FilesystemSource::Start() {
   return absl::OkStatus();
 }
 
-void FilesystemSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) {
+void FilesystemSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
+                               FrameSections& sections) {
   // The mount table is re-read every interval: mounts come and go.
   absl::Status s = ReadFileInto(options_.proc_root + "/self/mounts", buf_);
   if (s.ok()) s = ParseMounts(buf_, mounts_);
@@ -101,10 +107,11 @@ void FilesystemSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSection
     if (statvfs(m.mount_point.c_str(), &st) != 0 || st.f_blocks == 0) continue;
     const uint64_t frsize = st.f_frsize ? st.f_frsize : st.f_bsize;
     out.push_back(fb::CreateHostFilesystemDirect(
-        fbb, m.mount_point.c_str(), m.device.c_str(), m.fs_type.c_str(), st.f_blocks * frsize,
-        (st.f_blocks - std::min(st.f_bfree, st.f_blocks)) * frsize, st.f_bfree * frsize,
-        st.f_bavail * frsize, st.f_files, st.f_files - std::min(st.f_ffree, st.f_files),
-        st.f_ffree));
+        fbb, m.mount_point.c_str(), m.device.c_str(), m.fs_type.c_str(),
+        st.f_blocks * frsize,
+        (st.f_blocks - std::min(st.f_bfree, st.f_blocks)) * frsize,
+        st.f_bfree * frsize, st.f_bavail * frsize, st.f_files,
+        st.f_files - std::min(st.f_ffree, st.f_files), st.f_ffree));
   }
   sections.filesystems = fbb.CreateVector(out);
 }

@@ -29,7 +29,8 @@ class FilesystemSource : public Source {
  public:
   explicit FilesystemSource(HostOptions options);
   absl::Status Start() override;
-  void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) override;
+  void Collect(flatbuffers::FlatBufferBuilder& fbb,
+               FrameSections& sections) override;
   SourceStatus status() const override { return status_; }
 
  private:

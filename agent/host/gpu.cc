@@ -74,20 +74,22 @@ absl::Status GpuSource::Start() {
     status_.reason = absl::StrCat(options_.nvml_library, " not found");
     return absl::UnavailableError(status_.reason);
   }
-  const bool ok = nvml->Load(nvml->init, "nvmlInit_v2") &&
-                  nvml->Load(nvml->shutdown, "nvmlShutdown") &&
-                  nvml->Load(nvml->error_string, "nvmlErrorString") &&
-                  nvml->Load(nvml->device_count, "nvmlDeviceGetCount_v2") &&
-                  nvml->Load(nvml->device_by_index, "nvmlDeviceGetHandleByIndex_v2") &&
-                  nvml->Load(nvml->name, "nvmlDeviceGetName") &&
-                  nvml->Load(nvml->uuid, "nvmlDeviceGetUUID") &&
-                  nvml->Load(nvml->utilization, "nvmlDeviceGetUtilizationRates") &&
-                  nvml->Load(nvml->memory, "nvmlDeviceGetMemoryInfo") &&
-                  nvml->Load(nvml->temperature, "nvmlDeviceGetTemperature") &&
-                  nvml->Load(nvml->power, "nvmlDeviceGetPowerUsage") &&
-                  nvml->Load(nvml->clock, "nvmlDeviceGetClockInfo");
+  const bool ok =
+      nvml->Load(nvml->init, "nvmlInit_v2") &&
+      nvml->Load(nvml->shutdown, "nvmlShutdown") &&
+      nvml->Load(nvml->error_string, "nvmlErrorString") &&
+      nvml->Load(nvml->device_count, "nvmlDeviceGetCount_v2") &&
+      nvml->Load(nvml->device_by_index, "nvmlDeviceGetHandleByIndex_v2") &&
+      nvml->Load(nvml->name, "nvmlDeviceGetName") &&
+      nvml->Load(nvml->uuid, "nvmlDeviceGetUUID") &&
+      nvml->Load(nvml->utilization, "nvmlDeviceGetUtilizationRates") &&
+      nvml->Load(nvml->memory, "nvmlDeviceGetMemoryInfo") &&
+      nvml->Load(nvml->temperature, "nvmlDeviceGetTemperature") &&
+      nvml->Load(nvml->power, "nvmlDeviceGetPowerUsage") &&
+      nvml->Load(nvml->clock, "nvmlDeviceGetClockInfo");
   if (!ok) {
-    status_.reason = absl::StrCat(options_.nvml_library, ": missing NVML symbol: ", dlerror());
+    status_.reason = absl::StrCat(options_.nvml_library,
+                                  ": missing NVML symbol: ", dlerror());
     return absl::UnavailableError(status_.reason);
   }
   const nvmlReturn_t r = nvml->init();
@@ -100,11 +102,13 @@ absl::Status GpuSource::Start() {
   nvml->device_count(&count);
   nvml_ = std::move(nvml);
   status_.available = true;
-  status_.reason = absl::StrCat("NVML via ", options_.nvml_library, ", ", count, " devices");
+  status_.reason =
+      absl::StrCat("NVML via ", options_.nvml_library, ", ", count, " devices");
   return absl::OkStatus();
 }
 
-void GpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) {
+void GpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
+                        FrameSections& sections) {
   Nvml& n = *nvml_;
   unsigned int count = 0;
   const nvmlReturn_t r = n.device_count(&count);
@@ -141,9 +145,11 @@ void GpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sect
     if (n.temperature(dev, kNvmlTemperatureGpu, &v) == kNvmlSuccess) {
       b.add_temperature_celsius(static_cast<float>(v));
     }
-    if (n.power(dev, &v) == kNvmlSuccess) b.add_power_watts(static_cast<float>(v) / 1000.0f);
+    if (n.power(dev, &v) == kNvmlSuccess)
+      b.add_power_watts(static_cast<float>(v) / 1000.0f);
     if (n.clock(dev, kNvmlClockSm, &v) == kNvmlSuccess) b.add_sm_clock_mhz(v);
-    if (n.clock(dev, kNvmlClockMem, &v) == kNvmlSuccess) b.add_memory_clock_mhz(v);
+    if (n.clock(dev, kNvmlClockMem, &v) == kNvmlSuccess)
+      b.add_memory_clock_mhz(v);
     devices.push_back(b.Finish());
   }
   sections.gpus = fbb.CreateVector(devices);

@@ -18,7 +18,8 @@ class GpuSource : public Source {
   explicit GpuSource(HostOptions options);
   ~GpuSource() override;
   absl::Status Start() override;
-  void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) override;
+  void Collect(flatbuffers::FlatBufferBuilder& fbb,
+               FrameSections& sections) override;
   SourceStatus status() const override { return status_; }
 
  private:

@@ -11,10 +11,12 @@ namespace perfwire {
 struct HostOptions {
   std::string proc_root = "/proc";
   std::string sys_root = "/sys";
-  bool include_loopback = false;       // report "lo" in network interfaces
-  bool include_virtual_disks = false;  // report loop*, ram*, zram* block devices
-  uint32_t fd_top_count = 10;          // processes listed in top_fd_holders
-  bool perf_per_thread_ipc = false;    // opt-in per-thread cycles/instructions (PMU only)
+  bool include_loopback = false;  // report "lo" in network interfaces
+  bool include_virtual_disks =
+      false;                   // report loop*, ram*, zram* block devices
+  uint32_t fd_top_count = 10;  // processes listed in top_fd_holders
+  bool perf_per_thread_ipc =
+      false;  // opt-in per-thread cycles/instructions (PMU only)
   std::string nvml_library = "libnvidia-ml.so.1";
 };
 

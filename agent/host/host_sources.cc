@@ -11,15 +11,18 @@
 
 namespace perfwire {
 
-void AddHostSources(const HostOptions& options, std::vector<std::unique_ptr<Source>>& sources) {
+void AddHostSources(const HostOptions& options,
+                    std::vector<std::unique_ptr<Source>>& sources) {
   sources.push_back(std::make_unique<CpuSource>(options));
   sources.push_back(std::make_unique<MemorySource>(options));
   sources.push_back(std::make_unique<DiskSource>(options));
   sources.push_back(std::make_unique<FilesystemSource>(options));
   sources.push_back(std::make_unique<NetworkSource>(options));
   sources.push_back(std::make_unique<ProcessSource>(options));
-  sources.push_back(std::make_unique<PerfCounterSource>(PerfEventKind::kSoftware, options));
-  sources.push_back(std::make_unique<PerfCounterSource>(PerfEventKind::kHardware, options));
+  sources.push_back(
+      std::make_unique<PerfCounterSource>(PerfEventKind::kSoftware, options));
+  sources.push_back(
+      std::make_unique<PerfCounterSource>(PerfEventKind::kHardware, options));
   sources.push_back(std::make_unique<GpuSource>(options));
 }
 

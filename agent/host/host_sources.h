@@ -11,7 +11,8 @@ namespace perfwire {
 
 // Appends the host-wide sources, each failing alone: cpu, memory, disks,
 // filesystems, network, processes, perf.software, perf.hardware, gpu.
-void AddHostSources(const HostOptions& options, std::vector<std::unique_ptr<Source>>& sources);
+void AddHostSources(const HostOptions& options,
+                    std::vector<std::unique_ptr<Source>>& sources);
 
 // HostOptions from the command-line flags --proc_root, --sys_root,
 // --include_loopback, --include_virtual_disks, --fd_top_count,

@@ -14,8 +14,8 @@ constexpr char kSourceName[] = "memory";
 constexpr const char* kPsiResources[3] = {"cpu", "memory", "io"};
 
 // "avg10=0.96 avg60=3.43 avg300=2.71 total=18757368" after "some"/"full".
-bool ParsePsiLine(FieldSplitter& f, double& avg10, double& avg60, double& avg300,
-                  uint64_t& total) {
+bool ParsePsiLine(FieldSplitter& f, double& avg10, double& avg60,
+                  double& avg300, uint64_t& total) {
   int seen = 0;
   absl::string_view kv;
   while (f.Next(kv)) {
@@ -37,21 +37,23 @@ bool ParsePsiLine(FieldSplitter& f, double& avg10, double& avg60, double& avg300
   return seen == 15;
 }
 
-flatbuffers::Offset<fb::HostPressure> BuildPressure(flatbuffers::FlatBufferBuilder& fbb,
-                                                    const std::optional<Pressure>& before,
-                                                    const std::optional<Pressure>& after) {
+flatbuffers::Offset<fb::HostPressure> BuildPressure(
+    flatbuffers::FlatBufferBuilder& fbb, const std::optional<Pressure>& before,
+    const std::optional<Pressure>& after) {
   if (!after) return 0;
   fb::HostPressureBuilder b(fbb);
   b.add_some_avg10_percent(static_cast<float>(after->some_avg10));
   b.add_some_avg60_percent(static_cast<float>(after->some_avg60));
   b.add_some_avg300_percent(static_cast<float>(after->some_avg300));
-  b.add_some_stall_ns(before ? CounterDelta(before->some_total_us, after->some_total_us) * 1000
-                             : 0);
+  b.add_some_stall_ns(
+      before ? CounterDelta(before->some_total_us, after->some_total_us) * 1000
+             : 0);
   if (after->has_full) {
     b.add_full_avg10_percent(static_cast<float>(after->full_avg10));
-    b.add_full_stall_ns(before && before->has_full
-                            ? CounterDelta(before->full_total_us, after->full_total_us) * 1000
-                            : 0);
+    b.add_full_stall_ns(
+        before && before->has_full
+            ? CounterDelta(before->full_total_us, after->full_total_us) * 1000
+            : 0);
   }
   return b.Finish();
 }
@@ -103,7 +105,8 @@ absl::Status ParseMemInfo(absl::string_view text, MemInfo& out) {
     }
   }
   if (!have_total || !have_free) {
-    return absl::InvalidArgumentError("/proc/meminfo: MemTotal or MemFree missing");
+    return absl::InvalidArgumentError(
+        "/proc/meminfo: MemTotal or MemFree missing");
   }
   if (!out.has_available) out.available = out.free + out.buffers + out.cached;
   return absl::OkStatus();
@@ -115,7 +118,8 @@ absl::Status ParseVmStat(absl::string_view text, VmStat& out) {
   LineSplitter lines(text);
   absl::string_view line;
   while (lines.Next(line)) {
-    if (line.size() < 5 || line[0] != 'p') continue;  // every key we want starts with 'p'
+    if (line.size() < 5 || line[0] != 'p')
+      continue;  // every key we want starts with 'p'
     FieldSplitter f(line);
     absl::string_view key, value;
     uint64_t v;
@@ -134,7 +138,8 @@ absl::Status ParseVmStat(absl::string_view text, VmStat& out) {
       out.pgmajfault = v;
     }
   }
-  if (!have_fault) return absl::InvalidArgumentError("/proc/vmstat: pgfault missing");
+  if (!have_fault)
+    return absl::InvalidArgumentError("/proc/vmstat: pgfault missing");
   return absl::OkStatus();
 }
 
@@ -148,7 +153,8 @@ absl::Status ParsePressure(absl::string_view text, Pressure& out) {
     absl::string_view kind;
     if (!f.Next(kind)) continue;
     if (kind == "some") {
-      if (!ParsePsiLine(f, out.some_avg10, out.some_avg60, out.some_avg300, out.some_total_us)) {
+      if (!ParsePsiLine(f, out.some_avg10, out.some_avg60, out.some_avg300,
+                        out.some_total_us)) {
         return absl::InvalidArgumentError("pressure: malformed some line");
       }
       have_some = true;
@@ -168,7 +174,8 @@ MemorySource::MemorySource(HostOptions options) : options_(std::move(options)) {
   status_.name = kSourceName;
 }
 
-absl::Status MemorySource::ReadAll(MemInfo& mem, VmStat& vm, std::optional<Pressure> (&psi)[3]) {
+absl::Status MemorySource::ReadAll(MemInfo& mem, VmStat& vm,
+                                   std::optional<Pressure> (&psi)[3]) {
   absl::Status s = ReadFileInto(options_.proc_root + "/meminfo", buf_);
   if (s.ok()) s = ParseMemInfo(buf_, mem);
   if (s.ok()) s = ReadFileInto(options_.proc_root + "/vmstat", buf_);
@@ -177,7 +184,9 @@ absl::Status MemorySource::ReadAll(MemInfo& mem, VmStat& vm, std::optional<Press
   // PSI is optional (CONFIG_PSI off, or psi=0 on the command line: EOPNOTSUPP).
   for (int i = 0; i < 3; ++i) {
     Pressure p;
-    if (ReadFileInto(absl::StrCat(options_.proc_root, "/pressure/", kPsiResources[i]), buf_)
+    if (ReadFileInto(
+            absl::StrCat(options_.proc_root, "/pressure/", kPsiResources[i]),
+            buf_)
             .ok() &&
         ParsePressure(buf_, p).ok()) {
       psi[i] = p;
@@ -199,16 +208,18 @@ absl::Status MemorySource::Start() {
   prev_ns_ = MonotonicNs();
   std::string psi;
   for (int i = 0; i < 3; ++i) {
-    if (!prev_psi_[i]) absl::StrAppend(&psi, psi.empty() ? "" : ", ", kPsiResources[i]);
+    if (!prev_psi_[i])
+      absl::StrAppend(&psi, psi.empty() ? "" : ", ", kPsiResources[i]);
   }
   status_.available = true;
-  status_.reason = absl::StrCat("/proc/meminfo, /proc/vmstat",
-                                psi.empty() ? ", /proc/pressure"
-                                            : absl::StrCat("; no PSI for ", psi));
+  status_.reason = absl::StrCat(
+      "/proc/meminfo, /proc/vmstat",
+      psi.empty() ? ", /proc/pressure" : absl::StrCat("; no PSI for ", psi));
   return absl::OkStatus();
 }
 
-void MemorySource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) {
+void MemorySource::Collect(flatbuffers::FlatBufferBuilder& fbb,
+                           FrameSections& sections) {
   MemInfo m;
   VmStat vm;
   std::optional<Pressure> psi[3];
@@ -235,18 +246,22 @@ void MemorySource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& s
   b.add_slab_bytes(m.slab);
   b.add_slab_reclaimable_bytes(m.slab_reclaimable);
   b.add_swap_total_bytes(m.swap_total);
-  b.add_swap_used_bytes(m.swap_total > m.swap_free ? m.swap_total - m.swap_free : 0);
+  b.add_swap_used_bytes(m.swap_total > m.swap_free ? m.swap_total - m.swap_free
+                                                   : 0);
   b.add_swap_free_bytes(m.swap_free);
   b.add_hugepage_total_count(m.hugepages_total);
   b.add_hugepage_free_count(m.hugepages_free);
   b.add_hugepage_reserved_count(m.hugepages_reserved);
   b.add_hugepage_size_bytes(m.hugepage_size);
-  b.add_page_in_bytes_per_sec(RatePerSec(prev_vm_.pgpgin, vm.pgpgin, dt) * 1024);
-  b.add_page_out_bytes_per_sec(RatePerSec(prev_vm_.pgpgout, vm.pgpgout, dt) * 1024);
+  b.add_page_in_bytes_per_sec(RatePerSec(prev_vm_.pgpgin, vm.pgpgin, dt) *
+                              1024);
+  b.add_page_out_bytes_per_sec(RatePerSec(prev_vm_.pgpgout, vm.pgpgout, dt) *
+                               1024);
   b.add_swap_in_page_per_sec(RatePerSec(prev_vm_.pswpin, vm.pswpin, dt));
   b.add_swap_out_page_per_sec(RatePerSec(prev_vm_.pswpout, vm.pswpout, dt));
   b.add_page_fault_per_sec(RatePerSec(prev_vm_.pgfault, vm.pgfault, dt));
-  b.add_major_page_fault_per_sec(RatePerSec(prev_vm_.pgmajfault, vm.pgmajfault, dt));
+  b.add_major_page_fault_per_sec(
+      RatePerSec(prev_vm_.pgmajfault, vm.pgmajfault, dt));
   if (!cpu_p.IsNull()) b.add_cpu_pressure(cpu_p);
   if (!mem_p.IsNull()) b.add_memory_pressure(mem_p);
   if (!io_p.IsNull()) b.add_io_pressure(io_p);

@@ -14,9 +14,10 @@ namespace perfwire {
 
 // /proc/meminfo values, converted to bytes (hugepage counts stay counts).
 struct MemInfo {
-  uint64_t total = 0, free = 0, available = 0, buffers = 0, cached = 0, shared = 0, slab = 0,
-           slab_reclaimable = 0, swap_total = 0, swap_free = 0, hugepages_total = 0,
-           hugepages_free = 0, hugepages_reserved = 0, hugepage_size = 0;
+  uint64_t total = 0, free = 0, available = 0, buffers = 0, cached = 0,
+           shared = 0, slab = 0, slab_reclaimable = 0, swap_total = 0,
+           swap_free = 0, hugepages_total = 0, hugepages_free = 0,
+           hugepages_reserved = 0, hugepage_size = 0;
   bool has_available = false;  // MemAvailable exists since 3.14
 };
 // Needs MemTotal and MemFree; InvalidArgument otherwise. Before 3.14 (no
@@ -25,7 +26,8 @@ absl::Status ParseMemInfo(absl::string_view text, MemInfo& out);
 
 // The /proc/vmstat counters the memory section reports.
 struct VmStat {
-  uint64_t pgpgin = 0, pgpgout = 0, pswpin = 0, pswpout = 0, pgfault = 0, pgmajfault = 0;
+  uint64_t pgpgin = 0, pgpgout = 0, pswpin = 0, pswpout = 0, pgfault = 0,
+           pgmajfault = 0;
 };
 // Needs pgfault; InvalidArgument otherwise.
 absl::Status ParseVmStat(absl::string_view text, VmStat& out);
@@ -46,11 +48,13 @@ class MemorySource : public Source {
  public:
   explicit MemorySource(HostOptions options);
   absl::Status Start() override;
-  void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) override;
+  void Collect(flatbuffers::FlatBufferBuilder& fbb,
+               FrameSections& sections) override;
   SourceStatus status() const override { return status_; }
 
  private:
-  absl::Status ReadAll(MemInfo& mem, VmStat& vm, std::optional<Pressure> (&psi)[3]);
+  absl::Status ReadAll(MemInfo& mem, VmStat& vm,
+                       std::optional<Pressure> (&psi)[3]);
 
   HostOptions options_;
   SourceStatus status_;

@@ -14,7 +14,8 @@ constexpr char kSourceName[] = "network";
 
 }  // namespace
 
-absl::Status ParseNetDev(absl::string_view text, std::vector<InterfaceStat>& out) {
+absl::Status ParseNetDev(absl::string_view text,
+                         std::vector<InterfaceStat>& out) {
   size_t n = 0;
   LineSplitter lines(text);
   absl::string_view line;
@@ -47,13 +48,17 @@ absl::Status ParseNetDev(absl::string_view text, std::vector<InterfaceStat>& out
     }
     if (n == out.size()) out.emplace_back();
     InterfaceStat& s = out[n++];
-    const absl::string_view name = absl::StripAsciiWhitespace(line.substr(0, colon));
+    const absl::string_view name =
+        absl::StripAsciiWhitespace(line.substr(0, colon));
     s.name.assign(name.data(), name.size());
-    s.rx_bytes = v[0], s.rx_packets = v[1], s.rx_errors = v[2], s.rx_drops = v[3];
-    s.tx_bytes = v[8], s.tx_packets = v[9], s.tx_errors = v[10], s.tx_drops = v[11];
+    s.rx_bytes = v[0], s.rx_packets = v[1], s.rx_errors = v[2],
+    s.rx_drops = v[3];
+    s.tx_bytes = v[8], s.tx_packets = v[9], s.tx_errors = v[10],
+    s.tx_drops = v[11];
   }
   out.resize(n);
-  if (header < 2) return absl::InvalidArgumentError("/proc/net/dev: missing header");
+  if (header < 2)
+    return absl::InvalidArgumentError("/proc/net/dev: missing header");
   return absl::OkStatus();
 }
 
@@ -66,7 +71,8 @@ absl::Status CountTcpStates(absl::string_view text, TcpStateCounts& counts) {
   while (lines.Next(line)) {
     FieldSplitter f(line);
     absl::string_view sl, local, remote, st;
-    if (!f.Next(sl) || !f.Next(local) || !f.Next(remote) || !f.Next(st)) continue;
+    if (!f.Next(sl) || !f.Next(local) || !f.Next(remote) || !f.Next(st))
+      continue;
     uint64_t state;
     if (ParseHexU64(st, state) && state < counts.size()) ++counts[state];
   }
@@ -87,7 +93,8 @@ absl::Status CountSocketLines(absl::string_view text, uint32_t& count) {
   return absl::OkStatus();
 }
 
-NetworkSource::NetworkSource(HostOptions options) : options_(std::move(options)) {
+NetworkSource::NetworkSource(HostOptions options)
+    : options_(std::move(options)) {
   status_.name = kSourceName;
 }
 
@@ -102,18 +109,21 @@ absl::Status NetworkSource::Start() {
   prev_ns_ = MonotonicNs();
   TcpStateCounts counts{};
   netlink_ = options_.proc_root == "/proc" && tcp_counter_.Count(counts).ok();
-  sockets_ = netlink_ || (ReadFileInto(options_.proc_root + "/net/tcp", buf_).ok() &&
-                          CountTcpStates(buf_, counts).ok());
+  sockets_ =
+      netlink_ || (ReadFileInto(options_.proc_root + "/net/tcp", buf_).ok() &&
+                   CountTcpStates(buf_, counts).ok());
   status_.available = true;
   status_.reason = absl::StrCat(
       "/proc/net/dev", options_.include_loopback ? "" : " (lo skipped)",
-      !sockets_  ? "; /proc/net/tcp unreadable: no socket counts"
-      : netlink_ ? "; TCP states from sock_diag netlink, UDP from /proc/net/udp{,6}"
-                 : "; sockets from /proc/net/{tcp,tcp6,udp,udp6}");
+      !sockets_ ? "; /proc/net/tcp unreadable: no socket counts"
+      : netlink_
+          ? "; TCP states from sock_diag netlink, UDP from /proc/net/udp{,6}"
+          : "; sockets from /proc/net/{tcp,tcp6,udp,udp6}");
   return absl::OkStatus();
 }
 
-void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) {
+void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
+                            FrameSections& sections) {
   absl::Status s = ReadFileInto(options_.proc_root + "/net/dev", buf_);
   if (s.ok()) s = ParseNetDev(buf_, cur_);
   const uint64_t now_ns = MonotonicNs();
@@ -128,7 +138,8 @@ void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& 
   for (size_t i = 0; i < cur_.size(); ++i) {
     const InterfaceStat& c = cur_[i];
     if (!options_.include_loopback && c.name == "lo") continue;
-    const InterfaceStat* p = i < prev_.size() && prev_[i].name == c.name ? &prev_[i] : nullptr;
+    const InterfaceStat* p =
+        i < prev_.size() && prev_[i].name == c.name ? &prev_[i] : nullptr;
     if (!p) {
       for (const InterfaceStat& q : prev_) {
         if (q.name == c.name) {
@@ -167,7 +178,8 @@ void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& 
     }
     for (const char* f : {"/net/udp", "/net/udp6"}) {
       uint32_t n = 0;
-      if (ReadFileInto(options_.proc_root + f, buf_).ok() && CountSocketLines(buf_, n).ok()) {
+      if (ReadFileInto(options_.proc_root + f, buf_).ok() &&
+          CountSocketLines(buf_, n).ok()) {
         udp += n;
       }
     }

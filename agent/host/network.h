@@ -22,7 +22,8 @@ struct InterfaceStat {
 };
 // Parses /proc/net/dev (two header lines, then "name: 8 rx + 8 tx numbers").
 // InvalidArgument when the header is missing or an interface line is malformed.
-absl::Status ParseNetDev(absl::string_view text, std::vector<InterfaceStat>& out);
+absl::Status ParseNetDev(absl::string_view text,
+                         std::vector<InterfaceStat>& out);
 
 // Adds the sockets of one /proc/net/tcp or tcp6 file to `counts` (the "st"
 // column, hex). InvalidArgument when the header is missing.
@@ -38,7 +39,8 @@ class NetworkSource : public Source {
  public:
   explicit NetworkSource(HostOptions options);
   absl::Status Start() override;
-  void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) override;
+  void Collect(flatbuffers::FlatBufferBuilder& fbb,
+               FrameSections& sections) override;
   SourceStatus status() const override { return status_; }
 
  private:
@@ -47,7 +49,7 @@ class NetworkSource : public Source {
   std::string buf_;
   std::vector<InterfaceStat> prev_, cur_;
   uint64_t prev_ns_ = 0;
-  bool sockets_ = true;  // socket counts available
+  bool sockets_ = true;   // socket counts available
   bool netlink_ = false;  // TCP states through sock_diag
   TcpStateCounter tcp_counter_;
 };

@@ -24,7 +24,8 @@ struct FdCount {
   uint32_t pid = 0;
   uint32_t fds = 0;
 };
-// Keeps the `n` largest of `counts` in `counts`, largest first (ties: lower pid).
+// Keeps the `n` largest of `counts` in `counts`, largest first (ties: lower
+// pid).
 void KeepTopFdCounts(std::vector<FdCount>& counts, size_t n);
 
 // The "processes" source: process/thread counts, file-nr, top fd holders.
@@ -35,7 +36,8 @@ class ProcessSource : public Source {
  public:
   explicit ProcessSource(HostOptions options);
   absl::Status Start() override;
-  void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) override;
+  void Collect(flatbuffers::FlatBufferBuilder& fbb,
+               FrameSections& sections) override;
   SourceStatus status() const override { return status_; }
 
  private:

@@ -45,11 +45,12 @@ absl::Status TcpStateCounter::Dump(uint8_t family, TcpStateCounts& counts) {
   msg.nlh.nlmsg_seq = ++seq_;
   msg.req.sdiag_family = family;
   msg.req.sdiag_protocol = IPPROTO_TCP;
-  msg.req.idiag_states = 0xfff;  // TCP_ESTABLISHED .. TCP_CLOSING (+ request socks as SYN_RECV)
+  msg.req.idiag_states =
+      0xfff;  // TCP_ESTABLISHED .. TCP_CLOSING (+ request socks as SYN_RECV)
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
-  if (sendto(fd_, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) <
-      0) {
+  if (sendto(fd_, &msg, sizeof(msg), 0, reinterpret_cast<sockaddr*>(&kernel),
+             sizeof(kernel)) < 0) {
     return absl::ErrnoToStatus(errno, "sock_diag sendto");
   }
   for (;;) {
@@ -60,13 +61,14 @@ absl::Status TcpStateCounter::Dump(uint8_t family, TcpStateCounts& counts) {
     }
     if (n == 0) return absl::DataLossError("sock_diag: netlink socket closed");
     size_t len = static_cast<size_t>(n);
-    for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(buf_.data()); NLMSG_OK(h, len);
-         h = NLMSG_NEXT(h, len)) {
+    for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(buf_.data());
+         NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_seq != seq_) continue;
       if (h->nlmsg_type == NLMSG_DONE) return absl::OkStatus();
       if (h->nlmsg_type == NLMSG_ERROR) {
         const auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-        return absl::ErrnoToStatus(-e->error, absl::StrCat("sock_diag dump family ", family));
+        return absl::ErrnoToStatus(
+            -e->error, absl::StrCat("sock_diag dump family ", family));
       }
       if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
           h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) {

@@ -19,7 +19,8 @@ absl::Status ReadFileInto(const std::string& path, std::string& out) {
   if (out.capacity() < 4096) out.reserve(4096);
   size_t used = 0;
   for (;;) {
-    if (out.size() < used + 4096) out.resize(std::max(out.capacity(), used + 4096));
+    if (out.size() < used + 4096)
+      out.resize(std::max(out.capacity(), used + 4096));
     const ssize_t n = read(fd, out.data() + used, out.size() - used);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -102,7 +103,8 @@ bool ParseDouble(absl::string_view s, double& value) {
 
 std::string ErrnoName(int err) {
   const char* name = strerrorname_np(err);
-  return absl::StrCat(name ? name : absl::StrCat("errno ", err), ": ", std::strerror(err));
+  return absl::StrCat(name ? name : absl::StrCat("errno ", err), ": ",
+                      std::strerror(err));
 }
 
 }  // namespace perfwire

@@ -39,7 +39,8 @@ class FieldSplitter {
   absl::string_view rest_;
 };
 
-// Decimal unsigned integer, the whole of `s`; false on anything else or overflow.
+// Decimal unsigned integer, the whole of `s`; false on anything else or
+// overflow.
 bool ParseU64(absl::string_view s, uint64_t& value);
 // Hexadecimal unsigned integer (no 0x prefix), the whole of `s`.
 bool ParseHexU64(absl::string_view s, uint64_t& value);

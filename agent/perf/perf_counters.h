@@ -18,7 +18,7 @@ namespace perfwire {
 // One event as perf(1) names it.
 struct PerfEventSpec {
   const char* name;
-  uint32_t type;    // PERF_TYPE_HARDWARE, PERF_TYPE_HW_CACHE, PERF_TYPE_SOFTWARE
+  uint32_t type;  // PERF_TYPE_HARDWARE, PERF_TYPE_HW_CACHE, PERF_TYPE_SOFTWARE
   uint64_t config;
 };
 enum class PerfEventKind { kHardware, kSoftware };
@@ -41,7 +41,8 @@ uint64_t ScaledDelta(const PerfReading& before, const PerfReading& after);
 // perf_event_open. `pmu_present` tells ENOENT's two meanings apart.
 std::string PerfOpenErrorText(int err, bool pmu_present);
 
-// Parses a kernel CPU list ("0-3,8,10-11"), e.g. /sys/devices/system/cpu/online.
+// Parses a kernel CPU list ("0-3,8,10-11"), e.g.
+// /sys/devices/system/cpu/online.
 absl::Status ParseCpuList(absl::string_view text, std::vector<uint32_t>& cpus);
 
 // The system calls, injectable so the logic is testable without a PMU.
@@ -65,7 +66,8 @@ class PerfCounterSource : public Source {
                     PerfSyscalls syscalls = RealPerfSyscalls());
   ~PerfCounterSource() override;
   absl::Status Start() override;
-  void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) override;
+  void Collect(flatbuffers::FlatBufferBuilder& fbb,
+               FrameSections& sections) override;
   void Stop() override;
   SourceStatus status() const override { return status_; }
 

@@ -47,8 +47,11 @@ TEST(HostCost, CollectCpuPerIntervalPerSource) {
     std::sort(cpu.begin(), cpu.end());
     std::sort(wall.begin(), wall.end());
     total_median += cpu[10];
-    std::printf("%-14s Collect: cpu median %6.1f us (max %6.1f), wall median %6.1f us\n",
-                src->status().name.c_str(), cpu[10] / 1e3, cpu.back() / 1e3, wall[10] / 1e3);
+    std::printf(
+        "%-14s Collect: cpu median %6.1f us (max %6.1f), wall median %6.1f "
+        "us\n",
+        src->status().name.c_str(), cpu[10] / 1e3, cpu.back() / 1e3,
+        wall[10] / 1e3);
     EXPECT_TRUE(src->status().available) << src->status().reason;
     EXPECT_LT(cpu[10], 2000000u) << src->status().name;
   }

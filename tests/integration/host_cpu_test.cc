@@ -28,7 +28,8 @@ ProcStat ReadStat() {
 // of difference make at most ~1.5 percentage points.
 constexpr float kTolerancePoints = 1.5f;
 
-void ExpectSplitNear(const fb::HostCpuTimes* got, const CpuPercent& want, const char* what) {
+void ExpectSplitNear(const fb::HostCpuTimes* got, const CpuPercent& want,
+                     const char* what) {
   ASSERT_NE(got, nullptr) << what;
   EXPECT_NEAR(got->user_percent(), want.user, kTolerancePoints) << what;
   EXPECT_NEAR(got->nice_percent(), want.nice, kTolerancePoints) << what;
@@ -57,7 +58,8 @@ TEST(HostCpu, SplitMatchesProcStatReferenceOverSameInterval) {
     after = ReadStat();  // right before the source's read
   });
   ASSERT_NE(w.frame->cpu(), nullptr) << source.status().reason;
-  ExpectSplitNear(w.frame->cpu()->total(), CpuSplit(before.total, after.total), "total");
+  ExpectSplitNear(w.frame->cpu()->total(), CpuSplit(before.total, after.total),
+                  "total");
   const auto* cores = w.frame->cpu()->cores();
   ASSERT_EQ(cores->size(), after.cores.size());
   for (size_t i = 0; i < after.cores.size(); ++i) {
@@ -68,9 +70,12 @@ TEST(HostCpu, SplitMatchesProcStatReferenceOverSameInterval) {
     EXPECT_NEAR(cores->Get(i)->idle_percent(), want.idle, 2.5f);
   }
   // The spinner is visible: at least ~40% of one CPU of N in user.
-  EXPECT_GT(w.frame->cpu()->total()->user_percent(), 40.0f / after.cores.size());
-  const double ctxt_rate = (after.context_switches - before.context_switches) / w.inner_s();
-  EXPECT_NEAR(w.frame->cpu()->context_switch_per_sec(), ctxt_rate, 0.1 * ctxt_rate + 50);
+  EXPECT_GT(w.frame->cpu()->total()->user_percent(),
+            40.0f / after.cores.size());
+  const double ctxt_rate =
+      (after.context_switches - before.context_switches) / w.inner_s();
+  EXPECT_NEAR(w.frame->cpu()->context_switch_per_sec(), ctxt_rate,
+              0.1 * ctxt_rate + 50);
 }
 
 }  // namespace

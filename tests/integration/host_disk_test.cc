@@ -30,8 +30,8 @@ std::string BlockDeviceOf(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0 || major(st.st_dev) == 0) return "";
   std::string buf;
-  if (!ReadFileInto(absl::StrCat("/sys/dev/block/", major(st.st_dev), ":", minor(st.st_dev),
-                                 "/uevent"),
+  if (!ReadFileInto(absl::StrCat("/sys/dev/block/", major(st.st_dev), ":",
+                                 minor(st.st_dev), "/uevent"),
                     buf)
            .ok()) {
     return "";
@@ -89,7 +89,8 @@ TEST(HostDisk, DirectWriteShowsInWriteBytes) {
   unlink(path.c_str());
 
   const uint64_t kernel_bytes = (after - before) * 512;
-  EXPECT_GE(kernel_bytes, written) << "the kernel did not account the O_DIRECT write to " << dev;
+  EXPECT_GE(kernel_bytes, written)
+      << "the kernel did not account the O_DIRECT write to " << dev;
   ASSERT_NE(w.frame->disks(), nullptr) << source.status().reason;
   const fb::HostDisk* disk = nullptr;
   for (const auto* d : *w.frame->disks()) {
@@ -97,8 +98,11 @@ TEST(HostDisk, DirectWriteShowsInWriteBytes) {
   }
   ASSERT_NE(disk, nullptr) << dev;
   const double rate = disk->write_bytes_per_sec();
-  std::printf("%s: wrote %lu bytes O_DIRECT; diskstats in window %lu; source %.0f..%.0f\n",
-              dev.c_str(), written, kernel_bytes, rate * w.inner_s(), rate * w.outer_s());
+  std::printf(
+      "%s: wrote %lu bytes O_DIRECT; diskstats in window %lu; source "
+      "%.0f..%.0f\n",
+      dev.c_str(), written, kernel_bytes, rate * w.inner_s(),
+      rate * w.outer_s());
   // The source's window contains the test's: rate x its length covers what
   // the test saw (1% for the few ms around it, plus 1 MiB of other writers).
   EXPECT_GE(rate * w.outer_s(), kernel_bytes * 0.99);

@@ -40,10 +40,12 @@ TEST(HostMissingRoot, OtherSectionsStillArrive) {
   EXPECT_EQ(f->perf_software()->events()->size(), 5u);
   std::map<std::string, const fb::SourceStatus*> by_name;
   for (const auto* st : *f->sources()) by_name[st->name()->str()] = st;
-  for (const char* name : {"cpu", "memory", "disks", "filesystems", "network", "processes"}) {
+  for (const char* name :
+       {"cpu", "memory", "disks", "filesystems", "network", "processes"}) {
     ASSERT_TRUE(by_name.count(name)) << name;
     EXPECT_FALSE(by_name[name]->available()) << name;
-    EXPECT_NE(by_name[name]->reason()->str().find("/nonexistent/proc/"), std::string::npos)
+    EXPECT_NE(by_name[name]->reason()->str().find("/nonexistent/proc/"),
+              std::string::npos)
         << name << ": " << by_name[name]->reason()->str();
   }
   EXPECT_TRUE(by_name["perf.software"]->available());

@@ -38,9 +38,11 @@ class NetnsPair {
     const std::string cmds[] = {
         "ip netns add " + a_,
         "ip netns add " + b_,
-        "ip netns exec " + a_ + " sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+        "ip netns exec " + a_ +
+            " sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
             "net.ipv6.conf.default.disable_ipv6=1",
-        "ip netns exec " + b_ + " sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
+        "ip netns exec " + b_ +
+            " sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
             "net.ipv6.conf.default.disable_ipv6=1",
         "ip -n " + a_ + " link add pwva type veth peer name pwvb netns " + b_,
         "ip -n " + a_ + " addr add 10.211.0.1/30 dev pwva",
@@ -100,8 +102,8 @@ int SendDatagrams(int n) {
   const sockaddr_in to = Addr("10.211.0.2", 9999);
   char buf[kPayload] = {0};
   for (int i = 0; i < n; ++i) {
-    if (sendto(s, buf, sizeof(buf), 0, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) !=
-        kPayload) {
+    if (sendto(s, buf, sizeof(buf), 0, reinterpret_cast<const sockaddr*>(&to),
+               sizeof(to)) != kPayload) {
       return 1;
     }
     if (i % 64 == 63) usleep(1000);  // stay under the veth/socket queues
@@ -112,7 +114,8 @@ int SendDatagrams(int n) {
 uint64_t TxBytes(pid_t holder, const std::string& iface) {
   std::string buf;
   std::vector<InterfaceStat> s;
-  EXPECT_TRUE(ReadFileInto(absl::StrCat("/proc/", holder, "/net/dev"), buf).ok());
+  EXPECT_TRUE(
+      ReadFileInto(absl::StrCat("/proc/", holder, "/net/dev"), buf).ok());
   EXPECT_TRUE(ParseNetDev(buf, s).ok());
   for (const auto& i : s) {
     if (i.name == iface) return i.tx_bytes;
@@ -128,7 +131,8 @@ TEST(HostNetwork, VethBytesMatchKnownUdpTraffic) {
   const pid_t receiver = ForkInNetns(ns.b(), [] {
     const int s = socket(AF_INET, SOCK_DGRAM, 0);
     const sockaddr_in me = Addr("10.211.0.2", 9999);
-    if (bind(s, reinterpret_cast<const sockaddr*>(&me), sizeof(me)) != 0) return 2;
+    if (bind(s, reinterpret_cast<const sockaddr*>(&me), sizeof(me)) != 0)
+      return 2;
     timeval tv{5, 0};
     setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     char buf[2048];
@@ -143,7 +147,8 @@ TEST(HostNetwork, VethBytesMatchKnownUdpTraffic) {
   const pid_t holder = ForkInNetns(ns.a(), [&] {
     const int l = socket(AF_INET, SOCK_STREAM, 0);
     const sockaddr_in me = Addr("10.211.0.1", 7000);
-    if (bind(l, reinterpret_cast<const sockaddr*>(&me), sizeof(me)) != 0 || listen(l, 1) != 0) {
+    if (bind(l, reinterpret_cast<const sockaddr*>(&me), sizeof(me)) != 0 ||
+        listen(l, 1) != 0) {
       return 2;
     }
     char c = 'r';
@@ -166,7 +171,9 @@ TEST(HostNetwork, VethBytesMatchKnownUdpTraffic) {
   uint64_t before = 0, after = 0;
   SourceWindow w = RunWindow(source, [&] {
     before = TxBytes(holder, "pwva");
-    ASSERT_EQ(WaitExit(ForkInNetns(ns.a(), [] { return SendDatagrams(kDatagrams); })), 0);
+    ASSERT_EQ(
+        WaitExit(ForkInNetns(ns.a(), [] { return SendDatagrams(kDatagrams); })),
+        0);
     usleep(100 * 1000);
     after = TxBytes(holder, "pwva");
   });
@@ -174,7 +181,8 @@ TEST(HostNetwork, VethBytesMatchKnownUdpTraffic) {
   kill(holder, SIGKILL);
   WaitExit(holder);
 
-  // The kernel counted exactly our datagrams (ARP at most adds one 42-byte frame).
+  // The kernel counted exactly our datagrams (ARP at most adds one 42-byte
+  // frame).
   EXPECT_GE(after - before, kWireBytes);
   EXPECT_LE(after - before, kWireBytes + 42);
   ASSERT_NE(w.frame->network(), nullptr) << source.status().reason;
@@ -185,8 +193,9 @@ TEST(HostNetwork, VethBytesMatchKnownUdpTraffic) {
   }
   ASSERT_NE(va, nullptr);
   const double rate = va->transmit_bytes_per_sec();
-  std::printf("pwva: sent %lu wire bytes; /proc/net/dev %lu; source %.0f..%.0f\n", kWireBytes,
-              after - before, rate * w.inner_s(), rate * w.outer_s());
+  std::printf(
+      "pwva: sent %lu wire bytes; /proc/net/dev %lu; source %.0f..%.0f\n",
+      kWireBytes, after - before, rate * w.inner_s(), rate * w.outer_s());
   EXPECT_GE(rate * w.outer_s(), (after - before) * 0.999);
   EXPECT_LE(rate * w.inner_s(), (after - before) * 1.001 + 84);
   const double packets = va->transmit_packet_per_sec();

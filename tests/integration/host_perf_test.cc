@@ -30,7 +30,8 @@ uint64_t PerfStatCount(const std::string& out, const std::string& event) {
   return 0;
 }
 
-const fb::PerfEvent* FindEvent(const fb::PerfCounters* c, const std::string& name) {
+const fb::PerfEvent* FindEvent(const fb::PerfCounters* c,
+                               const std::string& name) {
   if (!c || !c->events()) return nullptr;
   for (const auto* e : *c->events()) {
     if (e->name()->str() == name) return e;
@@ -69,7 +70,9 @@ TEST(HostPerf, SoftwareCountsMatchPerfStat) {
   int st = 0;
   Shell("command -v perf", &st);
   if (st != 0) {
-    if (InCi()) FAIL() << "CI=true but perf(1) is missing (make deps installs linux-perf)";
+    if (InCi())
+      FAIL()
+          << "CI=true but perf(1) is missing (make deps installs linux-perf)";
     GTEST_SKIP() << "perf(1) not installed";
   }
   PerfCounterSource source(PerfEventKind::kSoftware, HostOptions{});
@@ -79,7 +82,8 @@ TEST(HostPerf, SoftwareCountsMatchPerfStat) {
       usleep(300 * 1000);  // inside perf's window
       KnownLoad();
     });
-    perf_out = Shell("perf stat -a -x, -e context-switches,page-faults sleep 2", &st);
+    perf_out =
+        Shell("perf stat -a -x, -e context-switches,page-faults sleep 2", &st);
     load.join();
   });
   ASSERT_EQ(st, 0) << perf_out;
@@ -93,21 +97,25 @@ TEST(HostPerf, SoftwareCountsMatchPerfStat) {
   const fb::PerfEvent* pf = FindEvent(c, "page-faults");
   ASSERT_NE(cs, nullptr);
   ASSERT_NE(pf, nullptr);
-  std::printf("perf stat -a: context-switches=%lu page-faults=%lu; perf.software: %lu %lu\n",
-              perf_cs, perf_pf, cs->scaled_count(), pf->scaled_count());
+  std::printf(
+      "perf stat -a: context-switches=%lu page-faults=%lu; perf.software: %lu "
+      "%lu\n",
+      perf_cs, perf_pf, cs->scaled_count(), pf->scaled_count());
   // Our window contains perf's (plus perf's own start-up, a few ms): ours is
   // at least perf's minus 2%, at most 15% above it.
   EXPECT_GE(cs->scaled_count(), perf_cs * 0.98);
   EXPECT_LE(cs->scaled_count(), perf_cs * 1.15);
   EXPECT_GE(pf->scaled_count(), perf_pf * 0.98);
-  EXPECT_LE(pf->scaled_count(), perf_pf * 1.15 + 5000);  // perf(1) start-up faults
+  EXPECT_LE(pf->scaled_count(),
+            perf_pf * 1.15 + 5000);  // perf(1) start-up faults
   // cpu-clock summed over CPUs is the window length times the CPU count.
   const fb::PerfEvent* clock = FindEvent(c, "cpu-clock");
   ASSERT_NE(clock, nullptr);
   const double cpus = c->cpus()->size();
   EXPECT_GE(clock->scaled_count(), w.inner_ns * cpus * 0.98);
   EXPECT_LE(clock->scaled_count(), w.outer_ns * cpus * 1.02);
-  EXPECT_FLOAT_EQ(clock->running_percent(), 100.0f);  // software events never multiplex
+  EXPECT_FLOAT_EQ(clock->running_percent(),
+                  100.0f);  // software events never multiplex
 }
 
 TEST(HostPerf, HardwareSectionSaysWhyWhenThereIsNoPmu) {
@@ -123,10 +131,12 @@ TEST(HostPerf, HardwareSectionSaysWhyWhenThereIsNoPmu) {
   EXPECT_FALSE(s.ok());
   EXPECT_FALSE(source.status().available);
   const std::string& r = source.status().reason;
-  EXPECT_NE(r.find("ENOENT: no hardware PMU (virtualized?)"), std::string::npos) << r;
+  EXPECT_NE(r.find("ENOENT: no hardware PMU (virtualized?)"), std::string::npos)
+      << r;
   EXPECT_NE(r.find("cycles"), std::string::npos) << r;
   EXPECT_NE(r.find("stalled-cycles-backend"), std::string::npos) << r;
-  EXPECT_NE(r.find("--perf_per_thread_ipc unavailable"), std::string::npos) << r;
+  EXPECT_NE(r.find("--perf_per_thread_ipc unavailable"), std::string::npos)
+      << r;
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ struct SourceWindow {
 };
 
 // Start(), then `during()`, then Collect(); the section is in `frame`.
-inline SourceWindow RunWindow(Source& source, const std::function<void()>& during) {
+inline SourceWindow RunWindow(Source& source,
+                              const std::function<void()>& during) {
   SourceWindow w;
   const uint64_t t0 = MonotonicNs();
   absl::Status s = source.Start();
@@ -50,8 +51,10 @@ inline SourceWindow RunWindow(Source& source, const std::function<void()>& durin
   if (!sections.filesystems.IsNull()) f.add_filesystems(sections.filesystems);
   if (!sections.network.IsNull()) f.add_network(sections.network);
   if (!sections.processes.IsNull()) f.add_processes(sections.processes);
-  if (!sections.perf_software.IsNull()) f.add_perf_software(sections.perf_software);
-  if (!sections.perf_hardware.IsNull()) f.add_perf_hardware(sections.perf_hardware);
+  if (!sections.perf_software.IsNull())
+    f.add_perf_software(sections.perf_software);
+  if (!sections.perf_hardware.IsNull())
+    f.add_perf_hardware(sections.perf_hardware);
   if (!sections.gpus.IsNull()) f.add_gpus(sections.gpus);
   w.fbb->Finish(f.Finish());
   w.frame = flatbuffers::GetRoot<fb::Frame>(w.fbb->GetBufferPointer());

@@ -19,8 +19,10 @@
 namespace perfwire {
 namespace {
 
-const std::string kReal = std::string(PERFWIRE_FIXTURES_DIR) + "/host/6.18.44-fc-v595/proc/";
-const std::string kFormats = std::string(PERFWIRE_FIXTURES_DIR) + "/host/formats/";
+const std::string kReal =
+    std::string(PERFWIRE_FIXTURES_DIR) + "/host/6.18.44-fc-v595/proc/";
+const std::string kFormats =
+    std::string(PERFWIRE_FIXTURES_DIR) + "/host/formats/";
 
 std::string Slurp(const std::string& path) {
   std::string out;
@@ -45,7 +47,8 @@ TEST(TextUtil, ReadMissingFileIsNotFound) {
   std::string buf;
   absl::Status s = ReadFileInto("/nonexistent/proc/stat", buf);
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
-  EXPECT_NE(s.message().find("/nonexistent/proc/stat"), absl::string_view::npos);
+  EXPECT_NE(s.message().find("/nonexistent/proc/stat"),
+            absl::string_view::npos);
 }
 
 // ---- /proc/stat
@@ -69,7 +72,8 @@ TEST(ProcStat, RealCapture) {
 
 TEST(ProcStat, OldFormatWithoutStealOrGuest) {
   ProcStat st;
-  ASSERT_TRUE(ParseProcStat(Slurp(kFormats + "stat_2.6.18_no_steal_guest"), st).ok());
+  ASSERT_TRUE(
+      ParseProcStat(Slurp(kFormats + "stat_2.6.18_no_steal_guest"), st).ok());
   EXPECT_EQ(st.total.softirq, 20u);
   EXPECT_EQ(st.total.steal, 0u);
   EXPECT_EQ(st.total.guest, 0u);
@@ -79,15 +83,18 @@ TEST(ProcStat, OldFormatWithoutStealOrGuest) {
 
 TEST(ProcStat, GuestIsTakenOutOfUser) {
   ProcStat st;
-  ASSERT_TRUE(ParseProcStat(Slurp(kFormats + "stat_2.6.24_guest_no_guest_nice"), st).ok());
+  ASSERT_TRUE(
+      ParseProcStat(Slurp(kFormats + "stat_2.6.24_guest_no_guest_nice"), st)
+          .ok());
   CpuTicks before;  // all zero
   before.cpu = -1;
   CpuPercent p = CpuSplit(before, st.total);
-  // total = 1000 + 10 + 500 + 8000 + 100 + 5 + 20 + 7 (guest inside user) = 9642
+  // total = 1000 + 10 + 500 + 8000 + 100 + 5 + 20 + 7 (guest inside user) =
+  // 9642
   EXPECT_NEAR(p.user, 100.0 * (1000 - 40) / 9642, 1e-3);
   EXPECT_NEAR(p.guest, 100.0 * 40 / 9642, 1e-3);
-  EXPECT_NEAR(p.user + p.nice + p.system + p.idle + p.iowait + p.irq + p.softirq + p.steal +
-                  p.guest + p.guest_nice,
+  EXPECT_NEAR(p.user + p.nice + p.system + p.idle + p.iowait + p.irq +
+                  p.softirq + p.steal + p.guest + p.guest_nice,
               100.0, 1e-3);
 }
 
@@ -151,7 +158,8 @@ TEST(MemInfo, RealCapture) {
 
 TEST(MemInfo, OldKernelWithoutMemAvailable) {
   MemInfo m;
-  ASSERT_TRUE(ParseMemInfo(Slurp(kFormats + "meminfo_3.10_no_memavailable"), m).ok());
+  ASSERT_TRUE(
+      ParseMemInfo(Slurp(kFormats + "meminfo_3.10_no_memavailable"), m).ok());
   EXPECT_FALSE(m.has_available);
   EXPECT_EQ(m.available, (200000ull + 50000 + 300000) * 1024);
   EXPECT_EQ(m.hugepages_total, 16u);
@@ -189,7 +197,8 @@ TEST(Pressure, RealCapture) {
 
 TEST(Pressure, OldCpuFileHasNoFullLine) {
   Pressure p;
-  ASSERT_TRUE(ParsePressure(Slurp(kFormats + "pressure_cpu_5.4_some_only"), p).ok());
+  ASSERT_TRUE(
+      ParsePressure(Slurp(kFormats + "pressure_cpu_5.4_some_only"), p).ok());
   EXPECT_FALSE(p.has_full);
   EXPECT_EQ(p.some_total_us, 123456u);
 }
@@ -239,8 +248,10 @@ TEST(DiskStats, OlderFormats) {
   EXPECT_EQ(d[0].in_flight, 1u);
   EXPECT_EQ(d[1].name, "nvme0n1p1");
   int skipped = 0;
-  ASSERT_TRUE(ParseDiskStats(Slurp(kFormats + "diskstats_2.6_partition_4_fields"), d, &skipped)
-                  .ok());
+  ASSERT_TRUE(
+      ParseDiskStats(Slurp(kFormats + "diskstats_2.6_partition_4_fields"), d,
+                     &skipped)
+          .ok());
   EXPECT_EQ(d.size(), 1u);
   EXPECT_EQ(skipped, 1);
 }
@@ -344,16 +355,20 @@ TEST(PerfHelpers, ScalingAndCpuList) {
   // Counted half the enabled time: scaled x2.
   EXPECT_EQ(ScaledDelta({100, 1000, 1000}, {600, 3000, 2000}), 1000u);
   EXPECT_EQ(ScaledDelta({100, 1000, 1000}, {600, 3000, 3000}), 500u);
-  EXPECT_EQ(ScaledDelta({100, 1000, 1000}, {100, 3000, 1000}), 0u);  // never ran
+  EXPECT_EQ(ScaledDelta({100, 1000, 1000}, {100, 3000, 1000}),
+            0u);  // never ran
   std::vector<uint32_t> cpus;
   ASSERT_TRUE(ParseCpuList("0-3,8,10-11\n", cpus).ok());
   EXPECT_EQ(cpus, (std::vector<uint32_t>{0, 1, 2, 3, 8, 10, 11}));
   EXPECT_FALSE(ParseCpuList("", cpus).ok());
   EXPECT_FALSE(ParseCpuList("3-1", cpus).ok());
   EXPECT_FALSE(ParseCpuList("x", cpus).ok());
-  EXPECT_EQ(PerfOpenErrorText(ENOENT, false), "ENOENT: no hardware PMU (virtualized?)");
-  EXPECT_EQ(PerfOpenErrorText(ENOENT, true), "ENOENT: event not supported by this CPU's PMU");
-  EXPECT_NE(PerfOpenErrorText(EACCES, true).find("EACCES: not permitted"), std::string::npos);
+  EXPECT_EQ(PerfOpenErrorText(ENOENT, false),
+            "ENOENT: no hardware PMU (virtualized?)");
+  EXPECT_EQ(PerfOpenErrorText(ENOENT, true),
+            "ENOENT: event not supported by this CPU's PMU");
+  EXPECT_NE(PerfOpenErrorText(EACCES, true).find("EACCES: not permitted"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kReal = std::string(PERFWIRE_FIXTURES_DIR) + "/host/6.18.44-fc-v595/proc";
+const std::string kReal =
+    std::string(PERFWIRE_FIXTURES_DIR) + "/host/6.18.44-fc-v595/proc";
 
 // A writable copy of the captured /proc tree.
 class FixtureRoot {
@@ -60,7 +61,8 @@ HostOptions Options(const FixtureRoot& root) {
 
 // Finishes a frame holding `sections` so tests read them back like a consumer.
 template <typename Fn>
-const fb::Frame* Finish(flatbuffers::FlatBufferBuilder& fbb, const FrameSections& s, Fn&& more) {
+const fb::Frame* Finish(flatbuffers::FlatBufferBuilder& fbb,
+                        const FrameSections& s, Fn&& more) {
   fb::FrameBuilder f(fbb);
   if (!s.cpu.IsNull()) f.add_cpu(s.cpu);
   if (!s.memory.IsNull()) f.add_memory(s.memory);
@@ -75,7 +77,8 @@ const fb::Frame* Finish(flatbuffers::FlatBufferBuilder& fbb, const FrameSections
   EXPECT_TRUE(v.VerifyBuffer<fb::Frame>(nullptr));
   return flatbuffers::GetRoot<fb::Frame>(fbb.GetBufferPointer());
 }
-const fb::Frame* Finish(flatbuffers::FlatBufferBuilder& fbb, const FrameSections& s) {
+const fb::Frame* Finish(flatbuffers::FlatBufferBuilder& fbb,
+                        const FrameSections& s) {
   return Finish(fbb, s, [](fb::FrameBuilder&) {});
 }
 
@@ -83,12 +86,14 @@ TEST(CpuSource, SplitOverAdvancedFixture) {
   FixtureRoot root;
   CpuSource src(Options(root));
   ASSERT_TRUE(src.Start().ok()) << src.status().reason;
-  // Advance: cpu0 +60 user +20 system +20 idle; cpu1 +100 idle; totals accordingly.
+  // Advance: cpu0 +60 user +20 system +20 idle; cpu1 +100 idle; totals
+  // accordingly.
   root.Write("stat",
              "cpu  24216 0 6678 148632 606 0 65 32 0 0\n"
              "cpu0 10267 0 2929 76811 92 0 9 11 0 0\n"
              "cpu1 13949 0 3749 71820 514 0 55 20 0 0\n"
-             "intr 400000\nctxt 763363\nprocesses 24519\nprocs_running 3\nprocs_blocked 1\n");
+             "intr 400000\nctxt 763363\nprocesses 24519\nprocs_running "
+             "3\nprocs_blocked 1\n");
   flatbuffers::FlatBufferBuilder fbb;
   FrameSections s;
   src.Collect(fbb, s);
@@ -114,7 +119,8 @@ TEST(CpuSource, SplitOverAdvancedFixture) {
 TEST(CpuSource, ReadsThermalAndHwmonSensors) {
   FixtureRoot root;
   fs::create_directories(root.sys() + "/class/thermal/thermal_zone0");
-  std::ofstream(root.sys() + "/class/thermal/thermal_zone0/type") << "x86_pkg_temp\n";
+  std::ofstream(root.sys() + "/class/thermal/thermal_zone0/type")
+      << "x86_pkg_temp\n";
   std::ofstream(root.sys() + "/class/thermal/thermal_zone0/temp") << "45000\n";
   fs::create_directories(root.sys() + "/class/hwmon/hwmon1");
   std::ofstream(root.sys() + "/class/hwmon/hwmon1/name") << "coretemp\n";
@@ -122,8 +128,12 @@ TEST(CpuSource, ReadsThermalAndHwmonSensors) {
   std::ofstream(root.sys() + "/class/hwmon/hwmon1/temp2_label") << "Core 0\n";
   fs::create_directories(root.sys() + "/devices/system/cpu/cpu0/cpufreq");
   fs::create_directories(root.sys() + "/devices/system/cpu/cpu1/cpufreq");
-  std::ofstream(root.sys() + "/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq") << "3400000\n";
-  std::ofstream(root.sys() + "/devices/system/cpu/cpu1/cpufreq/scaling_cur_freq") << "1200000\n";
+  std::ofstream(root.sys() +
+                "/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")
+      << "3400000\n";
+  std::ofstream(root.sys() +
+                "/devices/system/cpu/cpu1/cpufreq/scaling_cur_freq")
+      << "1200000\n";
   CpuSource src(Options(root));
   ASSERT_TRUE(src.Start().ok());
   flatbuffers::FlatBufferBuilder fbb;
@@ -132,9 +142,12 @@ TEST(CpuSource, ReadsThermalAndHwmonSensors) {
   const fb::Frame* f = Finish(fbb, s);
   ASSERT_NE(f->cpu()->temperatures(), nullptr);
   ASSERT_EQ(f->cpu()->temperatures()->size(), 2u);
-  EXPECT_EQ(f->cpu()->temperatures()->Get(0)->sensor()->str(), "coretemp:Core 0");
-  EXPECT_FLOAT_EQ(f->cpu()->temperatures()->Get(0)->temperature_celsius(), 51.5f);
-  EXPECT_EQ(f->cpu()->temperatures()->Get(1)->sensor()->str(), "thermal_zone0:x86_pkg_temp");
+  EXPECT_EQ(f->cpu()->temperatures()->Get(0)->sensor()->str(),
+            "coretemp:Core 0");
+  EXPECT_FLOAT_EQ(f->cpu()->temperatures()->Get(0)->temperature_celsius(),
+                  51.5f);
+  EXPECT_EQ(f->cpu()->temperatures()->Get(1)->sensor()->str(),
+            "thermal_zone0:x86_pkg_temp");
   EXPECT_FLOAT_EQ(*f->cpu()->cores()->Get(0)->frequency_mhz(), 3400.0f);
   EXPECT_FLOAT_EQ(*f->cpu()->cores()->Get(1)->frequency_mhz(), 1200.0f);
   EXPECT_FLOAT_EQ(*f->cpu()->total()->frequency_mhz(), 2300.0f);
@@ -163,7 +176,8 @@ TEST(MemorySource, RatesAndPressureDeltas) {
   root.Write("pressure/cpu",  // cpu: +1000 us some
              "some avg10=0.62 avg60=1.82 avg300=2.37 total=19269969\n"
              "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
-  fs::remove(root.proc() + "/pressure/io");  // PSI for io gone: that part absent
+  fs::remove(root.proc() +
+             "/pressure/io");  // PSI for io gone: that part absent
   flatbuffers::FlatBufferBuilder fbb;
   FrameSections s;
   src.Collect(fbb, s);
@@ -186,7 +200,8 @@ TEST(DiskSource, RatesFromAdvancedFixture) {
              "   7 0 loop0 1 0 2 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
   DiskSource src(Options(root));
   ASSERT_TRUE(src.Start().ok());
-  // +100 reads, +2048 sectors (1 MiB) taking 300 ms; +10 writes 20 ms; 2 in flight.
+  // +100 reads, +2048 sectors (1 MiB) taking 300 ms; +10 writes 20 ms; 2 in
+  // flight.
   root.Write("diskstats",
              " 254 0 vda 1100 0 4048 400 510 0 4100 70 2 60 0 0 0 0 0 0 0\n"
              "   7 0 loop0 9 0 20 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
@@ -201,8 +216,10 @@ TEST(DiskSource, RatesFromAdvancedFixture) {
   EXPECT_DOUBLE_EQ(d->read_latency_avg_ms(), 3.0);
   EXPECT_DOUBLE_EQ(d->write_latency_avg_ms(), 2.0);
   EXPECT_EQ(d->in_flight_count(), 2u);
-  // The rate's interval is the real time between the two reads; the ratio is exact.
-  EXPECT_DOUBLE_EQ(d->read_bytes_per_sec() / d->read_op_per_sec(), 2048.0 * 512 / 100);
+  // The rate's interval is the real time between the two reads; the ratio is
+  // exact.
+  EXPECT_DOUBLE_EQ(d->read_bytes_per_sec() / d->read_op_per_sec(),
+                   2048.0 * 512 / 100);
 }
 
 TEST(NetworkSource, SkipsLoopbackAndCountsSockets) {
@@ -214,14 +231,16 @@ TEST(NetworkSource, SkipsLoopbackAndCountsSockets) {
   src.Collect(fbb, s);
   const fb::Frame* f = Finish(fbb, s);
   ASSERT_NE(f->network(), nullptr);
-  for (const auto* i : *f->network()->interfaces()) EXPECT_NE(i->name()->str(), "lo");
+  for (const auto* i : *f->network()->interfaces())
+    EXPECT_NE(i->name()->str(), "lo");
   EXPECT_EQ(f->network()->interfaces()->size(), 3u);
   EXPECT_EQ(f->network()->tcp_listen_count(), 1u);
 }
 
 TEST(ProcessSource, CountsFromFixture) {
   FixtureRoot root;
-  for (const char* pid : {"1", "42", "4242"}) fs::create_directories(root.proc() + "/" + pid);
+  for (const char* pid : {"1", "42", "4242"})
+    fs::create_directories(root.proc() + "/" + pid);
   HostOptions o = Options(root);
   o.fd_top_count = 0;
   ProcessSource src(o);
@@ -235,6 +254,32 @@ TEST(ProcessSource, CountsFromFixture) {
   EXPECT_EQ(f->processes()->thread_count(), 99u);
   EXPECT_EQ(f->processes()->open_file_count(), 606u);
   EXPECT_EQ(f->processes()->file_max_count(), 2466193u);
+}
+
+TEST(ProcessSource, CountsFdEntriesOnKernelsWithoutFdSize) {
+  FixtureRoot root;
+  // A fixture tree's fd directories report st_size as a real directory does,
+  // not as /proc/<pid>/fd on >= 6.2: an empty self/fd selects the readdir path.
+  fs::create_directories(root.proc() + "/self/fd");
+  for (const char* f : {"42/fd/0", "42/fd/1", "42/fd/2", "43/fd/0"}) {
+    fs::create_directories(fs::path(root.proc() + "/" + f).parent_path());
+    std::ofstream(root.proc() + "/" + f) << "";
+  }
+  std::ofstream(root.proc() + "/42/comm") << "server\n";
+  ProcessSource src(Options(root));
+  ASSERT_TRUE(src.Start().ok());
+  EXPECT_NE(src.status().reason.find("readdir"), std::string::npos)
+      << src.status().reason;
+  flatbuffers::FlatBufferBuilder fbb;
+  FrameSections s;
+  src.Collect(fbb, s);
+  const fb::Frame* f = Finish(fbb, s);
+  const auto* top = f->processes()->top_fd_holders();
+  ASSERT_EQ(top->size(), 2u);
+  EXPECT_EQ(top->Get(0)->pid(), 42u);
+  EXPECT_EQ(top->Get(0)->fd_count(), 3u);
+  EXPECT_EQ(top->Get(0)->comm()->str(), "server");
+  EXPECT_EQ(top->Get(1)->fd_count(), 1u);
 }
 
 TEST(ProcessSource, TopFdHoldersOnRealProc) {
@@ -270,7 +315,8 @@ TEST(HostSources, MissingRootMakesEachUnavailableWithReason) {
   DiskSource disks(o);
   NetworkSource net(o);
   ProcessSource procs(o);
-  for (Source* src : std::initializer_list<Source*>{&cpu, &mem, &disks, &net, &procs}) {
+  for (Source* src :
+       std::initializer_list<Source*>{&cpu, &mem, &disks, &net, &procs}) {
     absl::Status st = src->Start();
     EXPECT_FALSE(st.ok()) << src->status().name;
     EXPECT_FALSE(src->status().available);
@@ -299,7 +345,8 @@ TEST(HostSources, CollectorFrameKeepsOtherSectionsWhenOneRootIsMissing) {
     if (st->name()->str() == "memory") {
       memory_reported = true;
       EXPECT_FALSE(st->available());
-      EXPECT_NE(st->reason()->str().find("/nonexistent/proc/meminfo"), std::string::npos);
+      EXPECT_NE(st->reason()->str().find("/nonexistent/proc/meminfo"),
+                std::string::npos);
     } else {
       EXPECT_TRUE(st->available()) << st->name()->str();
     }
@@ -316,7 +363,8 @@ PerfSyscalls FakePerf(int hw_errno, int* open_fds) {
               PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING);
     if (attr.type != PERF_TYPE_SOFTWARE && hw_errno) return -hw_errno;
     ++*open_fds;
-    return 100 + cpu * 100 + static_cast<int>(attr.config) + static_cast<int>(attr.type << 5);
+    return 100 + cpu * 100 + static_cast<int>(attr.config) +
+           static_cast<int>(attr.type << 5);
   };
   s.read = [](int fd, PerfReading& out) {
     static thread_local std::map<int, int> calls;
@@ -339,11 +387,13 @@ TEST(PerfCounterSource, HardwareRefusedSaysWhyForEachEvent) {
   EXPECT_FALSE(st.ok());
   EXPECT_FALSE(src.status().available);
   const std::string& r = src.status().reason;
-  EXPECT_NE(r.find("ENOENT: no hardware PMU (virtualized?)"), std::string::npos) << r;
+  EXPECT_NE(r.find("ENOENT: no hardware PMU (virtualized?)"), std::string::npos)
+      << r;
   for (const auto& e : PerfEvents(PerfEventKind::kHardware)) {
     EXPECT_NE(r.find(e.name), std::string::npos) << e.name;
   }
-  EXPECT_NE(r.find("--perf_per_thread_ipc unavailable"), std::string::npos) << r;
+  EXPECT_NE(r.find("--perf_per_thread_ipc unavailable"), std::string::npos)
+      << r;
   EXPECT_EQ(fds, 0);
 }
 
@@ -353,7 +403,8 @@ TEST(PerfCounterSource, SoftwareCountsScaledAndSummedOverCpus) {
   fs::create_directories(root.sys() + "/devices/system/cpu");
   std::ofstream(root.sys() + "/devices/system/cpu/online") << "0-1\n";
   {
-    PerfCounterSource src(PerfEventKind::kSoftware, Options(root), FakePerf(ENOENT, &fds));
+    PerfCounterSource src(PerfEventKind::kSoftware, Options(root),
+                          FakePerf(ENOENT, &fds));
     ASSERT_TRUE(src.Start().ok()) << src.status().reason;
     EXPECT_EQ(fds, 10);
     flatbuffers::FlatBufferBuilder fbb;
