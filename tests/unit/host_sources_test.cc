@@ -448,5 +448,40 @@ TEST(GpuSource, MissingLibraryIsUnavailableWithReason) {
   EXPECT_EQ(gpu.status().reason, "libnvidia-ml.so.1 not found");
 }
 
+TEST(GpuSource, ReadsEveryMetricThroughNvml) {
+  HostOptions o;
+  o.nvml_library = PERFWIRE_FAKE_NVML;
+  GpuSource gpu(o);
+  ASSERT_TRUE(gpu.Start().ok()) << gpu.status().reason;
+  EXPECT_NE(gpu.status().reason.find("1 devices"), std::string::npos);
+  flatbuffers::FlatBufferBuilder fbb;
+  FrameSections s;
+  gpu.Collect(fbb, s);
+  const fb::Frame* f =
+      Finish(fbb, s, [&](fb::FrameBuilder& b) { b.add_gpus(s.gpus); });
+  ASSERT_NE(f->gpus(), nullptr);
+  ASSERT_EQ(f->gpus()->size(), 1u);
+  const fb::GpuDevice* d = f->gpus()->Get(0);
+  EXPECT_EQ(d->name()->str(), "Fake GPU 9000");
+  EXPECT_EQ(d->uuid()->str(), "GPU-00000000-fake");
+  EXPECT_FLOAT_EQ(*d->utilization_percent(), 42.0f);
+  EXPECT_FLOAT_EQ(*d->memory_utilization_percent(), 17.0f);
+  EXPECT_EQ(*d->memory_total_bytes(), 16ull << 30);
+  EXPECT_EQ(*d->memory_used_bytes(), 3ull << 30);
+  EXPECT_FLOAT_EQ(*d->temperature_celsius(), 61.0f);
+  EXPECT_FLOAT_EQ(*d->power_watts(), 123.456f);
+  EXPECT_EQ(*d->sm_clock_mhz(), 1800u);
+  EXPECT_FALSE(d->memory_clock_mhz().has_value());  // unsupported: absent
+}
+
+TEST(GpuSource, LibraryWithoutNvmlSymbolsIsUnavailable) {
+  HostOptions o;
+  o.nvml_library = "libc.so.6";
+  GpuSource gpu(o);
+  EXPECT_FALSE(gpu.Start().ok());
+  EXPECT_NE(gpu.status().reason.find("missing NVML symbol"), std::string::npos)
+      << gpu.status().reason;
+}
+
 }  // namespace
 }  // namespace perfwire
