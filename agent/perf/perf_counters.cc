@@ -176,8 +176,6 @@ void PerfCounterSource::CloseAll() {
   counters_.clear();
 }
 
-void PerfCounterSource::Stop() {}
-
 absl::Status PerfCounterSource::Start() {
   status_.available = false;
   CloseAll();

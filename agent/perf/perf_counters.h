@@ -68,7 +68,6 @@ class PerfCounterSource : public Source {
   absl::Status Start() override;
   void Collect(flatbuffers::FlatBufferBuilder& fbb,
                FrameSections& sections) override;
-  void Stop() override;
   SourceStatus status() const override { return status_; }
 
  private:
