@@ -13,13 +13,12 @@
  * The agent's own threads (agent_tgid) are skipped everywhere.
  *
  * Every hook exists as tp_btf and raw_tp; the loader keeps one of each pair. */
-#include "vmlinux.h"
-
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
 #include "threads_shared.h"
+#include "vmlinux.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
