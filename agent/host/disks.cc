@@ -150,13 +150,11 @@ void DiskSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
         RatePerSec(p->write_sectors, c.write_sectors, dt) * kSectorBytes);
     b.add_read_op_per_sec(RatePerSec(p->reads, c.reads, dt));
     b.add_write_op_per_sec(RatePerSec(p->writes, c.writes, dt));
-    b.add_read_latency_avg_ms(
-        reads ? static_cast<double>(CounterDelta(p->read_ms, c.read_ms)) / reads
-              : 0.0);
-    b.add_write_latency_avg_ms(
-        writes ? static_cast<double>(CounterDelta(p->write_ms, c.write_ms)) /
-                     writes
-               : 0.0);
+    // diskstats counts milliseconds; the average keeps its sub-ms part.
+    b.add_read_latency_avg_ns(
+        reads ? CounterDelta(p->read_ms, c.read_ms) * 1000000 / reads : 0);
+    b.add_write_latency_avg_ns(
+        writes ? CounterDelta(p->write_ms, c.write_ms) * 1000000 / writes : 0);
     b.add_in_flight_count(static_cast<uint32_t>(c.in_flight));
     double util =
         interval_ms > 0

@@ -213,8 +213,8 @@ TEST(DiskSource, RatesFromAdvancedFixture) {
   ASSERT_EQ(f->disks()->size(), 1u);  // loop0 skipped by default
   const fb::HostDisk* d = f->disks()->Get(0);
   EXPECT_EQ(d->name()->str(), "vda");
-  EXPECT_DOUBLE_EQ(d->read_latency_avg_ms(), 3.0);
-  EXPECT_DOUBLE_EQ(d->write_latency_avg_ms(), 2.0);
+  EXPECT_EQ(d->read_latency_avg_ns(), 3000000u);
+  EXPECT_EQ(d->write_latency_avg_ns(), 2000000u);
   EXPECT_EQ(d->in_flight_count(), 2u);
   // The rate's interval is the real time between the two reads; the ratio is
   // exact.
