@@ -13,12 +13,15 @@
  * The agent's own threads (agent_tgid) are skipped everywhere.
  *
  * Every hook exists as tp_btf and raw_tp; the loader keeps one of each pair. */
+// clang-format off: vmlinux.h must come before the libbpf headers.
+#include "vmlinux.h"
+// clang-format on
+
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
 #include "threads_shared.h"
-#include "vmlinux.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
