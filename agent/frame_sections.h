@@ -21,6 +21,14 @@ struct SourceLossCounters {
 struct FrameSections {
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>> threads;
   SourceLossCounters losses;
+  // Contention source (Frame ids 35-39).
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::ThreadContention>>>
+      thread_contention;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::DiskLatency>>> disk_latency;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::WakeEdge>>> wake_edges;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::CpuRunQueueLatency>>>
+      cpu_run_queue;
+  flatbuffers::Offset<fb::ContentionStats> contention;
 };
 
 }  // namespace perfwire
