@@ -20,7 +20,9 @@
  * atomics); sched_process_free sends a thread's last delta through the
  * `ct_exits` ring buffer. Nothing is sent per event. The agent's own
  * threads (agent_tgid) and the idle task are skipped. */
+// clang-format off: vmlinux.h must come before the libbpf headers.
 #include "vmlinux.h"
+// clang-format on
 
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
@@ -51,7 +53,9 @@ const volatile bool use_task_storage = true; /* false on the raw_tp path */
 #define PW_REGS_NR(r) ((r)->PW_REGS_NR_FIELD)
 #define PW_REGS_ARG2(r) ((r)->PW_REGS_ARG2_FIELD)
 
-#define PW_FUTEX_CMD_MASK 127 /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) */
+#define PW_FUTEX_CMD_MASK                             \
+  127 /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) \
+       */
 
 struct {
   __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -128,21 +132,29 @@ static __always_inline __u32 hist_slot(__u64 v) {
   __u32 r, shift;
   if (v >> 32) return PW_CT_HIST_SLOTS - 1; /* >= 2^32 ns */
   __u32 x = (__u32)v;
-  r = (x > 0xFFFF) << 4; x >>= r;
-  shift = (x > 0xFF) << 3; x >>= shift; r |= shift;
-  shift = (x > 0xF) << 2; x >>= shift; r |= shift;
-  shift = (x > 0x3) << 1; x >>= shift; r |= shift;
+  r = (x > 0xFFFF) << 4;
+  x >>= r;
+  shift = (x > 0xFF) << 3;
+  x >>= shift;
+  r |= shift;
+  shift = (x > 0xF) << 2;
+  x >>= shift;
+  r |= shift;
+  shift = (x > 0x3) << 1;
+  x >>= shift;
+  r |= shift;
   r |= (x >> 1);
   return r < PW_CT_HIST_SLOTS ? r : PW_CT_HIST_SLOTS - 1;
 }
 
 /* The thread's state, created on first use when `create`. NULL when it
  * could not be had; counted as lost only when creation was asked for. */
-static __always_inline struct pw_ct_state *state_of(struct task_struct *t, __u32 tid,
-                                                    bool create) {
+static __always_inline struct pw_ct_state *state_of(struct task_struct *t,
+                                                    __u32 tid, bool create) {
   struct pw_ct_state *s;
   if (use_task_storage) {
-    s = bpf_task_storage_get(&ct_task, t, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+    s = bpf_task_storage_get(&ct_task, t, 0,
+                             create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
   } else {
     s = bpf_map_lookup_elem(&ct_tid, &tid);
     if (!s && create) {
@@ -171,9 +183,14 @@ static __always_inline bool in_futex_wait(struct task_struct *t) {
   if (nr == PW_NR_FUTEX_WAITV) return true;
   if (nr != PW_NR_FUTEX) return false;
   __u32 cmd = PW_REGS_ARG2(regs) & PW_FUTEX_CMD_MASK;
-  /* FUTEX_WAIT, FUTEX_LOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2 */
+  /* FUTEX_WAIT, FUTEX_LOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
+   * FUTEX_LOCK_PI2 */
   return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;
 }
+
+/* tp_btf hands us trusted pointers: plain loads (no helper call). raw_tp
+ * hands us raw addresses: probe reads. `btf` is a constant per program. */
+#define PW_READ(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
 
 static __always_inline bool skip_task(__u32 tid, __u32 tgid) {
   return tid == 0 || tgid == agent_tgid;
@@ -181,11 +198,13 @@ static __always_inline bool skip_task(__u32 tid, __u32 tgid) {
 
 /* ---- scheduler ---------------------------------------------------------- */
 
-static __always_inline int on_switch(bool preempt, struct task_struct *prev,
-                                     struct task_struct *next, unsigned int prev_state) {
+static __always_inline int on_switch(bool btf, bool preempt,
+                                     struct task_struct *prev,
+                                     struct task_struct *next,
+                                     unsigned int prev_state) {
   __u64 now = bpf_ktime_get_ns();
-  __u32 tid = BPF_CORE_READ(prev, pid);
-  if (!skip_task(tid, BPF_CORE_READ(prev, tgid))) {
+  __u32 tid = PW_READ(btf, prev, pid);
+  if (!skip_task(tid, PW_READ(btf, prev, tgid))) {
     struct pw_ct_state *s = state_of(prev, tid, true);
     if (s) {
       if (preempt || prev_state == 0) { /* still runnable: queued from now */
@@ -206,8 +225,8 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
     }
   }
 
-  tid = BPF_CORE_READ(next, pid);
-  if (skip_task(tid, BPF_CORE_READ(next, tgid))) return 0;
+  tid = PW_READ(btf, next, pid);
+  if (skip_task(tid, PW_READ(btf, next, tgid))) return 0;
   struct pw_ct_state *s = state_of(next, tid, false);
   if (!s) return 0;
   __u64 queued = s->queued_ts;
@@ -252,20 +271,21 @@ static __always_inline int on_switch(bool preempt, struct task_struct *prev,
 }
 
 SEC("tp_btf/sched_switch")
-int BPF_PROG(ct_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next,
-             unsigned int prev_state) {
-  return on_switch(preempt, prev, next, prev_state);
+int BPF_PROG(ct_switch_btf, bool preempt, struct task_struct *prev,
+             struct task_struct *next, unsigned int prev_state) {
+  return on_switch(true, preempt, prev, next, prev_state);
 }
 
 SEC("raw_tp/sched_switch")
-int BPF_PROG(ct_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next,
-             unsigned int prev_state) {
-  return on_switch(preempt, prev, next, prev_state);
+int BPF_PROG(ct_switch_raw, bool preempt, struct task_struct *prev,
+             struct task_struct *next, unsigned int prev_state) {
+  return on_switch(false, preempt, prev, next, prev_state);
 }
 
-static __always_inline int on_wakeup(struct task_struct *p, bool is_new) {
-  __u32 tid = BPF_CORE_READ(p, pid);
-  __u32 tgid = BPF_CORE_READ(p, tgid);
+static __always_inline int on_wakeup(bool btf, struct task_struct *p,
+                                     bool is_new) {
+  __u32 tid = PW_READ(btf, p, pid);
+  __u32 tgid = PW_READ(btf, p, tgid);
   if (skip_task(tid, tgid)) return 0;
   struct pw_ct_state *s = state_of(p, tid, true);
   if (!s || s->queued_ts) return 0; /* already runnable */
@@ -280,7 +300,8 @@ static __always_inline int on_wakeup(struct task_struct *p, bool is_new) {
     __sync_fetch_and_add(&v->count, 1);
     return 0;
   }
-  struct pw_ct_wake_value init = {.count = 1, .waker_pid = id >> 32, .wakee_pid = tgid};
+  struct pw_ct_wake_value init = {
+      .count = 1, .waker_pid = id >> 32, .wakee_pid = tgid};
   long err = bpf_map_update_elem(&ct_wakes, &key, &init, BPF_NOEXIST);
   if (err == -17 /* EEXIST: raced with another CPU */) {
     v = bpf_map_lookup_elem(&ct_wakes, &key);
@@ -292,21 +313,30 @@ static __always_inline int on_wakeup(struct task_struct *p, bool is_new) {
 }
 
 SEC("tp_btf/sched_wakeup")
-int BPF_PROG(ct_wakeup_btf, struct task_struct *p) { return on_wakeup(p, false); }
+int BPF_PROG(ct_wakeup_btf, struct task_struct *p) {
+  return on_wakeup(true, p, false);
+}
 
 SEC("raw_tp/sched_wakeup")
-int BPF_PROG(ct_wakeup_raw, struct task_struct *p) { return on_wakeup(p, false); }
+int BPF_PROG(ct_wakeup_raw, struct task_struct *p) {
+  return on_wakeup(false, p, false);
+}
 
 SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(ct_wakeup_new_btf, struct task_struct *p) { return on_wakeup(p, true); }
+int BPF_PROG(ct_wakeup_new_btf, struct task_struct *p) {
+  return on_wakeup(true, p, true);
+}
 
 SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(ct_wakeup_new_raw, struct task_struct *p) { return on_wakeup(p, true); }
+int BPF_PROG(ct_wakeup_new_raw, struct task_struct *p) {
+  return on_wakeup(false, p, true);
+}
 
 /* ---- reading ------------------------------------------------------------ */
 
 /* delta = cur - reported; reported = cur. Returns whether any is nonzero. */
-static __always_inline bool take_delta(struct pw_ct_state *s, struct pw_ct_counters *out) {
+static __always_inline bool take_delta(struct pw_ct_state *s,
+                                       struct pw_ct_counters *out) {
   __u64 *cur = (__u64 *)&s->cur;
   __u64 *rep = (__u64 *)&s->reported;
   __u64 *o = (__u64 *)out;
@@ -358,7 +388,8 @@ static __always_inline int on_task_free(struct task_struct *t) {
       /* Drained once per interval; wake the agent only when half full. */
       __u64 pending = bpf_ringbuf_query(&ct_exits, BPF_RB_AVAIL_DATA);
       __u64 size = bpf_ringbuf_query(&ct_exits, BPF_RB_RING_SIZE);
-      bpf_ringbuf_submit(r, pending * 2 >= size ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+      bpf_ringbuf_submit(
+          r, pending * 2 >= size ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
     } else {
       bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
     }
@@ -449,10 +480,14 @@ static __always_inline int on_lock_end(void) {
 }
 
 SEC("tp_btf/contention_begin")
-int BPF_PROG(ct_lock_begin_btf, void *lock, unsigned int flags) { return on_lock_begin(); }
+int BPF_PROG(ct_lock_begin_btf, void *lock, unsigned int flags) {
+  return on_lock_begin();
+}
 
 SEC("raw_tp/contention_begin")
-int BPF_PROG(ct_lock_begin_raw, void *lock, unsigned int flags) { return on_lock_begin(); }
+int BPF_PROG(ct_lock_begin_raw, void *lock, unsigned int flags) {
+  return on_lock_begin();
+}
 
 SEC("tp_btf/contention_end")
 int BPF_PROG(ct_lock_end_btf, void *lock, int ret) { return on_lock_end(); }
@@ -467,9 +502,11 @@ static __always_inline int on_rq_issue(struct request *rq) {
   if (!disk) return 0;
   __u32 major = BPF_CORE_READ(disk, major);
   __u32 minor = BPF_CORE_READ(disk, first_minor);
-  struct pw_ct_inflight v = {.issue_ts = bpf_ktime_get_ns(), .dev = (major << 20) | minor};
+  struct pw_ct_inflight v = {.issue_ts = bpf_ktime_get_ns(),
+                             .dev = (major << 20) | minor};
   __u64 key = (__u64)rq;
-  if (bpf_map_update_elem(&ct_inflight, &key, &v, BPF_ANY)) count_lost(PW_CT_LOST_INFLIGHT);
+  if (bpf_map_update_elem(&ct_inflight, &key, &v, BPF_ANY))
+    count_lost(PW_CT_LOST_INFLIGHT);
   return 0;
 }
 
@@ -496,7 +533,8 @@ static __always_inline int on_rq_complete(struct request *rq) {
   }
   __sync_fetch_and_add(&d->request_count, 1);
   __sync_fetch_and_add(&d->latency_total_ns, lat);
-  __sync_fetch_and_add(&d->latency_hist[hist_slot(lat) & (PW_CT_HIST_SLOTS - 1)], 1);
+  __sync_fetch_and_add(
+      &d->latency_hist[hist_slot(lat) & (PW_CT_HIST_SLOTS - 1)], 1);
   return 0;
 }
 
@@ -507,7 +545,11 @@ SEC("raw_tp/block_rq_issue")
 int BPF_PROG(ct_rq_issue_raw, struct request *rq) { return on_rq_issue(rq); }
 
 SEC("tp_btf/block_rq_complete")
-int BPF_PROG(ct_rq_complete_btf, struct request *rq) { return on_rq_complete(rq); }
+int BPF_PROG(ct_rq_complete_btf, struct request *rq) {
+  return on_rq_complete(rq);
+}
 
 SEC("raw_tp/block_rq_complete")
-int BPF_PROG(ct_rq_complete_raw, struct request *rq) { return on_rq_complete(rq); }
+int BPF_PROG(ct_rq_complete_raw, struct request *rq) {
+  return on_rq_complete(rq);
+}

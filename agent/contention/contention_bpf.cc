@@ -18,7 +18,9 @@ namespace perfwire {
 void ContentionBpf::SkelDeleter::operator()(contention_bpf* s) const {
   contention_bpf__destroy(s);
 }
-void ContentionBpf::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
+void ContentionBpf::RingDeleter::operator()(ring_buffer* r) const {
+  ring_buffer__free(r);
+}
 
 ThreadContentionDelta ToThreadContentionDelta(const pw_ct_record& r) {
   ThreadContentionDelta out;
@@ -62,8 +64,8 @@ struct Attempt {
   bool locks;
 };
 
-absl::StatusOr<contention_bpf*> LoadWith(const ContentionBpfOptions& options, Attempt a,
-                                         std::string* why) {
+absl::StatusOr<contention_bpf*> LoadWith(const ContentionBpfOptions& options,
+                                         Attempt a, std::string* why) {
   LibbpfLogCapture capture;
   contention_bpf* skel = contention_bpf__open();
   if (!skel) return LibbpfError(errno, "open BPF object contention");
@@ -72,7 +74,8 @@ absl::StatusOr<contention_bpf*> LoadWith(const ContentionBpfOptions& options, At
   bpf_map__set_max_entries(skel->maps.ct_tid, a.btf ? 1 : options.max_threads);
   bpf_map__set_max_entries(skel->maps.ct_exits, options.exit_buffer_bytes);
   for (const HookPair& h : HookPairs(skel)) {
-    bool on = h.group == HookGroup::kCore || (h.group == HookGroup::kLock && a.locks) ||
+    bool on = h.group == HookGroup::kCore ||
+              (h.group == HookGroup::kLock && a.locks) ||
               (h.group == HookGroup::kSyscall && options.futex_syscalls);
     bpf_program__set_autoload(h.btf, on && a.btf);
     bpf_program__set_autoload(h.raw, on && !a.btf);
@@ -115,15 +118,19 @@ absl::StatusOr<std::unique_ptr<ContentionBpf>> ContentionBpf::Open(
       break;
     }
     last = skel.status();
-    absl::StrAppend(&whys, whys.empty() ? "" : "; ", a.btf ? "tp_btf" : "raw_tp",
+    absl::StrAppend(&whys, whys.empty() ? "" : "; ",
+                    a.btf ? "tp_btf" : "raw_tp",
                     a.locks ? "" : " without locks", ": ", why);
   }
   if (!self->skel_) {
-    return absl::Status(last.code(), absl::StrCat(last.message(), " (", whys, ")"));
+    return absl::Status(last.code(),
+                        absl::StrCat(last.message(), " (", whys, ")"));
   }
-  ring_buffer* rb = ring_buffer__new(bpf_map__fd(self->skel_->maps.ct_exits),
-                                     &ContentionBpf::OnExitRecord, self.get(), nullptr);
-  if (!rb) return LibbpfError(errno, "create contention exit ring buffer reader");
+  ring_buffer* rb =
+      ring_buffer__new(bpf_map__fd(self->skel_->maps.ct_exits),
+                       &ContentionBpf::OnExitRecord, self.get(), nullptr);
+  if (!rb)
+    return LibbpfError(errno, "create contention exit ring buffer reader");
   self->exits_.reset(rb);
   return self;
 }
@@ -137,16 +144,19 @@ absl::Status ContentionBpf::ForEachThreadDelta(
   iter_buffer_.resize(std::max<size_t>(iter_buffer_.size(), 1 << 16));
   size_t used = 0;
   for (;;) {
-    if (iter_buffer_.size() - used < 4096) iter_buffer_.resize(iter_buffer_.size() * 2);
-    ssize_t n = ::read(iter.get(), iter_buffer_.data() + used, iter_buffer_.size() - used);
+    if (iter_buffer_.size() - used < 4096)
+      iter_buffer_.resize(iter_buffer_.size() * 2);
+    ssize_t n = ::read(iter.get(), iter_buffer_.data() + used,
+                       iter_buffer_.size() - used);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return LibbpfError(errno, "read contention task iterator");
     if (n == 0) break;
     used += static_cast<size_t>(n);
   }
   if (used % sizeof(pw_ct_record) != 0) {
-    return absl::DataLossError(absl::StrCat("contention iterator returned ", used,
-                                            " bytes, not a whole number of records"));
+    return absl::DataLossError(
+        absl::StrCat("contention iterator returned ", used,
+                     " bytes, not a whole number of records"));
   }
   for (size_t off = 0; off < used; off += sizeof(pw_ct_record)) {
     pw_ct_record r;
@@ -165,7 +175,8 @@ int ContentionBpf::OnExitRecord(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-absl::Status ContentionBpf::DrainExits(absl::FunctionRef<void(const ThreadContentionDelta&)> fn) {
+absl::Status ContentionBpf::DrainExits(
+    absl::FunctionRef<void(const ThreadContentionDelta&)> fn) {
   exit_fn_ = &fn;
   int n = ring_buffer__consume(exits_.get());
   exit_fn_ = nullptr;
@@ -173,7 +184,9 @@ absl::Status ContentionBpf::DrainExits(absl::FunctionRef<void(const ThreadConten
   return absl::OkStatus();
 }
 
-int ContentionBpf::exit_wakeup_fd() const { return ring_buffer__epoll_fd(exits_.get()); }
+int ContentionBpf::exit_wakeup_fd() const {
+  return ring_buffer__epoll_fd(exits_.get());
+}
 
 absl::Status ContentionBpf::TakeWakeEdges(std::vector<WakeEdgeCount>* out) {
   out->clear();
@@ -186,19 +199,23 @@ absl::Status ContentionBpf::TakeWakeEdges(std::vector<WakeEdgeCount>* out) {
   __u64 out_batch = 0;
   __u32 count = static_cast<__u32>(cap);
   LIBBPF_OPTS(bpf_map_batch_opts, opts);
-  int err = bpf_map_lookup_and_delete_batch(fd, nullptr, &out_batch, edge_keys_.data(),
+  int err = bpf_map_lookup_and_delete_batch(fd, nullptr, &out_batch,
+                                            edge_keys_.data(),
                                             edge_values_.data(), &count, &opts);
-  if (err && errno != ENOENT) return LibbpfError(errno, "read waker->wakee pairs");
+  if (err && errno != ENOENT)
+    return LibbpfError(errno, "read waker->wakee pairs");
   out->reserve(count);
   for (__u32 i = 0; i < count; ++i) {
     const pw_ct_wake_key& k = edge_keys_[i];
     const pw_ct_wake_value& v = edge_values_[i];
-    out->push_back({k.waker_tid, v.waker_pid, k.wakee_tid, v.wakee_pid, v.count});
+    out->push_back(
+        {k.waker_tid, v.waker_pid, k.wakee_tid, v.wakee_pid, v.count});
   }
   return absl::OkStatus();
 }
 
-absl::Status ContentionBpf::ReadDisks(std::vector<DiskLatencyTotals>* out) const {
+absl::Status ContentionBpf::ReadDisks(
+    std::vector<DiskLatencyTotals>* out) const {
   out->clear();
   const int fd = bpf_map__fd(skel_->maps.ct_disks);
   __u32 key = 0, next = 0;
@@ -211,7 +228,8 @@ absl::Status ContentionBpf::ReadDisks(std::vector<DiskLatencyTotals>* out) const
       t.name.assign(d.name, strnlen(d.name, sizeof(d.name)));
       t.request_count = d.request_count;
       t.latency_total_ns = d.latency_total_ns;
-      std::copy(std::begin(d.latency_hist), std::end(d.latency_hist), t.hist.begin());
+      std::copy(std::begin(d.latency_hist), std::end(d.latency_hist),
+                t.hist.begin());
       out->push_back(std::move(t));
     }
     key = next;
@@ -220,13 +238,15 @@ absl::Status ContentionBpf::ReadDisks(std::vector<DiskLatencyTotals>* out) const
   return absl::OkStatus();
 }
 
-absl::Status ContentionBpf::ReadCpuRunQueue(std::vector<CpuRunQueueTotals>* out) const {
+absl::Status ContentionBpf::ReadCpuRunQueue(
+    std::vector<CpuRunQueueTotals>* out) const {
   out->clear();
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return LibbpfError(cpus, "count possible CPUs");
   std::vector<pw_ct_cpu_hist> values(static_cast<size_t>(cpus));
   __u32 zero = 0;
-  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.ct_cpu_rq), &zero, values.data()) != 0) {
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.ct_cpu_rq), &zero,
+                          values.data()) != 0) {
     return LibbpfError(errno, "read per-CPU run-queue histograms");
   }
   for (int cpu = 0; cpu < cpus; ++cpu) {
@@ -247,7 +267,8 @@ absl::StatusOr<ContentionLostCounts> ContentionBpf::ReadLost() const {
   std::vector<uint64_t> values(static_cast<size_t>(cpus));
   uint64_t sums[PW_CT_LOST_CAUSE_COUNT] = {};
   for (uint32_t cause = 0; cause < PW_CT_LOST_CAUSE_COUNT; ++cause) {
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.ct_lost), &cause, values.data()) != 0) {
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.ct_lost), &cause,
+                            values.data()) != 0) {
       return LibbpfError(errno, "read contention lost-event counters");
     }
     for (uint64_t v : values) sums[cause] += v;

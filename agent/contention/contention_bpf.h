@@ -22,11 +22,13 @@ struct ring_buffer;
 namespace perfwire {
 
 struct ContentionBpfOptions {
-  uint32_t agent_tgid = 0;          // this process: never counted
-  uint32_t max_threads = 32768;     // per-thread hash capacity (raw_tp path only)
+  uint32_t agent_tgid = 0;       // this process: never counted
+  uint32_t max_threads = 32768;  // per-thread hash capacity (raw_tp path only)
   uint32_t exit_buffer_bytes = 1u << 20;  // power of two >= 4096
-  bool futex_syscalls = true;       // hook sys_enter/sys_exit for futex wait timing
-  bool force_raw_tp = false;        // skip the tp_btf attempt (tests)
+  // Hook sys_enter/sys_exit to time FUTEX_WAIT* syscalls. Off by default:
+  // it costs every syscall (~+11% on W1, docs/CONTENTION.md).
+  bool futex_syscalls = false;
+  bool force_raw_tp = false;  // skip the tp_btf attempt (tests)
 };
 
 using HistogramSlots = std::array<uint64_t, PW_CT_HIST_SLOTS>;
@@ -76,7 +78,8 @@ class ContentionBpf {
   // Opens, loads and attaches. Prefers tp_btf (with task storage) and falls
   // back to raw_tp (hash by tid); hook() says which won. When the lock
   // tracepoints are missing the rest still loads (lock_hooks() false).
-  static absl::StatusOr<std::unique_ptr<ContentionBpf>> Open(const ContentionBpfOptions& options);
+  static absl::StatusOr<std::unique_ptr<ContentionBpf>> Open(
+      const ContentionBpfOptions& options);
   ~ContentionBpf();
 
   struct PassKey {
@@ -92,9 +95,11 @@ class ContentionBpf {
 
   // Runs the task iterator: `fn` for every live thread whose counters moved
   // since the last call (the kernel keeps the last-reported copy).
-  absl::Status ForEachThreadDelta(absl::FunctionRef<void(const ThreadContentionDelta&)> fn);
+  absl::Status ForEachThreadDelta(
+      absl::FunctionRef<void(const ThreadContentionDelta&)> fn);
   // Consumes queued exit records (final deltas of freed threads).
-  absl::Status DrainExits(absl::FunctionRef<void(const ThreadContentionDelta&)> fn);
+  absl::Status DrainExits(
+      absl::FunctionRef<void(const ThreadContentionDelta&)> fn);
   int exit_wakeup_fd() const;
 
   // Reads and removes every waker->wakee pair counted since the last call.

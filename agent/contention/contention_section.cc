@@ -8,8 +8,8 @@ namespace perfwire {
 namespace {
 
 template <typename Array>
-flatbuffers::Offset<flatbuffers::Vector<uint64_t>> Histogram(flatbuffers::FlatBufferBuilder& fbb,
-                                                            const Array& slots) {
+flatbuffers::Offset<flatbuffers::Vector<uint64_t>> Histogram(
+    flatbuffers::FlatBufferBuilder& fbb, const Array& slots) {
   size_t n = std::size(slots);
   while (n > 0 && slots[n - 1] == 0) --n;  // trailing zero slots omitted
   return fbb.CreateVector(reinterpret_cast<const uint64_t*>(&slots[0]), n);
@@ -23,7 +23,8 @@ void Add(pw_ct_counters& into, const pw_ct_counters& d) {
 
 HistogramSlots Minus(const HistogramSlots& a, const HistogramSlots& b) {
   HistogramSlots out{};
-  for (size_t i = 0; i < out.size(); ++i) out[i] = a[i] >= b[i] ? a[i] - b[i] : 0;
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = a[i] >= b[i] ? a[i] - b[i] : 0;
   return out;
 }
 
@@ -31,7 +32,8 @@ uint64_t Minus(uint64_t a, uint64_t b) { return a >= b ? a - b : 0; }
 
 }  // namespace
 
-std::vector<ThreadContentionDelta> MergeThreadRows(std::vector<ThreadContentionDelta> rows) {
+std::vector<ThreadContentionDelta> MergeThreadRows(
+    std::vector<ThreadContentionDelta> rows) {
   std::map<std::pair<uint32_t, uint64_t>, ThreadContentionDelta> merged;
   for (const ThreadContentionDelta& r : rows) {
     auto [it, inserted] = merged.try_emplace({r.tid, r.start_time_ns}, r);
@@ -45,13 +47,17 @@ std::vector<ThreadContentionDelta> MergeThreadRows(std::vector<ThreadContentionD
   return out;
 }
 
-std::vector<WakeEdgeCount> TopEdges(std::vector<WakeEdgeCount> edges, size_t n) {
+std::vector<WakeEdgeCount> TopEdges(std::vector<WakeEdgeCount> edges,
+                                    size_t n) {
   auto order = [](const WakeEdgeCount& a, const WakeEdgeCount& b) {
-    return std::make_tuple(-static_cast<int64_t>(a.count), a.waker_tid, a.wakee_tid) <
-           std::make_tuple(-static_cast<int64_t>(b.count), b.waker_tid, b.wakee_tid);
+    return std::make_tuple(-static_cast<int64_t>(a.count), a.waker_tid,
+                           a.wakee_tid) <
+           std::make_tuple(-static_cast<int64_t>(b.count), b.waker_tid,
+                           b.wakee_tid);
   };
   if (edges.size() > n) {
-    std::partial_sort(edges.begin(), edges.begin() + static_cast<ptrdiff_t>(n), edges.end(), order);
+    std::partial_sort(edges.begin(), edges.begin() + static_cast<ptrdiff_t>(n),
+                      edges.end(), order);
     edges.resize(n);
   } else {
     std::sort(edges.begin(), edges.end(), order);
@@ -59,8 +65,9 @@ std::vector<WakeEdgeCount> TopEdges(std::vector<WakeEdgeCount> edges, size_t n) 
   return edges;
 }
 
-std::vector<DiskLatencyTotals> DiskDeltas(const std::vector<DiskLatencyTotals>& before,
-                                          const std::vector<DiskLatencyTotals>& now) {
+std::vector<DiskLatencyTotals> DiskDeltas(
+    const std::vector<DiskLatencyTotals>& before,
+    const std::vector<DiskLatencyTotals>& now) {
   std::map<uint32_t, const DiskLatencyTotals*> old;
   for (const auto& d : before) old[d.dev] = &d;
   std::vector<DiskLatencyTotals> out;
@@ -68,17 +75,20 @@ std::vector<DiskLatencyTotals> DiskDeltas(const std::vector<DiskLatencyTotals>& 
     DiskLatencyTotals delta = d;
     if (auto it = old.find(d.dev); it != old.end()) {
       delta.request_count = Minus(d.request_count, it->second->request_count);
-      delta.latency_total_ns = Minus(d.latency_total_ns, it->second->latency_total_ns);
+      delta.latency_total_ns =
+          Minus(d.latency_total_ns, it->second->latency_total_ns);
       delta.hist = Minus(d.hist, it->second->hist);
     }
     if (delta.request_count != 0) out.push_back(std::move(delta));
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.dev < b.dev; });
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.dev < b.dev; });
   return out;
 }
 
-std::vector<CpuRunQueueTotals> CpuDeltas(const std::vector<CpuRunQueueTotals>& before,
-                                         const std::vector<CpuRunQueueTotals>& now) {
+std::vector<CpuRunQueueTotals> CpuDeltas(
+    const std::vector<CpuRunQueueTotals>& before,
+    const std::vector<CpuRunQueueTotals>& now) {
   std::map<uint32_t, const CpuRunQueueTotals*> old;
   for (const auto& c : before) old[c.cpu] = &c;
   std::vector<CpuRunQueueTotals> out;
@@ -94,10 +104,12 @@ std::vector<CpuRunQueueTotals> CpuDeltas(const std::vector<CpuRunQueueTotals>& b
   return out;
 }
 
-void BuildContentionSections(flatbuffers::FlatBufferBuilder& fbb, ContentionInterval interval,
-                             size_t top_edges, FrameSections& sections) {
+void BuildContentionSections(flatbuffers::FlatBufferBuilder& fbb,
+                             ContentionInterval interval, size_t top_edges,
+                             FrameSections& sections) {
   std::vector<flatbuffers::Offset<fb::ThreadContention>> threads;
-  for (const ThreadContentionDelta& t : MergeThreadRows(std::move(interval.threads))) {
+  for (const ThreadContentionDelta& t :
+       MergeThreadRows(std::move(interval.threads))) {
     const pw_ct_counters& d = t.delta;
     const auto hist = Histogram(fbb, d.run_queue_wait_hist);
     fb::ThreadContentionBuilder b(fbb);
@@ -141,20 +153,22 @@ void BuildContentionSections(flatbuffers::FlatBufferBuilder& fbb, ContentionInte
   uint64_t wakeups = 0;
   for (const WakeEdgeCount& e : interval.edges) wakeups += e.count;
   const size_t pairs = interval.edges.size();
-  const std::vector<WakeEdgeCount> top = TopEdges(std::move(interval.edges), top_edges);
+  const std::vector<WakeEdgeCount> top =
+      TopEdges(std::move(interval.edges), top_edges);
   uint64_t kept_wakeups = 0;
   std::vector<flatbuffers::Offset<fb::WakeEdge>> edges;
   for (const WakeEdgeCount& e : top) {
     kept_wakeups += e.count;
-    edges.push_back(fb::CreateWakeEdge(fbb, e.waker_tid, e.waker_pid, e.wakee_tid, e.wakee_pid,
-                                       e.count));
+    edges.push_back(fb::CreateWakeEdge(fbb, e.waker_tid, e.waker_pid,
+                                       e.wakee_tid, e.wakee_pid, e.count));
   }
   sections.wake_edges = fbb.CreateVector(edges);
 
   std::vector<flatbuffers::Offset<fb::CpuRunQueueLatency>> cpus;
   for (const CpuRunQueueTotals& c : interval.cpus) {
     const auto hist = Histogram(fbb, c.hist);
-    cpus.push_back(fb::CreateCpuRunQueueLatency(fbb, c.cpu, c.wait_count, c.wait_total_ns, hist));
+    cpus.push_back(fb::CreateCpuRunQueueLatency(fbb, c.cpu, c.wait_count,
+                                                c.wait_total_ns, hist));
   }
   sections.cpu_run_queue = fbb.CreateVector(cpus);
 

@@ -14,31 +14,36 @@
 namespace perfwire {
 
 struct ContentionInterval {
-  std::vector<ThreadContentionDelta> threads;  // may hold a thread twice (live + exit)
-  std::vector<DiskLatencyTotals> disks;        // interval deltas
-  std::vector<WakeEdgeCount> edges;            // every pair counted in the interval
-  std::vector<CpuRunQueueTotals> cpus;         // interval deltas
-  ContentionLostCounts lost;                   // interval deltas
+  std::vector<ThreadContentionDelta>
+      threads;  // may hold a thread twice (live + exit)
+  std::vector<DiskLatencyTotals> disks;  // interval deltas
+  std::vector<WakeEdgeCount> edges;      // every pair counted in the interval
+  std::vector<CpuRunQueueTotals> cpus;   // interval deltas
+  ContentionLostCounts lost;             // interval deltas
   bool futex_syscalls_measured = false;
 };
 
 // Sums rows of the same thread (tid, start time); an exit row makes the
 // merged row exited. Order: by tid.
-std::vector<ThreadContentionDelta> MergeThreadRows(std::vector<ThreadContentionDelta> rows);
+std::vector<ThreadContentionDelta> MergeThreadRows(
+    std::vector<ThreadContentionDelta> rows);
 
 // The `n` pairs with the most wakeups (ties: lower waker, then wakee tid).
 std::vector<WakeEdgeCount> TopEdges(std::vector<WakeEdgeCount> edges, size_t n);
 
 // now - before, per disk (matched by dev) and per CPU; a disk new since
 // `before` counts from zero. Rows with nothing new are dropped.
-std::vector<DiskLatencyTotals> DiskDeltas(const std::vector<DiskLatencyTotals>& before,
-                                          const std::vector<DiskLatencyTotals>& now);
-std::vector<CpuRunQueueTotals> CpuDeltas(const std::vector<CpuRunQueueTotals>& before,
-                                         const std::vector<CpuRunQueueTotals>& now);
+std::vector<DiskLatencyTotals> DiskDeltas(
+    const std::vector<DiskLatencyTotals>& before,
+    const std::vector<DiskLatencyTotals>& now);
+std::vector<CpuRunQueueTotals> CpuDeltas(
+    const std::vector<CpuRunQueueTotals>& before,
+    const std::vector<CpuRunQueueTotals>& now);
 
 // Builds the sections into `fbb` and records their offsets in `sections`.
-void BuildContentionSections(flatbuffers::FlatBufferBuilder& fbb, ContentionInterval interval,
-                             size_t top_edges, FrameSections& sections);
+void BuildContentionSections(flatbuffers::FlatBufferBuilder& fbb,
+                             ContentionInterval interval, size_t top_edges,
+                             FrameSections& sections);
 
 }  // namespace perfwire
 

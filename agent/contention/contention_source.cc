@@ -16,7 +16,8 @@ ContentionSource::ContentionSource(ContentionSourceOptions options)
 absl::Status ContentionSource::Start() {
   ContentionBpfOptions o;
   o.agent_tgid = static_cast<uint32_t>(getpid());
-  o.max_threads = options_.max_threads ? options_.max_threads : ReadPidMax(options_.proc_root);
+  o.max_threads = options_.max_threads ? options_.max_threads
+                                       : ReadPidMax(options_.proc_root);
   o.futex_syscalls = options_.futex_syscalls;
   auto bpf = ContentionBpf::Open(o);
   if (!bpf.ok()) {
@@ -30,10 +31,13 @@ absl::Status ContentionSource::Start() {
   status_.reason = absl::StrCat(
       "sched_switch+sched_wakeup (", bpf_->hook(),
       bpf_->hook() == "tp_btf" ? ", task storage" : ", per-thread hash", ")",
-      bpf_->lock_hooks() ? "; lock:contention_begin/end" : "; no lock tracepoints",
+      bpf_->lock_hooks() ? "; lock:contention_begin/end"
+                         : "; no lock tracepoints",
       bpf_->futex_syscalls() ? "; futex syscalls via sys_enter/exit" : "",
-      "; block_rq_issue/complete; top ", options_.top_wake_edges, " wake pairs");
-  // Baselines, so the first frame holds one interval, not everything since load.
+      "; block_rq_issue/complete; top ", options_.top_wake_edges,
+      " wake pairs");
+  // Baselines, so the first frame holds one interval, not everything since
+  // load.
   absl::Status s = bpf_->ReadDisks(&last_disks_);
   if (s.ok()) s = bpf_->ReadCpuRunQueue(&last_cpus_);
   if (!s.ok()) MarkBroken(s);
@@ -46,7 +50,9 @@ void ContentionSource::MarkBroken(const absl::Status& error) {
   status_.reason = std::string(error.message());
 }
 
-int ContentionSource::wakeup_fd() const { return bpf_ ? bpf_->exit_wakeup_fd() : -1; }
+int ContentionSource::wakeup_fd() const {
+  return bpf_ ? bpf_->exit_wakeup_fd() : -1;
+}
 
 void ContentionSource::OnWakeup() {
   if (!status_.available) return;
@@ -55,11 +61,14 @@ void ContentionSource::OnWakeup() {
   if (!s.ok()) MarkBroken(s);
 }
 
-void ContentionSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) {
+void ContentionSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
+                               FrameSections& sections) {
   ContentionInterval interval;
   interval.threads = std::move(early_exits_);
   early_exits_.clear();
-  auto keep = [&](const ThreadContentionDelta& d) { interval.threads.push_back(d); };
+  auto keep = [&](const ThreadContentionDelta& d) {
+    interval.threads.push_back(d);
+  };
   absl::Status s = bpf_->ForEachThreadDelta(keep);
   // Exits after the iteration: a thread read live and freed since reports
   // the rest in this frame.
@@ -83,7 +92,8 @@ void ContentionSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSection
     last_lost_ = *lost;
   }
   interval.futex_syscalls_measured = bpf_->futex_syscalls();
-  BuildContentionSections(fbb, std::move(interval), options_.top_wake_edges, sections);
+  BuildContentionSections(fbb, std::move(interval), options_.top_wake_edges,
+                          sections);
 }
 
 }  // namespace perfwire

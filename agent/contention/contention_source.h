@@ -14,7 +14,8 @@ namespace perfwire {
 struct ContentionSourceOptions {
   uint32_t max_threads = 0;    // raw_tp per-thread hash capacity; 0: pid_max
   size_t top_wake_edges = 64;  // waker->wakee pairs per frame
-  bool futex_syscalls = true;  // time FUTEX_WAIT* syscalls (hooks sys_enter/exit)
+  bool futex_syscalls =
+      false;  // time FUTEX_WAIT* syscalls (hooks every syscall)
   std::string proc_root = "/proc";
 };
 
@@ -26,7 +27,8 @@ class ContentionSource : public Source {
  public:
   explicit ContentionSource(ContentionSourceOptions options);
   absl::Status Start() override;
-  void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) override;
+  void Collect(flatbuffers::FlatBufferBuilder& fbb,
+               FrameSections& sections) override;
   SourceStatus status() const override { return status_; }
   int wakeup_fd() const override;
   void OnWakeup() override;

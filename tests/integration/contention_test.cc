@@ -43,6 +43,7 @@ class ContentionPoller {
   ContentionPoller() {
     ContentionBpfOptions o;
     o.agent_tgid = static_cast<uint32_t>(getpid());
+    o.futex_syscalls = true;  // the mutex test checks the syscall view too
     auto bpf = ContentionBpf::Open(o);
     if (!bpf.ok()) {
       error_ = std::string(bpf.status().message());
