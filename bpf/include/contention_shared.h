@@ -15,18 +15,20 @@
  * state; per-interval deltas in the records the agent reads. u64 only: the
  * kernel side walks it as an array of words. */
 struct pw_ct_counters {
-  __u64 run_queue_wait_ns;     /* runnable (woken or preempted) -> switched in */
-  __u64 run_queue_wait_count;  /* switch-ins that ended such a wait */
-  __u64 futex_sleep_ns;        /* blocked inside a FUTEX_WAIT* syscall: switch-out -> wakeup */
+  __u64 run_queue_wait_ns;    /* runnable (woken or preempted) -> switched in */
+  __u64 run_queue_wait_count; /* switch-ins that ended such a wait */
+  __u64 futex_sleep_ns; /* blocked inside a FUTEX_WAIT* syscall: switch-out ->
+                           wakeup */
   __u64 futex_sleep_count;
-  __u64 lock_sleep_ns;         /* blocked while in kernel lock contention */
+  __u64 lock_sleep_ns; /* blocked while in kernel lock contention */
   __u64 lock_sleep_count;
-  __u64 io_sleep_ns;           /* blocked with task->in_iowait set (io_schedule) */
+  __u64 io_sleep_ns; /* blocked with task->in_iowait set (io_schedule) */
   __u64 io_sleep_count;
-  __u64 other_sleep_ns;        /* any other blocking: timers, poll, pipes, ... */
+  __u64 other_sleep_ns; /* any other blocking: timers, poll, pipes, ... */
   __u64 other_sleep_count;
-  __u64 futex_wait_count;      /* FUTEX_WAIT* syscalls that returned (sys_enter/exit) */
-  __u64 futex_wait_ns;         /* their time from entry to exit */
+  __u64 futex_wait_count; /* FUTEX_WAIT* syscalls that returned (sys_enter/exit)
+                           */
+  __u64 futex_wait_ns;    /* their time from entry to exit */
   __u64 lock_contention_count; /* lock:contention_begin -> contention_end */
   __u64 lock_contention_ns;
   __u64 run_queue_wait_hist[PW_CT_HIST_SLOTS];
@@ -49,7 +51,7 @@ struct pw_ct_state {
   __u64 lock_ts;   /* in kernel lock contention since; 0: not */
   __u32 sleep_cause;
   __u32 pad;
-  struct pw_ct_counters cur;      /* written only on behalf of the thread itself */
+  struct pw_ct_counters cur; /* written only on behalf of the thread itself */
   struct pw_ct_counters reported; /* written only by the iterator / free hook */
 };
 
@@ -100,11 +102,11 @@ struct pw_ct_cpu_hist {
 
 /* Indexes of the per-CPU `ct_lost` array: why an event was not counted. */
 enum pw_ct_lost_cause {
-  PW_CT_LOST_STATE = 0,      /* per-thread state unavailable (map full, nested) */
+  PW_CT_LOST_STATE = 0, /* per-thread state unavailable (map full, nested) */
   PW_CT_LOST_EXIT_RECORD = 1, /* exit ring buffer full */
-  PW_CT_LOST_INFLIGHT = 2,   /* in-flight block request map full */
-  PW_CT_LOST_WAKE_EDGE = 3,  /* waker->wakee map full */
-  PW_CT_LOST_DISK = 4,       /* per-disk map full */
+  PW_CT_LOST_INFLIGHT = 2,    /* in-flight block request map full */
+  PW_CT_LOST_WAKE_EDGE = 3,   /* waker->wakee map full */
+  PW_CT_LOST_DISK = 4,        /* per-disk map full */
   PW_CT_LOST_CAUSE_COUNT = 5,
 };
 

@@ -20,7 +20,8 @@ ThreadContentionDelta Row(uint32_t tid, uint64_t rq_ns, bool exited = false) {
 }
 
 TEST(MergeThreadRowsTest, LiveAndExitRowsOfOneThreadBecomeOne) {
-  auto out = MergeThreadRows({Row(5, 10), Row(4, 1), Row(5, 20, /*exited=*/true)});
+  auto out =
+      MergeThreadRows({Row(5, 10), Row(4, 1), Row(5, 20, /*exited=*/true)});
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].tid, 4u);
   EXPECT_EQ(out[1].tid, 5u);
@@ -36,7 +37,8 @@ TEST(MergeThreadRowsTest, ReusedTidWithNewStartTimeStaysSeparate) {
 }
 
 TEST(TopEdgesTest, KeepsTheBusiestDeterministically) {
-  std::vector<WakeEdgeCount> e = {{1, 1, 2, 2, 5}, {3, 3, 4, 4, 50}, {1, 1, 9, 9, 5}, {7, 7, 8, 8, 1}};
+  std::vector<WakeEdgeCount> e = {
+      {1, 1, 2, 2, 5}, {3, 3, 4, 4, 50}, {1, 1, 9, 9, 5}, {7, 7, 8, 8, 1}};
   auto top = TopEdges(e, 3);
   ASSERT_EQ(top.size(), 3u);
   EXPECT_EQ(top[0].count, 50u);
@@ -45,14 +47,20 @@ TEST(TopEdgesTest, KeepsTheBusiestDeterministically) {
 }
 
 TEST(DeltasTest, DisksAndCpusDiffAndDropIdleRows) {
-  DiskLatencyTotals a{.dev = (253u << 20) | 0, .name = "vda", .request_count = 10,
-                      .latency_total_ns = 1000, .hist = {}};
+  DiskLatencyTotals a{.dev = (253u << 20) | 0,
+                      .name = "vda",
+                      .request_count = 10,
+                      .latency_total_ns = 1000,
+                      .hist = {}};
   a.hist[9] = 10;
   DiskLatencyTotals b = a;
   b.request_count = 15;
   b.latency_total_ns = 1600;
   b.hist[9] = 15;
-  DiskLatencyTotals fresh{.dev = 7, .name = "loop0", .request_count = 1, .latency_total_ns = 5,
+  DiskLatencyTotals fresh{.dev = 7,
+                          .name = "loop0",
+                          .request_count = 1,
+                          .latency_total_ns = 5,
                           .hist = {}};
   auto d = DiskDeltas({a}, {b, fresh});
   ASSERT_EQ(d.size(), 2u);
@@ -62,7 +70,8 @@ TEST(DeltasTest, DisksAndCpusDiffAndDropIdleRows) {
   EXPECT_EQ(d[1].hist[9], 5u);
   EXPECT_TRUE(DiskDeltas({b}, {b}).empty());
 
-  CpuRunQueueTotals c0{.cpu = 0, .wait_count = 3, .wait_total_ns = 30, .hist = {}};
+  CpuRunQueueTotals c0{
+      .cpu = 0, .wait_count = 3, .wait_total_ns = 30, .hist = {}};
   CpuRunQueueTotals c1 = c0;
   c1.wait_count = 5;
   c1.wait_total_ns = 70;
@@ -91,7 +100,8 @@ TEST(BuildContentionSectionsTest, FrameCarriesEverythingAndCountsDroppedPairs) {
   ASSERT_EQ(frame->thread_contention()->size(), 1u);
   const fb::ThreadContention* t = frame->thread_contention()->Get(0);
   EXPECT_EQ(t->run_queue_wait_ns(), 10u);
-  ASSERT_EQ(t->run_queue_wait_log2_ns_count()->size(), 4u);  // trailing zeros trimmed
+  ASSERT_EQ(t->run_queue_wait_log2_ns_count()->size(),
+            4u);  // trailing zeros trimmed
   EXPECT_EQ(t->run_queue_wait_log2_ns_count()->Get(3), 1u);
   ASSERT_EQ(frame->wake_edges()->size(), 2u);
   EXPECT_EQ(frame->wake_edges()->Get(0)->wakeup_count(), 50u);
@@ -101,7 +111,8 @@ TEST(BuildContentionSectionsTest, FrameCarriesEverythingAndCountsDroppedPairs) {
   EXPECT_EQ(frame->contention()->dropped_wakeup_count(), 1u);
   EXPECT_EQ(frame->contention()->lost_wake_edge_count(), 2u);
   EXPECT_TRUE(frame->contention()->futex_syscalls_measured());
-  EXPECT_EQ(frame->disk_latency()->size(), 0u);  // present, empty: source ran, no IO
+  EXPECT_EQ(frame->disk_latency()->size(),
+            0u);  // present, empty: source ran, no IO
 }
 
 }  // namespace

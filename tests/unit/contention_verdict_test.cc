@@ -76,7 +76,8 @@ TEST(JudgeTest, PartsBeyondWindowWidenTheDenominator) {
 
 TEST(JudgeTest, ThresholdsAreBoundaries) {
   VerdictThresholds t;
-  EXPECT_EQ(Judge(Make(0.1, 0.25, 0, 0, 0.65), t).verdict, Verdict::kCpuStarved);
+  EXPECT_EQ(Judge(Make(0.1, 0.25, 0, 0, 0.65), t).verdict,
+            Verdict::kCpuStarved);
   EXPECT_EQ(Judge(Make(0.5, 0.24, 0, 0, 0.26), t).verdict, Verdict::kCpuBound);
   EXPECT_EQ(Judge(Make(0.049, 0, 0, 0, 0.951), t).verdict, Verdict::kIdle);
 }

@@ -1,5 +1,6 @@
 // contention_workload: threads that wait for one thing each, by
-// construction, for the contention tests (tests/integration/contention_test.cc).
+// construction, for the contention tests
+// (tests/integration/contention_test.cc).
 //
 //   --mode=mutex      --threads (8) fight over one pthread mutex: each loop
 //                     holds it --hold-us and works --outside-us outside it.
@@ -58,19 +59,23 @@ void Observe(Truth& t, uint64_t start_ns) {
   t.wall_ns = MonotonicNs() - start_ns;
   t.tid = perfwire::workload::GetTid();
   const std::string ss = SlurpOrDie("/proc/thread-self/schedstat");
-  if (std::sscanf(ss.c_str(), "%" SCNu64 " %" SCNu64, &t.on_cpu_ns, &t.run_delay_ns) != 2) {
+  if (std::sscanf(ss.c_str(), "%" SCNu64 " %" SCNu64, &t.on_cpu_ns,
+                  &t.run_delay_ns) != 2) {
     Die("bad /proc/thread-self/schedstat: " + ss);
   }
   const std::string status = SlurpOrDie("/proc/thread-self/status");
-  t.nvcsw = perfwire::workload::KeyValueOrDie(status, "voluntary_ctxt_switches", "status");
-  t.nivcsw = perfwire::workload::KeyValueOrDie(status, "nonvoluntary_ctxt_switches", "status");
+  t.nvcsw = perfwire::workload::KeyValueOrDie(status, "voluntary_ctxt_switches",
+                                              "status");
+  t.nivcsw = perfwire::workload::KeyValueOrDie(
+      status, "nonvoluntary_ctxt_switches", "status");
 }
 
 void PinTo(uint64_t cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(static_cast<int>(cpu), &set);
-  if (sched_setaffinity(0, sizeof(set), &set) != 0) Die("sched_setaffinity", true);
+  if (sched_setaffinity(0, sizeof(set), &set) != 0)
+    Die("sched_setaffinity", true);
 }
 
 }  // namespace
@@ -105,12 +110,15 @@ int main(int argc, char** argv) {
     }
     // Written and synced once, so the O_DIRECT overwrites need no allocation
     // or journal work: each write is one block request the thread waits for.
-    io_path = flags.Str("dir") + "/perfwire-contention-" + std::to_string(getpid());
-    int fd = open(io_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    io_path =
+        flags.Str("dir") + "/perfwire-contention-" + std::to_string(getpid());
+    int fd =
+        open(io_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) Die("create " + io_path, true);
     std::vector<char> chunk(1 << 20, 0x5a);
     for (uint64_t off = 0; off < kIoFileBytes; off += chunk.size()) {
-      if (write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) {
+      if (write(fd, chunk.data(), chunk.size()) !=
+          static_cast<ssize_t>(chunk.size())) {
         Die("prefill", true);
       }
     }
@@ -136,7 +144,8 @@ int main(int argc, char** argv) {
     uint64_t n = flags.U64("threads");
     if (n == 0) n = mode == "mutex" ? 8 : 4;
     truths.resize(n);
-    const uint64_t hold_ns = flags.U64("hold-us") * 1000, outside_ns = flags.U64("outside-us") * 1000;
+    const uint64_t hold_ns = flags.U64("hold-us") * 1000,
+                   outside_ns = flags.U64("outside-us") * 1000;
     const uint64_t cpu = flags.U64("cpu");
     for (uint64_t i = 0; i < n; ++i) {
       threads.emplace_back([&, i] {
@@ -174,9 +183,12 @@ int main(int argc, char** argv) {
           timespec ts{0, static_cast<long>(sleep_us * 1000)};
           nanosleep(&ts, nullptr);
         } else {
-          const off_t off = static_cast<off_t>((block++ * 7919) % (kIoFileBytes / kIoBlock)) * kIoBlock;
+          const off_t off =
+              static_cast<off_t>((block++ * 7919) % (kIoFileBytes / kIoBlock)) *
+              kIoBlock;
           const uint64_t t0 = MonotonicNs();
-          if (pwrite(io_fd, io_buf, kIoBlock, off) != static_cast<ssize_t>(kIoBlock)) {
+          if (pwrite(io_fd, io_buf, kIoBlock, off) !=
+              static_cast<ssize_t>(kIoBlock)) {
             Die("pwrite O_DIRECT", true);
           }
           t.call_ns += MonotonicNs() - t0;
@@ -224,11 +236,12 @@ int main(int argc, char** argv) {
   for (auto& th : threads) th.join();
   if (!io_path.empty()) unlink(io_path.c_str());
   for (const Truth& t : truths) {
-    std::printf("truth tid=%d pid=%d role=%s wall_ns=%" PRIu64 " on_cpu_ns=%" PRIu64
-                " run_delay_ns=%" PRIu64 " nvcsw=%" PRIu64 " nivcsw=%" PRIu64 " call_ns=%" PRIu64
-                " calls=%" PRIu64 "\n",
-                static_cast<int>(t.tid), static_cast<int>(getpid()), t.role.c_str(), t.wall_ns,
-                t.on_cpu_ns, t.run_delay_ns, t.nvcsw, t.nivcsw, t.call_ns, t.calls);
+    std::printf("truth tid=%d pid=%d role=%s wall_ns=%" PRIu64
+                " on_cpu_ns=%" PRIu64 " run_delay_ns=%" PRIu64 " nvcsw=%" PRIu64
+                " nivcsw=%" PRIu64 " call_ns=%" PRIu64 " calls=%" PRIu64 "\n",
+                static_cast<int>(t.tid), static_cast<int>(getpid()),
+                t.role.c_str(), t.wall_ns, t.on_cpu_ns, t.run_delay_ns, t.nvcsw,
+                t.nivcsw, t.call_ns, t.calls);
   }
   std::printf("done\n");
   std::fflush(stdout);
