@@ -88,6 +88,11 @@ std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
   if (!sections.perf_hardware.IsNull()) frame.add_perf_hardware(sections.perf_hardware);
   if (!sections.gpus.IsNull()) frame.add_gpus(sections.gpus);
   frame.add_agent(agent_stats);
+  if (!sections.thread_contention.IsNull()) frame.add_thread_contention(sections.thread_contention);
+  if (!sections.disk_latency.IsNull()) frame.add_disk_latency(sections.disk_latency);
+  if (!sections.wake_edges.IsNull()) frame.add_wake_edges(sections.wake_edges);
+  if (!sections.cpu_run_queue.IsNull()) frame.add_cpu_run_queue(sections.cpu_run_queue);
+  if (!sections.contention.IsNull()) frame.add_contention(sections.contention);
   // Always present so the server can patch it per consumer in place.
   fbb.ForceDefaults(true);
   frame.add_consumer_dropped_frame_count(0);

@@ -32,6 +32,14 @@ struct FrameSections {
   flatbuffers::Offset<fb::PerfCounters> perf_software;
   flatbuffers::Offset<fb::PerfCounters> perf_hardware;
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::GpuDevice>>> gpus;
+  // Contention source (Frame ids 35-39).
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::ThreadContention>>>
+      thread_contention;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::DiskLatency>>> disk_latency;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::WakeEdge>>> wake_edges;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::CpuRunQueueLatency>>>
+      cpu_run_queue;
+  flatbuffers::Offset<fb::ContentionStats> contention;
 };
 
 }  // namespace perfwire

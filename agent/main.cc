@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "agent/bpf/libbpf_util.h"
 #include "agent/collector.h"
+#include "agent/contention/contention_source.h"
 #include "agent/host/host_sources.h"
 #include "agent/log.h"
 #include "agent/preflight.h"
@@ -45,6 +46,14 @@ ABSL_FLAG(uint32_t, max_threads, 0,
 ABSL_FLAG(uint32_t, exit_buffer_bytes, 0,
           "ring buffer for thread-exit records (power of two); 0 = sized from "
           "max_threads");
+ABSL_FLAG(
+    bool, contention, false,
+    "opt-in contention source: run-queue wait, off-CPU time by cause, "
+    "futex and kernel-lock waits, IO latency, wakers (costs about +17% on "
+    "a context-switch-heavy load; see docs/CONTENTION.md)");
+ABSL_FLAG(bool, contention_futex_syscalls, false,
+          "with --contention: also time FUTEX_WAIT* syscalls through "
+          "sys_enter/sys_exit hooks (about +11% more)");
 ABSL_FLAG(bool, verbose, false,
           "log informational messages, not just warnings");
 
@@ -98,6 +107,12 @@ int Run() {
   std::vector<std::unique_ptr<Source>> sources;
   sources.push_back(std::make_unique<ThreadSource>(thread_options));
   AddHostSources(host_options, sources);
+  if (absl::GetFlag(FLAGS_contention)) {
+    ContentionSourceOptions contention_options;
+    contention_options.futex_syscalls =
+        absl::GetFlag(FLAGS_contention_futex_syscalls);
+    sources.push_back(std::make_unique<ContentionSource>(contention_options));
+  }
   Collector collector(std::move(sources));
   collector.StartSources();
   // Per-thread counters are the agent's reason to exist: without them it

@@ -25,6 +25,8 @@ struct Command {
 
 // Defined in dump.cc.
 extern const Command kDumpCommand;
+// Defined in contention.cc.
+extern const Command kContentionCommand;
 
 }  // namespace perfwire
 

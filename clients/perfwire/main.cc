@@ -23,6 +23,7 @@ namespace {
 // one line here (its file defines the Command, command.h declares it).
 const Command* const kCommands[] = {
     &kDumpCommand,
+    &kContentionCommand,
 };
 
 constexpr int kExitUsage = 2;

@@ -1,0 +1,285 @@
+#include "agent/contention/contention_bpf.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "agent/bpf/libbpf_util.h"
+#include "clients/lib/unique_fd.h"
+#include "contention.skel.h"
+
+namespace perfwire {
+
+void ContentionBpf::SkelDeleter::operator()(contention_bpf* s) const {
+  contention_bpf__destroy(s);
+}
+void ContentionBpf::RingDeleter::operator()(ring_buffer* r) const {
+  ring_buffer__free(r);
+}
+
+ThreadContentionDelta ToThreadContentionDelta(const pw_ct_record& r) {
+  ThreadContentionDelta out;
+  out.tid = r.tid;
+  out.pid = r.pid;
+  out.start_time_ns = r.start_time_ns;
+  out.exited = r.exited != 0;
+  out.delta = r.delta;
+  return out;
+}
+
+namespace {
+
+enum class HookGroup { kCore, kLock, kSyscall };
+
+struct HookPair {
+  bpf_program* btf;
+  bpf_program* raw;
+  HookGroup group;
+};
+
+// Every hook as its two flavours; exactly one of each pair is loaded.
+std::vector<HookPair> HookPairs(contention_bpf* skel) {
+  auto& p = skel->progs;
+  return {
+      {p.ct_switch_btf, p.ct_switch_raw, HookGroup::kCore},
+      {p.ct_wakeup_btf, p.ct_wakeup_raw, HookGroup::kCore},
+      {p.ct_wakeup_new_btf, p.ct_wakeup_new_raw, HookGroup::kCore},
+      {p.ct_free_btf, p.ct_free_raw, HookGroup::kCore},
+      {p.ct_rq_issue_btf, p.ct_rq_issue_raw, HookGroup::kCore},
+      {p.ct_rq_complete_btf, p.ct_rq_complete_raw, HookGroup::kCore},
+      {p.ct_lock_begin_btf, p.ct_lock_begin_raw, HookGroup::kLock},
+      {p.ct_lock_end_btf, p.ct_lock_end_raw, HookGroup::kLock},
+      {p.ct_sys_enter_btf, p.ct_sys_enter_raw, HookGroup::kSyscall},
+      {p.ct_sys_exit_btf, p.ct_sys_exit_raw, HookGroup::kSyscall},
+  };
+}
+
+struct Attempt {
+  bool btf;
+  bool locks;
+};
+
+absl::StatusOr<contention_bpf*> LoadWith(const ContentionBpfOptions& options,
+                                         Attempt a, std::string* why) {
+  LibbpfLogCapture capture;
+  contention_bpf* skel = contention_bpf__open();
+  if (!skel) return LibbpfError(errno, "open BPF object contention");
+  skel->rodata->agent_tgid = options.agent_tgid;
+  skel->rodata->use_task_storage = a.btf;
+  bpf_map__set_max_entries(skel->maps.ct_tid, a.btf ? 1 : options.max_threads);
+  bpf_map__set_max_entries(skel->maps.ct_exits, options.exit_buffer_bytes);
+  for (const HookPair& h : HookPairs(skel)) {
+    bool on = h.group == HookGroup::kCore ||
+              (h.group == HookGroup::kLock && a.locks) ||
+              (h.group == HookGroup::kSyscall && options.futex_syscalls);
+    bpf_program__set_autoload(h.btf, on && a.btf);
+    bpf_program__set_autoload(h.raw, on && !a.btf);
+  }
+  int err = contention_bpf__load(skel);
+  if (err) {
+    *why = capture.Tail();
+    contention_bpf__destroy(skel);
+    return LibbpfError(err, "load BPF programs");
+  }
+  err = contention_bpf__attach(skel);
+  if (err) {
+    *why = capture.Tail();
+    contention_bpf__destroy(skel);
+    return LibbpfError(err, "attach BPF programs");
+  }
+  return skel;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ContentionBpf>> ContentionBpf::Open(
+    const ContentionBpfOptions& options) {
+  auto self = std::make_unique<ContentionBpf>(PassKey());
+  std::vector<Attempt> attempts;
+  if (!options.force_raw_tp) attempts.push_back({true, true});
+  if (!options.force_raw_tp) attempts.push_back({true, false});
+  attempts.push_back({false, true});
+  attempts.push_back({false, false});
+  std::string whys;
+  absl::Status last;
+  for (const Attempt& a : attempts) {
+    std::string why;
+    auto skel = LoadWith(options, a, &why);
+    if (skel.ok()) {
+      self->skel_.reset(*skel);
+      self->hook_ = a.btf ? "tp_btf" : "raw_tp";
+      self->lock_hooks_ = a.locks;
+      self->futex_syscalls_ = options.futex_syscalls;
+      break;
+    }
+    last = skel.status();
+    absl::StrAppend(&whys, whys.empty() ? "" : "; ",
+                    a.btf ? "tp_btf" : "raw_tp",
+                    a.locks ? "" : " without locks", ": ", why);
+  }
+  if (!self->skel_) {
+    return absl::Status(last.code(),
+                        absl::StrCat(last.message(), " (", whys, ")"));
+  }
+  ring_buffer* rb =
+      ring_buffer__new(bpf_map__fd(self->skel_->maps.ct_exits),
+                       &ContentionBpf::OnExitRecord, self.get(), nullptr);
+  if (!rb)
+    return LibbpfError(errno, "create contention exit ring buffer reader");
+  self->exits_.reset(rb);
+  return self;
+}
+
+ContentionBpf::~ContentionBpf() = default;
+
+absl::Status ContentionBpf::ForEachThreadDelta(
+    absl::FunctionRef<void(const ThreadContentionDelta&)> fn) {
+  UniqueFd iter(bpf_iter_create(bpf_link__fd(skel_->links.ct_snapshot)));
+  if (!iter) return LibbpfError(errno, "create contention task iterator");
+  iter_buffer_.resize(std::max<size_t>(iter_buffer_.size(), 1 << 16));
+  size_t used = 0;
+  for (;;) {
+    if (iter_buffer_.size() - used < 4096)
+      iter_buffer_.resize(iter_buffer_.size() * 2);
+    ssize_t n = ::read(iter.get(), iter_buffer_.data() + used,
+                       iter_buffer_.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return LibbpfError(errno, "read contention task iterator");
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+  }
+  if (used % sizeof(pw_ct_record) != 0) {
+    return absl::DataLossError(
+        absl::StrCat("contention iterator returned ", used,
+                     " bytes, not a whole number of records"));
+  }
+  for (size_t off = 0; off < used; off += sizeof(pw_ct_record)) {
+    pw_ct_record r;
+    std::memcpy(&r, iter_buffer_.data() + off, sizeof(r));
+    fn(ToThreadContentionDelta(r));
+  }
+  return absl::OkStatus();
+}
+
+int ContentionBpf::OnExitRecord(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<ContentionBpf*>(ctx);
+  if (size < sizeof(pw_ct_record) || !self->exit_fn_) return 0;
+  pw_ct_record r;
+  std::memcpy(&r, data, sizeof(r));
+  (*self->exit_fn_)(ToThreadContentionDelta(r));
+  return 0;
+}
+
+absl::Status ContentionBpf::DrainExits(
+    absl::FunctionRef<void(const ThreadContentionDelta&)> fn) {
+  exit_fn_ = &fn;
+  int n = ring_buffer__consume(exits_.get());
+  exit_fn_ = nullptr;
+  if (n < 0) return LibbpfError(n, "consume contention exit ring buffer");
+  return absl::OkStatus();
+}
+
+int ContentionBpf::exit_wakeup_fd() const {
+  return ring_buffer__epoll_fd(exits_.get());
+}
+
+absl::Status ContentionBpf::TakeWakeEdges(std::vector<WakeEdgeCount>* out) {
+  out->clear();
+  const int fd = bpf_map__fd(skel_->maps.ct_wakes);
+  const size_t cap = bpf_map__max_entries(skel_->maps.ct_wakes);
+  edge_keys_.resize(cap);
+  edge_values_.resize(cap);
+  // One batch holds the whole map, so one call reads and deletes everything
+  // (per bucket, atomically with respect to the BPF side's inserts).
+  __u64 out_batch = 0;
+  __u32 count = static_cast<__u32>(cap);
+  LIBBPF_OPTS(bpf_map_batch_opts, opts);
+  int err = bpf_map_lookup_and_delete_batch(fd, nullptr, &out_batch,
+                                            edge_keys_.data(),
+                                            edge_values_.data(), &count, &opts);
+  if (err && errno != ENOENT)
+    return LibbpfError(errno, "read waker->wakee pairs");
+  out->reserve(count);
+  for (__u32 i = 0; i < count; ++i) {
+    const pw_ct_wake_key& k = edge_keys_[i];
+    const pw_ct_wake_value& v = edge_values_[i];
+    out->push_back(
+        {k.waker_tid, v.waker_pid, k.wakee_tid, v.wakee_pid, v.count});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ContentionBpf::ReadDisks(
+    std::vector<DiskLatencyTotals>* out) const {
+  out->clear();
+  const int fd = bpf_map__fd(skel_->maps.ct_disks);
+  __u32 key = 0, next = 0;
+  __u32* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    pw_ct_disk d;
+    if (bpf_map_lookup_elem(fd, &next, &d) == 0) {
+      DiskLatencyTotals t;
+      t.dev = next;
+      t.name.assign(d.name, strnlen(d.name, sizeof(d.name)));
+      t.request_count = d.request_count;
+      t.latency_total_ns = d.latency_total_ns;
+      std::copy(std::begin(d.latency_hist), std::end(d.latency_hist),
+                t.hist.begin());
+      out->push_back(std::move(t));
+    }
+    key = next;
+    prev = &key;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ContentionBpf::ReadCpuRunQueue(
+    std::vector<CpuRunQueueTotals>* out) const {
+  out->clear();
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return LibbpfError(cpus, "count possible CPUs");
+  std::vector<pw_ct_cpu_hist> values(static_cast<size_t>(cpus));
+  __u32 zero = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.ct_cpu_rq), &zero,
+                          values.data()) != 0) {
+    return LibbpfError(errno, "read per-CPU run-queue histograms");
+  }
+  for (int cpu = 0; cpu < cpus; ++cpu) {
+    const pw_ct_cpu_hist& h = values[static_cast<size_t>(cpu)];
+    CpuRunQueueTotals t;
+    t.cpu = static_cast<uint32_t>(cpu);
+    t.wait_count = h.wait_count;
+    t.wait_total_ns = h.wait_total_ns;
+    std::copy(std::begin(h.hist), std::end(h.hist), t.hist.begin());
+    out->push_back(t);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ContentionLostCounts> ContentionBpf::ReadLost() const {
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return LibbpfError(cpus, "count possible CPUs");
+  std::vector<uint64_t> values(static_cast<size_t>(cpus));
+  uint64_t sums[PW_CT_LOST_CAUSE_COUNT] = {};
+  for (uint32_t cause = 0; cause < PW_CT_LOST_CAUSE_COUNT; ++cause) {
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.ct_lost), &cause,
+                            values.data()) != 0) {
+      return LibbpfError(errno, "read contention lost-event counters");
+    }
+    for (uint64_t v : values) sums[cause] += v;
+  }
+  ContentionLostCounts out;
+  out.state = sums[PW_CT_LOST_STATE];
+  out.exit_records = sums[PW_CT_LOST_EXIT_RECORD];
+  out.inflight = sums[PW_CT_LOST_INFLIGHT];
+  out.wake_edges = sums[PW_CT_LOST_WAKE_EDGE];
+  out.disks = sums[PW_CT_LOST_DISK];
+  return out;
+}
+
+}  // namespace perfwire

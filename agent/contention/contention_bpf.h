@@ -1,0 +1,135 @@
+#ifndef PERFWIRE_AGENT_CONTENTION_CONTENTION_BPF_H_
+#define PERFWIRE_AGENT_CONTENTION_CONTENTION_BPF_H_
+
+// Thin adapter around bpf/contention.bpf.c: load, attach, read. No logic
+// beyond translating libbpf calls (tested against the real kernel); the
+// deltas, top-N and frame building above it are plain code.
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "contention_shared.h"  // bpf/include
+
+struct contention_bpf;
+struct ring_buffer;
+
+namespace perfwire {
+
+struct ContentionBpfOptions {
+  uint32_t agent_tgid = 0;       // this process: never counted
+  uint32_t max_threads = 32768;  // per-thread hash capacity (raw_tp path only)
+  uint32_t exit_buffer_bytes = 1u << 20;  // power of two >= 4096
+  // Hook sys_enter/sys_exit to time FUTEX_WAIT* syscalls. Off by default:
+  // it costs every syscall (~+11% on W1, docs/CONTENTION.md).
+  bool futex_syscalls = false;
+  bool force_raw_tp = false;  // skip the tp_btf attempt (tests)
+};
+
+using HistogramSlots = std::array<uint64_t, PW_CT_HIST_SLOTS>;
+
+// One thread's counters over one interval (computed in the kernel).
+struct ThreadContentionDelta {
+  uint32_t tid = 0;
+  uint32_t pid = 0;
+  uint64_t start_time_ns = 0;
+  bool exited = false;
+  pw_ct_counters delta{};
+};
+
+struct DiskLatencyTotals {  // cumulative since load
+  uint32_t dev = 0;         // kernel dev_t: major << 20 | minor
+  std::string name;
+  uint64_t request_count = 0;
+  uint64_t latency_total_ns = 0;
+  HistogramSlots hist{};
+};
+
+struct WakeEdgeCount {
+  uint32_t waker_tid = 0;
+  uint32_t waker_pid = 0;
+  uint32_t wakee_tid = 0;
+  uint32_t wakee_pid = 0;
+  uint64_t count = 0;
+};
+
+struct CpuRunQueueTotals {  // cumulative since load
+  uint32_t cpu = 0;
+  uint64_t wait_count = 0;
+  uint64_t wait_total_ns = 0;
+  HistogramSlots hist{};
+};
+
+struct ContentionLostCounts {  // cumulative since load
+  uint64_t state = 0;
+  uint64_t exit_records = 0;
+  uint64_t inflight = 0;
+  uint64_t wake_edges = 0;
+  uint64_t disks = 0;
+};
+
+class ContentionBpf {
+ public:
+  // Opens, loads and attaches. Prefers tp_btf (with task storage) and falls
+  // back to raw_tp (hash by tid); hook() says which won. When the lock
+  // tracepoints are missing the rest still loads (lock_hooks() false).
+  static absl::StatusOr<std::unique_ptr<ContentionBpf>> Open(
+      const ContentionBpfOptions& options);
+  ~ContentionBpf();
+
+  struct PassKey {
+   private:
+    friend class ContentionBpf;
+    PassKey() = default;
+  };
+  explicit ContentionBpf(PassKey) {}  // use Open()
+
+  const std::string& hook() const { return hook_; }
+  bool futex_syscalls() const { return futex_syscalls_; }
+  bool lock_hooks() const { return lock_hooks_; }
+
+  // Runs the task iterator: `fn` for every live thread whose counters moved
+  // since the last call (the kernel keeps the last-reported copy).
+  absl::Status ForEachThreadDelta(
+      absl::FunctionRef<void(const ThreadContentionDelta&)> fn);
+  // Consumes queued exit records (final deltas of freed threads).
+  absl::Status DrainExits(
+      absl::FunctionRef<void(const ThreadContentionDelta&)> fn);
+  int exit_wakeup_fd() const;
+
+  // Reads and removes every waker->wakee pair counted since the last call.
+  absl::Status TakeWakeEdges(std::vector<WakeEdgeCount>* out);
+  absl::Status ReadDisks(std::vector<DiskLatencyTotals>* out) const;
+  absl::Status ReadCpuRunQueue(std::vector<CpuRunQueueTotals>* out) const;
+  absl::StatusOr<ContentionLostCounts> ReadLost() const;
+
+ private:
+  static int OnExitRecord(void* ctx, void* data, size_t size);
+
+  struct SkelDeleter {
+    void operator()(contention_bpf* s) const;
+  };
+  struct RingDeleter {
+    void operator()(ring_buffer* r) const;
+  };
+  std::unique_ptr<contention_bpf, SkelDeleter> skel_;
+  std::unique_ptr<ring_buffer, RingDeleter> exits_;
+  std::string hook_;
+  bool futex_syscalls_ = false;
+  bool lock_hooks_ = false;
+  std::vector<char> iter_buffer_;
+  std::vector<pw_ct_wake_key> edge_keys_;
+  std::vector<pw_ct_wake_value> edge_values_;
+  absl::FunctionRef<void(const ThreadContentionDelta&)>* exit_fn_ = nullptr;
+};
+
+ThreadContentionDelta ToThreadContentionDelta(const pw_ct_record& r);
+
+}  // namespace perfwire
+
+#endif  // PERFWIRE_AGENT_CONTENTION_CONTENTION_BPF_H_

@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Per-thread contention: where threads wait, counted in kernel maps.
+ *
+ *  - sched_switch / sched_wakeup(_new): run-queue wait (woken or preempted
+ *    -> switched in) with a log2 histogram per thread and per CPU, and
+ *    blocked time split by the cause seen at switch-out: futex wait, kernel
+ *    lock, block IO (task->in_iowait), other sleep. All accounting of a
+ *    thread happens at its own switch-in/out; the waker only stamps
+ *    `queued_ts`, so every counter has one writer.
+ *  - sched_wakeup also counts waker -> wakee pairs (wakee was blocked).
+ *  - sys_enter / sys_exit: FUTEX_WAIT* syscalls, count and time. Every other
+ *    syscall costs one compare.
+ *  - lock:contention_begin/end: kernel lock contention, count and time.
+ *  - block_rq_issue -> block_rq_complete: latency histogram per disk.
+ *
+ * Per-thread state lives in TASK_STORAGE on the tp_btf path (the kernel
+ * frees it with the task; nothing fills up under churn) and in a hash by
+ * tid on the raw_tp path. The agent reads deltas once per interval with the
+ * task iterator (`reported` is the iterator's copy, so neither side needs
+ * atomics); sched_process_free sends a thread's last delta through the
+ * `ct_exits` ring buffer. Nothing is sent per event. The agent's own
+ * threads (agent_tgid) and the idle task are skipped. */
+// clang-format off: vmlinux.h must come before the libbpf headers.
+#include "vmlinux.h"
+// clang-format on
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "contention_shared.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set by the agent between open and load. */
+const volatile __u32 agent_tgid = 0;
+const volatile bool use_task_storage = true; /* false on the raw_tp path */
+
+#if defined(__TARGET_ARCH_x86)
+#define PW_NR_FUTEX 202
+#define PW_NR_FUTEX_WAITV 449
+#define PW_REGS_NR_FIELD orig_ax
+#define PW_REGS_ARG2_FIELD si
+#elif defined(__TARGET_ARCH_arm64)
+#define PW_NR_FUTEX 98
+#define PW_NR_FUTEX_WAITV 449
+#define PW_REGS_NR_FIELD syscallno
+#define PW_REGS_ARG2_FIELD regs[1]
+#else
+#error "contention.bpf.c: add the futex syscall numbers for this arch"
+#endif
+/* Direct loads: only for trusted (tp_btf, helper-returned) pt_regs. */
+#define PW_REGS_NR(r) ((r)->PW_REGS_NR_FIELD)
+#define PW_REGS_ARG2(r) ((r)->PW_REGS_ARG2_FIELD)
+
+#define PW_FUTEX_CMD_MASK                             \
+  127 /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) \
+       */
+
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct pw_ct_state);
+} ct_task SEC(".maps");
+
+/* raw_tp path only; the agent shrinks it to 1 entry on the tp_btf path. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 32768);
+  __type(key, __u32);
+  __type(value, struct pw_ct_state);
+} ct_tid SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 1 << 20);
+} ct_exits SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u64);
+  __type(value, struct pw_ct_inflight);
+} ct_inflight SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 256);
+  __type(key, __u32);
+  __type(value, struct pw_ct_disk);
+} ct_disks SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 16384);
+  __type(key, struct pw_ct_wake_key);
+  __type(value, struct pw_ct_wake_value);
+} ct_wakes SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pw_ct_cpu_hist);
+} ct_cpu_rq SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, PW_CT_LOST_CAUSE_COUNT);
+  __type(key, __u32);
+  __type(value, __u64);
+} ct_lost SEC(".maps");
+
+/* Scratch for the iterator's record (too big for the BPF stack). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pw_ct_record);
+} ct_scratch SEC(".maps");
+
+static __always_inline void count_lost(__u32 cause) {
+  __u64 *n = bpf_map_lookup_elem(&ct_lost, &cause);
+  if (n) *n += 1; /* per-CPU slot: no atomic needed */
+}
+
+/* floor(log2(v)) clamped to the histogram, branch-free (libbpf-tools). */
+static __always_inline __u32 hist_slot(__u64 v) {
+  __u32 r, shift;
+  if (v >> 32) return PW_CT_HIST_SLOTS - 1; /* >= 2^32 ns */
+  __u32 x = (__u32)v;
+  r = (x > 0xFFFF) << 4;
+  x >>= r;
+  shift = (x > 0xFF) << 3;
+  x >>= shift;
+  r |= shift;
+  shift = (x > 0xF) << 2;
+  x >>= shift;
+  r |= shift;
+  shift = (x > 0x3) << 1;
+  x >>= shift;
+  r |= shift;
+  r |= (x >> 1);
+  return r < PW_CT_HIST_SLOTS ? r : PW_CT_HIST_SLOTS - 1;
+}
+
+/* The thread's state, created on first use when `create`. NULL when it
+ * could not be had; counted as lost only when creation was asked for. */
+static __always_inline struct pw_ct_state *state_of(struct task_struct *t,
+                                                    __u32 tid, bool create) {
+  struct pw_ct_state *s;
+  if (use_task_storage) {
+    s = bpf_task_storage_get(&ct_task, t, 0,
+                             create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+  } else {
+    s = bpf_map_lookup_elem(&ct_tid, &tid);
+    if (!s && create) {
+      static const struct pw_ct_state zero = {};
+      bpf_map_update_elem(&ct_tid, &tid, &zero, BPF_NOEXIST);
+      s = bpf_map_lookup_elem(&ct_tid, &tid);
+    }
+  }
+  if (!s && create) count_lost(PW_CT_LOST_STATE);
+  return s;
+}
+
+static __always_inline void state_delete(struct task_struct *t, __u32 tid) {
+  if (use_task_storage)
+    bpf_task_storage_delete(&ct_task, t);
+  else
+    bpf_map_delete_elem(&ct_tid, &tid);
+}
+
+/* Is `t` (switching out, blocked) inside a FUTEX_WAIT*-type syscall? */
+static __always_inline bool in_futex_wait(struct task_struct *t) {
+  if (!use_task_storage) return false; /* raw_tp: only via sys_enter */
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+  if (!regs) return false;
+  long nr = PW_REGS_NR(regs);
+  if (nr == PW_NR_FUTEX_WAITV) return true;
+  if (nr != PW_NR_FUTEX) return false;
+  __u32 cmd = PW_REGS_ARG2(regs) & PW_FUTEX_CMD_MASK;
+  /* FUTEX_WAIT, FUTEX_LOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
+   * FUTEX_LOCK_PI2 */
+  return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;
+}
+
+/* tp_btf hands us trusted pointers: plain loads (no helper call). raw_tp
+ * hands us raw addresses: probe reads. `btf` is a constant per program. */
+#define PW_READ(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
+
+static __always_inline bool skip_task(__u32 tid, __u32 tgid) {
+  return tid == 0 || tgid == agent_tgid;
+}
+
+/* ---- scheduler ---------------------------------------------------------- */
+
+static __always_inline int on_switch(bool btf, bool preempt,
+                                     struct task_struct *prev,
+                                     struct task_struct *next,
+                                     unsigned int prev_state) {
+  __u64 now = bpf_ktime_get_ns();
+  __u32 tid = PW_READ(btf, prev, pid);
+  if (!skip_task(tid, PW_READ(btf, prev, tgid))) {
+    struct pw_ct_state *s = state_of(prev, tid, true);
+    if (s) {
+      if (preempt || prev_state == 0) { /* still runnable: queued from now */
+        s->queued_ts = now;
+        s->sleep_ts = 0;
+      } else {
+        __u32 cause = PW_CT_CAUSE_OTHER;
+        if (BPF_CORE_READ_BITFIELD_PROBED(prev, in_iowait))
+          cause = PW_CT_CAUSE_IO;
+        else if (s->lock_ts)
+          cause = PW_CT_CAUSE_LOCK;
+        else if (s->futex_ts || in_futex_wait(prev))
+          cause = PW_CT_CAUSE_FUTEX;
+        s->sleep_cause = cause;
+        s->sleep_ts = now;
+        s->queued_ts = 0;
+      }
+    }
+  }
+
+  tid = PW_READ(btf, next, pid);
+  if (skip_task(tid, PW_READ(btf, next, tgid))) return 0;
+  struct pw_ct_state *s = state_of(next, tid, false);
+  if (!s) return 0;
+  __u64 queued = s->queued_ts;
+  if (s->sleep_ts) {
+    __u64 end = queued ? queued : now;
+    __u64 slept = end > s->sleep_ts ? end - s->sleep_ts : 0;
+    switch (s->sleep_cause) {
+      case PW_CT_CAUSE_FUTEX:
+        s->cur.futex_sleep_ns += slept;
+        s->cur.futex_sleep_count += 1;
+        break;
+      case PW_CT_CAUSE_LOCK:
+        s->cur.lock_sleep_ns += slept;
+        s->cur.lock_sleep_count += 1;
+        break;
+      case PW_CT_CAUSE_IO:
+        s->cur.io_sleep_ns += slept;
+        s->cur.io_sleep_count += 1;
+        break;
+      default:
+        s->cur.other_sleep_ns += slept;
+        s->cur.other_sleep_count += 1;
+    }
+    s->sleep_ts = 0;
+  }
+  if (queued) {
+    __u64 wait = now > queued ? now - queued : 0;
+    __u32 slot = hist_slot(wait);
+    s->cur.run_queue_wait_ns += wait;
+    s->cur.run_queue_wait_count += 1;
+    s->cur.run_queue_wait_hist[slot & (PW_CT_HIST_SLOTS - 1)] += 1;
+    s->queued_ts = 0;
+    __u32 zero = 0;
+    struct pw_ct_cpu_hist *h = bpf_map_lookup_elem(&ct_cpu_rq, &zero);
+    if (h) {
+      h->wait_count += 1;
+      h->wait_total_ns += wait;
+      h->hist[slot & (PW_CT_HIST_SLOTS - 1)] += 1;
+    }
+  }
+  return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(ct_switch_btf, bool preempt, struct task_struct *prev,
+             struct task_struct *next, unsigned int prev_state) {
+  return on_switch(true, preempt, prev, next, prev_state);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(ct_switch_raw, bool preempt, struct task_struct *prev,
+             struct task_struct *next, unsigned int prev_state) {
+  return on_switch(false, preempt, prev, next, prev_state);
+}
+
+static __always_inline int on_wakeup(bool btf, struct task_struct *p,
+                                     bool is_new) {
+  __u32 tid = PW_READ(btf, p, pid);
+  __u32 tgid = PW_READ(btf, p, tgid);
+  if (skip_task(tid, tgid)) return 0;
+  struct pw_ct_state *s = state_of(p, tid, true);
+  if (!s || s->queued_ts) return 0; /* already runnable */
+  s->queued_ts = bpf_ktime_get_ns();
+  if (is_new || !s->sleep_ts) return 0; /* not blocked: no waker edge */
+
+  __u64 id = bpf_get_current_pid_tgid();
+  struct pw_ct_wake_key key = {.waker_tid = (__u32)id, .wakee_tid = tid};
+  if (key.waker_tid == 0 || (__u32)(id >> 32) == agent_tgid) return 0;
+  struct pw_ct_wake_value *v = bpf_map_lookup_elem(&ct_wakes, &key);
+  if (v) {
+    __sync_fetch_and_add(&v->count, 1);
+    return 0;
+  }
+  struct pw_ct_wake_value init = {
+      .count = 1, .waker_pid = id >> 32, .wakee_pid = tgid};
+  long err = bpf_map_update_elem(&ct_wakes, &key, &init, BPF_NOEXIST);
+  if (err == -17 /* EEXIST: raced with another CPU */) {
+    v = bpf_map_lookup_elem(&ct_wakes, &key);
+    if (v) __sync_fetch_and_add(&v->count, 1);
+  } else if (err) {
+    count_lost(PW_CT_LOST_WAKE_EDGE);
+  }
+  return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(ct_wakeup_btf, struct task_struct *p) {
+  return on_wakeup(true, p, false);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(ct_wakeup_raw, struct task_struct *p) {
+  return on_wakeup(false, p, false);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(ct_wakeup_new_btf, struct task_struct *p) {
+  return on_wakeup(true, p, true);
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(ct_wakeup_new_raw, struct task_struct *p) {
+  return on_wakeup(false, p, true);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* delta = cur - reported; reported = cur. Returns whether any is nonzero. */
+static __always_inline bool take_delta(struct pw_ct_state *s,
+                                       struct pw_ct_counters *out) {
+  __u64 *cur = (__u64 *)&s->cur;
+  __u64 *rep = (__u64 *)&s->reported;
+  __u64 *o = (__u64 *)out;
+  __u64 any = 0;
+  for (int i = 0; i < PW_CT_COUNTER_WORDS; i++) {
+    __u64 c = *(volatile __u64 *)&cur[i];
+    __u64 d = c - rep[i];
+    rep[i] = c;
+    o[i] = d;
+    any |= d;
+  }
+  return any != 0;
+}
+
+SEC("iter/task")
+int ct_snapshot(struct bpf_iter__task *ctx) {
+  struct task_struct *t = ctx->task;
+  if (!t) return 0;
+  __u32 tid = t->pid;
+  /* An exiting task's last delta comes from sched_process_free. */
+  if (skip_task(tid, t->tgid) || t->exit_state) return 0;
+  struct pw_ct_state *s = state_of(t, tid, false);
+  if (!s) return 0;
+  __u32 zero = 0;
+  struct pw_ct_record *r = bpf_map_lookup_elem(&ct_scratch, &zero);
+  if (!r) return 0;
+  if (!take_delta(s, &r->delta)) return 0;
+  r->tid = tid;
+  r->pid = t->tgid;
+  r->start_time_ns = t->start_time;
+  r->exited = 0;
+  r->pad = 0;
+  bpf_seq_write(ctx->meta->seq, r, sizeof(*r));
+  return 0;
+}
+
+static __always_inline int on_task_free(struct task_struct *t) {
+  __u32 tid = BPF_CORE_READ(t, pid);
+  struct pw_ct_state *s = state_of(t, tid, false);
+  if (!s) return 0;
+  struct pw_ct_record *r = bpf_ringbuf_reserve(&ct_exits, sizeof(*r), 0);
+  if (r) {
+    if (take_delta(s, &r->delta)) {
+      r->tid = tid;
+      r->pid = BPF_CORE_READ(t, tgid);
+      r->start_time_ns = BPF_CORE_READ(t, start_time);
+      r->exited = 1;
+      r->pad = 0;
+      /* Drained once per interval; wake the agent only when half full. */
+      __u64 pending = bpf_ringbuf_query(&ct_exits, BPF_RB_AVAIL_DATA);
+      __u64 size = bpf_ringbuf_query(&ct_exits, BPF_RB_RING_SIZE);
+      bpf_ringbuf_submit(
+          r, pending * 2 >= size ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+    } else {
+      bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
+    }
+  } else {
+    count_lost(PW_CT_LOST_EXIT_RECORD);
+  }
+  state_delete(t, tid);
+  return 0;
+}
+
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(ct_free_btf, struct task_struct *t) { return on_task_free(t); }
+
+SEC("raw_tp/sched_process_free")
+int BPF_PROG(ct_free_raw, struct task_struct *t) { return on_task_free(t); }
+
+/* ---- futex syscalls ----------------------------------------------------- */
+
+static __always_inline int on_futex_enter(__u64 op) {
+  __u32 cmd = op & PW_FUTEX_CMD_MASK;
+  if (cmd != 0 && cmd != 6 && cmd != 9 && cmd != 11 && cmd != 13) return 0;
+  __u64 id = bpf_get_current_pid_tgid();
+  if (skip_task((__u32)id, id >> 32)) return 0;
+  struct task_struct *t = use_task_storage ? bpf_get_current_task_btf() : 0;
+  struct pw_ct_state *s = state_of(t, (__u32)id, true);
+  if (s) s->futex_ts = bpf_ktime_get_ns();
+  return 0;
+}
+
+static __always_inline int on_futex_exit(void) {
+  __u64 id = bpf_get_current_pid_tgid();
+  if (skip_task((__u32)id, id >> 32)) return 0;
+  struct task_struct *t = use_task_storage ? bpf_get_current_task_btf() : 0;
+  struct pw_ct_state *s = state_of(t, (__u32)id, false);
+  if (!s || !s->futex_ts) return 0;
+  __u64 now = bpf_ktime_get_ns();
+  s->cur.futex_wait_count += 1;
+  s->cur.futex_wait_ns += now - s->futex_ts;
+  s->futex_ts = 0;
+  return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ct_sys_enter_btf, struct pt_regs *regs, long id) {
+  if (id != PW_NR_FUTEX) return 0;
+  return on_futex_enter(PW_REGS_ARG2(regs));
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(ct_sys_enter_raw, struct pt_regs *regs, long id) {
+  if (id != PW_NR_FUTEX) return 0;
+  return on_futex_enter(BPF_CORE_READ(regs, PW_REGS_ARG2_FIELD));
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ct_sys_exit_btf, struct pt_regs *regs, long ret) {
+  if (PW_REGS_NR(regs) != PW_NR_FUTEX) return 0;
+  return on_futex_exit();
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(ct_sys_exit_raw, struct pt_regs *regs, long ret) {
+  if (BPF_CORE_READ(regs, PW_REGS_NR_FIELD) != PW_NR_FUTEX) return 0;
+  return on_futex_exit();
+}
+
+/* ---- kernel locks ------------------------------------------------------- */
+
+static __always_inline int on_lock_begin(void) {
+  __u64 id = bpf_get_current_pid_tgid();
+  if (skip_task((__u32)id, id >> 32)) return 0;
+  struct task_struct *t = use_task_storage ? bpf_get_current_task_btf() : 0;
+  struct pw_ct_state *s = state_of(t, (__u32)id, true);
+  if (s && !s->lock_ts) s->lock_ts = bpf_ktime_get_ns();
+  return 0;
+}
+
+static __always_inline int on_lock_end(void) {
+  __u64 id = bpf_get_current_pid_tgid();
+  if (skip_task((__u32)id, id >> 32)) return 0;
+  struct task_struct *t = use_task_storage ? bpf_get_current_task_btf() : 0;
+  struct pw_ct_state *s = state_of(t, (__u32)id, false);
+  if (!s || !s->lock_ts) return 0;
+  s->cur.lock_contention_count += 1;
+  s->cur.lock_contention_ns += bpf_ktime_get_ns() - s->lock_ts;
+  s->lock_ts = 0;
+  return 0;
+}
+
+SEC("tp_btf/contention_begin")
+int BPF_PROG(ct_lock_begin_btf, void *lock, unsigned int flags) {
+  return on_lock_begin();
+}
+
+SEC("raw_tp/contention_begin")
+int BPF_PROG(ct_lock_begin_raw, void *lock, unsigned int flags) {
+  return on_lock_begin();
+}
+
+SEC("tp_btf/contention_end")
+int BPF_PROG(ct_lock_end_btf, void *lock, int ret) { return on_lock_end(); }
+
+SEC("raw_tp/contention_end")
+int BPF_PROG(ct_lock_end_raw, void *lock, int ret) { return on_lock_end(); }
+
+/* ---- block IO ----------------------------------------------------------- */
+
+static __always_inline int on_rq_issue(struct request *rq) {
+  struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
+  if (!disk) return 0;
+  __u32 major = BPF_CORE_READ(disk, major);
+  __u32 minor = BPF_CORE_READ(disk, first_minor);
+  struct pw_ct_inflight v = {.issue_ts = bpf_ktime_get_ns(),
+                             .dev = (major << 20) | minor};
+  __u64 key = (__u64)rq;
+  if (bpf_map_update_elem(&ct_inflight, &key, &v, BPF_ANY))
+    count_lost(PW_CT_LOST_INFLIGHT);
+  return 0;
+}
+
+static __always_inline int on_rq_complete(struct request *rq) {
+  __u64 key = (__u64)rq;
+  struct pw_ct_inflight *in = bpf_map_lookup_elem(&ct_inflight, &key);
+  if (!in) return 0; /* issued before we attached */
+  __u64 now = bpf_ktime_get_ns();
+  __u64 lat = now > in->issue_ts ? now - in->issue_ts : 0;
+  __u32 dev = in->dev;
+  bpf_map_delete_elem(&ct_inflight, &key);
+
+  struct pw_ct_disk *d = bpf_map_lookup_elem(&ct_disks, &dev);
+  if (!d) {
+    struct pw_ct_disk init = {};
+    BPF_CORE_READ_STR_INTO(&init.name, rq, q, disk, disk_name);
+    long err = bpf_map_update_elem(&ct_disks, &dev, &init, BPF_NOEXIST);
+    if (err && err != -17) {
+      count_lost(PW_CT_LOST_DISK);
+      return 0;
+    }
+    d = bpf_map_lookup_elem(&ct_disks, &dev);
+    if (!d) return 0;
+  }
+  __sync_fetch_and_add(&d->request_count, 1);
+  __sync_fetch_and_add(&d->latency_total_ns, lat);
+  __sync_fetch_and_add(
+      &d->latency_hist[hist_slot(lat) & (PW_CT_HIST_SLOTS - 1)], 1);
+  return 0;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(ct_rq_issue_btf, struct request *rq) { return on_rq_issue(rq); }
+
+SEC("raw_tp/block_rq_issue")
+int BPF_PROG(ct_rq_issue_raw, struct request *rq) { return on_rq_issue(rq); }
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(ct_rq_complete_btf, struct request *rq) {
+  return on_rq_complete(rq);
+}
+
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(ct_rq_complete_raw, struct request *rq) {
+  return on_rq_complete(rq);
+}
