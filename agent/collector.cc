@@ -64,6 +64,7 @@ std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
   agent.add_lost_block_io_count(l.lost_block_io_count);
   agent.add_vanished_thread_count(l.vanished_thread_count);
   agent.add_collect_ns(end_ns - start_ns);
+  if (!sections.app_metrics_stats.IsNull()) agent.add_app_metrics(sections.app_metrics_stats);
   const auto agent_stats = agent.Finish();
 
   fb::FrameBuilder frame(fbb);
@@ -76,6 +77,7 @@ std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
   frame.add_kernel_release(kernel);
   frame.add_sources(statuses_vec);
   if (!sections.threads.IsNull()) frame.add_threads(sections.threads);
+  if (!sections.app_metrics.IsNull()) frame.add_app_metrics(sections.app_metrics);
   frame.add_agent(agent_stats);
   // Always present so the server can patch it per consumer in place.
   fbb.ForceDefaults(true);

@@ -21,6 +21,9 @@ struct SourceLossCounters {
 struct FrameSections {
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>> threads;
   SourceLossCounters losses;
+  // app_metrics source: Frame.app_metrics and AgentStats.app_metrics.
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::AppSeries>>> app_metrics;
+  flatbuffers::Offset<fb::AppMetricsStats> app_metrics_stats;
 };
 
 }  // namespace perfwire
