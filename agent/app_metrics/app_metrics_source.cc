@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
@@ -70,6 +71,13 @@ absl::Status AppMetricsSource::Start() {
   status_.reason = absl::StrCat("statsd/dogstatsd on ", where, "; max ",
                                 options_.limits.max_series, " series, ",
                                 options_.limits.max_memory_bytes >> 20, " MiB");
+  if (unix_fd_) {
+    // The kernel queues at most this many datagrams per Unix socket; senders
+    // using MSG_DONTWAIT drop beyond it while the collector is busy.
+    std::ifstream qlen("/proc/sys/net/unix/max_dgram_qlen");
+    int n = 0;
+    if (qlen >> n) absl::StrAppend(&status_.reason, "; net.unix.max_dgram_qlen=", n);
+  }
   return absl::OkStatus();
 }
 
