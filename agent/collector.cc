@@ -23,7 +23,8 @@ std::vector<absl::Status> Collector::StartSources() {
   for (auto& source : sources_) {
     absl::Status s = source->Start();
     if (!s.ok()) {
-      LogWarning(absl::StrCat("source ", source->status().name, " unavailable: ", s.message()));
+      LogWarning(absl::StrCat("source ", source->status().name,
+                              " unavailable: ", s.message()));
       failures.push_back(std::move(s));
     }
   }
@@ -45,8 +46,9 @@ std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
   std::vector<flatbuffers::Offset<fb::SourceStatus>> statuses;
   for (const auto& source : sources_) {
     const SourceStatus st = source->status();
-    statuses.push_back(fb::CreateSourceStatusDirect(fbb, st.name.c_str(), st.available,
-                                                    st.reason.c_str(), st.hook.c_str()));
+    statuses.push_back(
+        fb::CreateSourceStatusDirect(fbb, st.name.c_str(), st.available,
+                                     st.reason.c_str(), st.hook.c_str()));
   }
   const auto statuses_vec = fbb.CreateVector(statuses);
   const auto hostname = fbb.CreateString(hostname_);
@@ -77,6 +79,15 @@ std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
   frame.add_kernel_release(kernel);
   frame.add_sources(statuses_vec);
   if (!sections.threads.IsNull()) frame.add_threads(sections.threads);
+  if (!sections.cpu.IsNull()) frame.add_cpu(sections.cpu);
+  if (!sections.memory.IsNull()) frame.add_memory(sections.memory);
+  if (!sections.disks.IsNull()) frame.add_disks(sections.disks);
+  if (!sections.filesystems.IsNull()) frame.add_filesystems(sections.filesystems);
+  if (!sections.network.IsNull()) frame.add_network(sections.network);
+  if (!sections.processes.IsNull()) frame.add_processes(sections.processes);
+  if (!sections.perf_software.IsNull()) frame.add_perf_software(sections.perf_software);
+  if (!sections.perf_hardware.IsNull()) frame.add_perf_hardware(sections.perf_hardware);
+  if (!sections.gpus.IsNull()) frame.add_gpus(sections.gpus);
   if (!sections.app_metrics.IsNull()) frame.add_app_metrics(sections.app_metrics);
   frame.add_agent(agent_stats);
   // Always present so the server can patch it per consumer in place.

@@ -19,8 +19,19 @@ struct SourceLossCounters {
 // The parts of one Frame that sources build before the Frame table itself is
 // started (FlatBuffers needs children first). A zero offset means "absent".
 struct FrameSections {
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>> threads;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>>
+      threads;
   SourceLossCounters losses;
+  // Host-wide sections (agent/host, agent/perf).
+  flatbuffers::Offset<fb::HostCpu> cpu;
+  flatbuffers::Offset<fb::HostMemory> memory;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::HostDisk>>> disks;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::HostFilesystem>>> filesystems;
+  flatbuffers::Offset<fb::HostNetwork> network;
+  flatbuffers::Offset<fb::HostProcesses> processes;
+  flatbuffers::Offset<fb::PerfCounters> perf_software;
+  flatbuffers::Offset<fb::PerfCounters> perf_hardware;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::GpuDevice>>> gpus;
   // app_metrics source: Frame.app_metrics and AgentStats.app_metrics.
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::AppSeries>>> app_metrics;
   flatbuffers::Offset<fb::AppMetricsStats> app_metrics_stats;
