@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "agent/app_metrics/app_metrics_source.h"
 #include "agent/bpf/libbpf_util.h"
 #include "agent/collector.h"
 #include "agent/host/host_sources.h"
@@ -98,6 +99,7 @@ int Run() {
   std::vector<std::unique_ptr<Source>> sources;
   sources.push_back(std::make_unique<ThreadSource>(thread_options));
   AddHostSources(host_options, sources);
+  sources.push_back(std::make_unique<AppMetricsSource>(AppMetricsOptionsFromFlags()));
   Collector collector(std::move(sources));
   collector.StartSources();
   // Per-thread counters are the agent's reason to exist: without them it

@@ -74,6 +74,13 @@ class AppMetricsSource : public Source {
   std::string malformed_line_sample_;
 };
 
+// Options from the command-line flags --app_socket, --app_socket_mode,
+// --statsd_udp, --statsd_udp_address, --app_max_datagram_bytes,
+// --app_max_series, --app_max_memory_bytes, --app_gauge_ttl,
+// --app_read_budget (agent/app_metrics/app_metrics_flags.cc; only perfwired
+// links them).
+AppMetricsSourceOptions AppMetricsOptionsFromFlags();
+
 }  // namespace perfwire
 
 #endif  // PERFWIRE_AGENT_APP_METRICS_APP_METRICS_SOURCE_H_
