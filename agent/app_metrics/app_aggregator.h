@@ -9,7 +9,8 @@
 //   gauge     value = last value set, moved by +/- deltas; gauges keep their
 //             value across intervals (StatsD semantics) and are reported every
 //             interval, `gauge_updated` saying whether it changed; one not
-//             updated for `gauge_ttl_ns` is dropped
+//             updated for `gauge_ttl_ns`, or whose sender exited (see
+//             ForgetExitedSenders), is dropped
 //   ms/h/d    count = sum of 1 / sample_rate, sum = sum of value / sample_rate,
 //             min, max, and p50/p90/p99 from a QuantileSketch of the received
 //             values (1% relative error)
@@ -74,6 +75,22 @@ class AppAggregator {
   void EndInterval(uint64_t now_ns, Fn&& fn) {
     for (const AppSeries* s : Reportable()) fn(*s);
     Reset(now_ns);
+  }
+
+  // Drops carried-over gauges whose sender (pid != 0) `alive(pid)` says has
+  // exited, so a finished process's gauges do not linger for the TTL.
+  template <typename Alive>
+  void ForgetExitedSenders(Alive&& alive) {
+    for (auto it = series_.begin(); it != series_.end();) {
+      const AppSeries& s = *it->second;
+      if (s.kind == AppMetricKind::kGauge && s.pid != 0 && s.sample_count == 0 &&
+          !alive(s.pid)) {
+        reserved_bytes_ -= s.reserved_bytes;
+        series_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
   }
 
   size_t series_count() const { return series_.size(); }

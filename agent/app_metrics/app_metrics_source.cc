@@ -1,6 +1,7 @@
 #include "agent/app_metrics/app_metrics_source.h"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -239,6 +240,9 @@ void AppMetricsSource::OnWakeup() {
 
 void AppMetricsSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) {
   if (unix_fd_ || udp_fd_) Drain();
+  aggregator_.ForgetExitedSenders([](uint32_t pid) {
+    return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+  });
   sections.app_metrics = BuildAppMetricsSection(fbb, aggregator_, MonotonicNs());
   const auto sample =
       malformed_line_sample_.empty() ? 0 : fbb.CreateString(malformed_line_sample_);

@@ -99,6 +99,18 @@ TEST_F(AppAggregatorTest, IdleGaugesExpire) {
   EXPECT_EQ(agg_.reserved_bytes(), 0u);
 }
 
+TEST_F(AppAggregatorTest, GaugesOfExitedSendersAreForgotten) {
+  Add("q:1|g", 100);
+  Add("q:2|g", 200);
+  Add("q:3|g", 0);  // unknown sender (UDP): kept until the TTL
+  EXPECT_EQ(End().size(), 3u);
+  agg_.ForgetExitedSenders([](uint32_t pid) { return pid != 100; });
+  auto s = End();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].pid, 0u);
+  EXPECT_EQ(s[1].pid, 200u);
+}
+
 TEST_F(AppAggregatorTest, TimingsSummarized) {
   for (int i = 1; i <= 100; ++i) Add(absl::StrCat("lat:", i, "|ms"));
   Add("lat:1000|ms|@0.5");  // stands for two samples of 1000
