@@ -83,10 +83,15 @@ class Sink {
     return *sink;
   }
 
+  // True when connected to the agent (trying to connect at most once a
+  // second otherwise). Metrics check it before formatting anything.
+  bool Ready() noexcept {
+    return fd_ >= 0 && (connected_.load(std::memory_order_acquire) || TryConnect());
+  }
+
   // Sends one datagram (one or more '\n'-separated lines). Never blocks.
   void Send(const char* data, size_t len) noexcept {
-    if (fd_ < 0) return;
-    if (!connected_.load(std::memory_order_acquire) && !TryConnect()) return;
+    if (!Ready()) return;
     if (::send(fd_, data, len, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) return;
     const int err = errno;
     if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
@@ -194,7 +199,7 @@ class Counter {
                    Sink& sink = Sink::Default()) noexcept
       : line_(name, "c", tags), sink_(sink) {}
   void Add(int64_t n = 1) const noexcept {
-    if (!line_.valid()) return;
+    if (!line_.valid() || !sink_.Ready()) return;
     char buf[internal::Line::kBufBytes];
     sink_.Send(buf, line_.Format(buf, n));
   }
@@ -211,7 +216,7 @@ class Gauge {
                  Sink& sink = Sink::Default()) noexcept
       : line_(name, "g", tags), sink_(sink) {}
   void Set(double value) const noexcept {
-    if (!line_.valid()) return;
+    if (!line_.valid() || !sink_.Ready()) return;
     char buf[2 * internal::Line::kBufBytes];
     size_t n = 0;
     if (value < 0) {
@@ -224,7 +229,7 @@ class Gauge {
   }
   // Moves the agent's current value by `delta` ("+3|g", "-3|g").
   void Add(double delta) const noexcept {
-    if (!line_.valid()) return;
+    if (!line_.valid() || !sink_.Ready()) return;
     char buf[internal::Line::kBufBytes];
     sink_.Send(buf, line_.Format(buf, delta, delta < 0 ? "" : "+"));
   }
@@ -242,7 +247,7 @@ class Histogram {
                      Sink& sink = Sink::Default(), std::string_view type = "h") noexcept
       : line_(name, type, tags), sink_(sink) {}
   void Record(double value) const noexcept {
-    if (!line_.valid()) return;
+    if (!line_.valid() || !sink_.Ready()) return;
     char buf[internal::Line::kBufBytes];
     sink_.Send(buf, line_.Format(buf, value));
   }
@@ -259,13 +264,14 @@ class Timer {
                  Sink& sink = Sink::Default()) noexcept
       : line_(name, "ms", tags), sink_(sink) {}
   void Record(std::chrono::nanoseconds d) const noexcept {
-    if (!line_.valid()) return;
+    if (!line_.valid() || !sink_.Ready()) return;
     char buf[internal::Line::kBufBytes];
     // Whole microseconds as milliseconds: "1.234" (to_chars of a double
     // prints the shortest exact form, so round first).
     const double ms = static_cast<double>(d.count() / 1000) / 1000.0;
     sink_.Send(buf, line_.Format(buf, ms));
   }
+  bool ready() const noexcept { return line_.valid() && sink_.Ready(); }
 
  private:
   internal::Line line_;
@@ -275,14 +281,20 @@ class Timer {
 // Records the time from construction to destruction into `timer`.
 class ScopedTimer {
  public:
+  // Reads no clock when the agent is not there.
   explicit ScopedTimer(const Timer& timer) noexcept
-      : timer_(timer), start_(std::chrono::steady_clock::now()) {}
-  ~ScopedTimer() { timer_.Record(std::chrono::steady_clock::now() - start_); }
+      : timer_(timer), active_(timer.ready()) {
+    if (active_) start_ = std::chrono::steady_clock::now();
+  }
+  ~ScopedTimer() {
+    if (active_) timer_.Record(std::chrono::steady_clock::now() - start_);
+  }
   ScopedTimer(const ScopedTimer&) = delete;
   ScopedTimer& operator=(const ScopedTimer&) = delete;
 
  private:
   const Timer& timer_;
+  bool active_;
   std::chrono::steady_clock::time_point start_;
 };
 
