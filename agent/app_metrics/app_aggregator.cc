@@ -20,11 +20,13 @@ bool TagEqual(const StatsdTag& a, const StatsdTag& b) {
 
 AppAggregator::AppAggregator(AppAggregatorLimits limits) : limits_(limits) {}
 
-AppSeries* AppAggregator::FindOrCreate(const StatsdLine& line, uint32_t pid, AddResult* result) {
+AppSeries* AppAggregator::FindOrCreate(const StatsdLine& line, uint32_t pid,
+                                       AddResult* result) {
   sorted_tags_.assign(line.tags.begin(), line.tags.end());
   std::sort(sorted_tags_.begin(), sorted_tags_.end(), TagLess);
-  sorted_tags_.erase(std::unique(sorted_tags_.begin(), sorted_tags_.end(), TagEqual),
-                     sorted_tags_.end());
+  sorted_tags_.erase(
+      std::unique(sorted_tags_.begin(), sorted_tags_.end(), TagEqual),
+      sorted_tags_.end());
   // Unambiguous: names and tags never contain control bytes.
   key_.assign(line.name);
   key_.push_back('\x1f');
@@ -63,9 +65,11 @@ AppSeries* AppAggregator::FindOrCreate(const StatsdLine& line, uint32_t pid, Add
   series->kind = line.kind;
   series->pid = pid;
   series->tags.reserve(sorted_tags_.size());
-  for (const StatsdTag& t : sorted_tags_) series->tags.emplace_back(t.key, t.value);
+  for (const StatsdTag& t : sorted_tags_)
+    series->tags.emplace_back(t.key, t.value);
   if (distribution) series->sketch = std::make_unique<QuantileSketch>();
-  if (line.kind == AppMetricKind::kSet) series->distinct = std::make_unique<DistinctCounter>();
+  if (line.kind == AppMetricKind::kSet)
+    series->distinct = std::make_unique<DistinctCounter>();
   series->reserved_bytes = reserve;
   reserved_bytes_ += reserve;
   AppSeries* raw = series.get();
@@ -73,8 +77,8 @@ AppSeries* AppAggregator::FindOrCreate(const StatsdLine& line, uint32_t pid, Add
   return raw;
 }
 
-AppAggregator::AddResult AppAggregator::Add(const StatsdLine& line, uint32_t pid,
-                                            uint64_t now_ns) {
+AppAggregator::AddResult AppAggregator::Add(const StatsdLine& line,
+                                            uint32_t pid, uint64_t now_ns) {
   AddResult result = AddResult::kOk;
   AppSeries* s = FindOrCreate(line, pid, &result);
   if (s == nullptr) return result;
@@ -85,7 +89,8 @@ AppAggregator::AddResult AppAggregator::Add(const StatsdLine& line, uint32_t pid
       s->sample_count += line.values.size();
       break;
     case AppMetricKind::kGauge:
-      for (const StatsdValue& v : line.values) s->value = v.delta ? s->value + v.number : v.number;
+      for (const StatsdValue& v : line.values)
+        s->value = v.delta ? s->value + v.number : v.number;
       s->sample_count += line.values.size();
       s->gauge_updated = true;
       s->last_update_ns = now_ns;
@@ -118,7 +123,8 @@ std::vector<const AppSeries*> AppAggregator::Reportable() const {
   std::vector<const AppSeries*> out;
   out.reserve(series_.size());
   for (const auto& [key, s] : series_) {
-    if (s->sample_count > 0 || s->kind == AppMetricKind::kGauge) out.push_back(s.get());
+    if (s->sample_count > 0 || s->kind == AppMetricKind::kGauge)
+      out.push_back(s.get());
   }
   std::sort(out.begin(), out.end(), [](const AppSeries* a, const AppSeries* b) {
     return std::tie(a->name, a->kind, a->pid, a->tags) <

@@ -4,7 +4,8 @@
 // Folds parsed StatsD lines into per-interval series. Pure: no sockets, no
 // clocks (the caller passes the time). Not thread-safe.
 //
-// A series is (name, kind, sorted de-duplicated tags, sender pid). Per interval:
+// A series is (name, kind, sorted de-duplicated tags, sender pid). Per
+// interval:
 //   counter   value = sum of value / sample_rate
 //   gauge     value = last value set, moved by +/- deltas; gauges keep their
 //             value across intervals (StatsD semantics) and are reported every
@@ -83,8 +84,8 @@ class AppAggregator {
   void ForgetExitedSenders(Alive&& alive) {
     for (auto it = series_.begin(); it != series_.end();) {
       const AppSeries& s = *it->second;
-      if (s.kind == AppMetricKind::kGauge && s.pid != 0 && s.sample_count == 0 &&
-          !alive(s.pid)) {
+      if (s.kind == AppMetricKind::kGauge && s.pid != 0 &&
+          s.sample_count == 0 && !alive(s.pid)) {
         reserved_bytes_ -= s.reserved_bytes;
         series_.erase(it++);
       } else {
@@ -95,14 +96,20 @@ class AppAggregator {
 
   size_t series_count() const { return series_.size(); }
   size_t reserved_bytes() const { return reserved_bytes_; }
-  // Lines dropped because of the series cap / memory budget since the last call.
-  uint64_t TakeSeriesOverflowCount() { return std::exchange(series_overflow_count_, 0); }
-  uint64_t TakeMemoryOverflowCount() { return std::exchange(memory_overflow_count_, 0); }
+  // Lines dropped because of the series cap / memory budget since the last
+  // call.
+  uint64_t TakeSeriesOverflowCount() {
+    return std::exchange(series_overflow_count_, 0);
+  }
+  uint64_t TakeMemoryOverflowCount() {
+    return std::exchange(memory_overflow_count_, 0);
+  }
 
  private:
   std::vector<const AppSeries*> Reportable() const;
   void Reset(uint64_t now_ns);
-  AppSeries* FindOrCreate(const StatsdLine& line, uint32_t pid, AddResult* result);
+  AppSeries* FindOrCreate(const StatsdLine& line, uint32_t pid,
+                          AddResult* result);
 
   AppAggregatorLimits limits_;
   absl::flat_hash_map<std::string, std::unique_ptr<AppSeries>> series_;

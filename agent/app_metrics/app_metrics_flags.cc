@@ -38,13 +38,16 @@ AppMetricsSourceOptions AppMetricsOptionsFromFlags() {
   AppMetricsSourceOptions o;
   o.unix_path = absl::GetFlag(FLAGS_app_socket);
   o.unix_mode = absl::GetFlag(FLAGS_app_socket_mode) & 07777;
-  if (absl::GetFlag(FLAGS_statsd_udp)) o.udp_address = absl::GetFlag(FLAGS_statsd_udp_address);
-  o.max_datagram_bytes = std::max<uint32_t>(absl::GetFlag(FLAGS_app_max_datagram_bytes), 64);
-  o.budget_datagrams = std::max<uint32_t>(absl::GetFlag(FLAGS_app_read_budget), 1);
+  if (absl::GetFlag(FLAGS_statsd_udp))
+    o.udp_address = absl::GetFlag(FLAGS_statsd_udp_address);
+  o.max_datagram_bytes =
+      std::max<uint32_t>(absl::GetFlag(FLAGS_app_max_datagram_bytes), 64);
+  o.budget_datagrams =
+      std::max<uint32_t>(absl::GetFlag(FLAGS_app_read_budget), 1);
   o.limits.max_series = absl::GetFlag(FLAGS_app_max_series);
   o.limits.max_memory_bytes = absl::GetFlag(FLAGS_app_max_memory_bytes);
-  o.limits.gauge_ttl_ns =
-      static_cast<uint64_t>(absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_app_gauge_ttl)));
+  o.limits.gauge_ttl_ns = static_cast<uint64_t>(
+      absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_app_gauge_ttl)));
   return o;
 }
 

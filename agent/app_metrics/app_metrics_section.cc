@@ -7,12 +7,18 @@ namespace {
 
 fb::AppMetricType ToFb(AppMetricKind kind) {
   switch (kind) {
-    case AppMetricKind::kCounter: return fb::AppMetricType::Counter;
-    case AppMetricKind::kGauge: return fb::AppMetricType::Gauge;
-    case AppMetricKind::kTiming: return fb::AppMetricType::Timing;
-    case AppMetricKind::kHistogram: return fb::AppMetricType::Histogram;
-    case AppMetricKind::kDistribution: return fb::AppMetricType::Distribution;
-    case AppMetricKind::kSet: return fb::AppMetricType::Set;
+    case AppMetricKind::kCounter:
+      return fb::AppMetricType::Counter;
+    case AppMetricKind::kGauge:
+      return fb::AppMetricType::Gauge;
+    case AppMetricKind::kTiming:
+      return fb::AppMetricType::Timing;
+    case AppMetricKind::kHistogram:
+      return fb::AppMetricType::Histogram;
+    case AppMetricKind::kDistribution:
+      return fb::AppMetricType::Distribution;
+    case AppMetricKind::kSet:
+      return fb::AppMetricType::Set;
   }
   return fb::AppMetricType::Counter;
 }
@@ -20,8 +26,8 @@ fb::AppMetricType ToFb(AppMetricKind kind) {
 }  // namespace
 
 flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::AppSeries>>>
-BuildAppMetricsSection(flatbuffers::FlatBufferBuilder& fbb, AppAggregator& aggregator,
-                       uint64_t now_ns) {
+BuildAppMetricsSection(flatbuffers::FlatBufferBuilder& fbb,
+                       AppAggregator& aggregator, uint64_t now_ns) {
   std::vector<flatbuffers::Offset<fb::AppSeries>> out;
   std::vector<flatbuffers::Offset<fb::AppTag>> tags;
   aggregator.EndInterval(now_ns, [&](const AppSeries& s) {

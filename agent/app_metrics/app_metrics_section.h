@@ -12,8 +12,8 @@ namespace perfwire {
 // Ends the aggregator's interval and serializes what it reports as the
 // Frame's `app_metrics` vector (empty vector when nothing was sent).
 flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::AppSeries>>>
-BuildAppMetricsSection(flatbuffers::FlatBufferBuilder& fbb, AppAggregator& aggregator,
-                       uint64_t now_ns);
+BuildAppMetricsSection(flatbuffers::FlatBufferBuilder& fbb,
+                       AppAggregator& aggregator, uint64_t now_ns);
 
 }  // namespace perfwire
 

@@ -1,8 +1,8 @@
 #include "agent/app_metrics/app_metrics_source.h"
 
 #include <arpa/inet.h>
-#include <signal.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,7 +36,8 @@ absl::Status AddToEpoll(int epoll_fd, int fd) {
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = fd;
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) return Errno(errno, "epoll_ctl");
+  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
+    return Errno(errno, "epoll_ctl");
   return absl::OkStatus();
 }
 
@@ -54,7 +55,8 @@ absl::Status AppMetricsSource::Start() {
   if (s.ok() && !options_.unix_path.empty()) s = OpenUnixSocket();
   if (s.ok() && !options_.udp_address.empty()) s = OpenUdpSocket();
   if (s.ok() && !unix_fd_ && !udp_fd_) {
-    s = absl::InvalidArgumentError("neither --app_socket nor --statsd_udp is set");
+    s = absl::InvalidArgumentError(
+        "neither --app_socket nor --statsd_udp is set");
   }
   if (!s.ok()) {
     Stop();
@@ -65,10 +67,12 @@ absl::Status AppMetricsSource::Start() {
   status_.available = true;
   std::string where;
   if (unix_fd_) {
-    where = absl::StrFormat("unix:%s (mode 0%o, SO_PASSCRED)", options_.unix_path,
-                            options_.unix_mode);
+    where = absl::StrFormat("unix:%s (mode 0%o, SO_PASSCRED)",
+                            options_.unix_path, options_.unix_mode);
   }
-  if (udp_fd_) absl::StrAppend(&where, where.empty() ? "" : " + ", "udp:", options_.udp_address);
+  if (udp_fd_)
+    absl::StrAppend(&where, where.empty() ? "" : " + ",
+                    "udp:", options_.udp_address);
   status_.reason = absl::StrCat("statsd/dogstatsd on ", where, "; max ",
                                 options_.limits.max_series, " series, ",
                                 options_.limits.max_memory_bytes >> 20, " MiB");
@@ -77,7 +81,8 @@ absl::Status AppMetricsSource::Start() {
     // using MSG_DONTWAIT drop beyond it while the collector is busy.
     std::ifstream qlen("/proc/sys/net/unix/max_dgram_qlen");
     int n = 0;
-    if (qlen >> n) absl::StrAppend(&status_.reason, "; net.unix.max_dgram_qlen=", n);
+    if (qlen >> n)
+      absl::StrAppend(&status_.reason, "; net.unix.max_dgram_qlen=", n);
   }
   return absl::OkStatus();
 }
@@ -87,7 +92,8 @@ absl::Status AppMetricsSource::OpenUnixSocket() {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrCat("socket path too long: ", path));
+    return absl::InvalidArgumentError(
+        absl::StrCat("socket path too long: ", path));
   }
   std::memcpy(addr.sun_path, path.data(), path.size());
 
@@ -98,31 +104,39 @@ absl::Status AppMetricsSource::OpenUnixSocket() {
       return Errno(errno, absl::StrCat("mkdir ", dir));
     }
   }
-  struct stat st{};
+  struct stat st {};
   if (lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat(path, " exists and is not a socket"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " exists and is not a socket"));
     }
     // A live agent answers a connect(); a stale file refuses it.
     UniqueFd probe(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (probe && connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-      return absl::AlreadyExistsError(absl::StrCat(path, " is in use by another process"));
+    if (probe && connect(probe.get(), reinterpret_cast<sockaddr*>(&addr),
+                         sizeof(addr)) == 0) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(path, " is in use by another process"));
     }
-    if (unlink(path.c_str()) != 0) return Errno(errno, absl::StrCat("unlink ", path));
+    if (unlink(path.c_str()) != 0)
+      return Errno(errno, absl::StrCat("unlink ", path));
   }
 
   unix_fd_.reset(socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!unix_fd_) return Errno(errno, "socket(AF_UNIX)");
   const int one = 1;
-  if (setsockopt(unix_fd_.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
+  if (setsockopt(unix_fd_.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) !=
+      0) {
     return Errno(errno, "setsockopt(SO_PASSCRED)");
   }
-  // Best effort: FORCE needs CAP_NET_ADMIN, the plain one is capped by rmem_max.
+  // Best effort: FORCE needs CAP_NET_ADMIN, the plain one is capped by
+  // rmem_max.
   const int rcvbuf = options_.receive_buffer_bytes;
-  if (setsockopt(unix_fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
+  if (setsockopt(unix_fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+                 sizeof(rcvbuf)) != 0) {
     setsockopt(unix_fd_.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   }
-  if (bind(unix_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  if (bind(unix_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
+      0) {
     return Errno(errno, absl::StrCat("bind ", path));
   }
   if (chmod(path.c_str(), options_.unix_mode) != 0) {
@@ -140,22 +154,27 @@ absl::Status AppMetricsSource::OpenUdpSocket() {
   addr.sin_family = AF_INET;
   if (colon == std::string::npos ||
       !absl::SimpleAtoi(address.substr(colon + 1), &port) || port == 0 ||
-      port > 65535 || inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("bad UDP address '", address,
-                                                   "': want ipv4:port"));
+      port > 65535 ||
+      inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr) !=
+          1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad UDP address '", address, "': want ipv4:port"));
   }
   if ((ntohl(addr.sin_addr.s_addr) >> 24) != 127) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "UDP address ", address, " is not loopback: the privileged agent listens locally only"));
+        "UDP address ", address,
+        " is not loopback: the privileged agent listens locally only"));
   }
   addr.sin_port = htons(static_cast<uint16_t>(port));
   udp_fd_.reset(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!udp_fd_) return Errno(errno, "socket(AF_INET)");
   const int rcvbuf = options_.receive_buffer_bytes;
-  if (setsockopt(udp_fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0) {
+  if (setsockopt(udp_fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
+                 sizeof(rcvbuf)) != 0) {
     setsockopt(udp_fd_.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   }
-  if (bind(udp_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  if (bind(udp_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
+      0) {
     return Errno(errno, absl::StrCat("bind udp ", address));
   }
   return AddToEpoll(epoll_.get(), udp_fd_.get());
@@ -164,8 +183,9 @@ absl::Status AppMetricsSource::OpenUdpSocket() {
 void AppMetricsSource::Stop() {
   if (unix_fd_ && unix_inode_ != 0) {
     // Unlink only the socket file we created, not a successor's.
-    struct stat st{};
-    if (lstat(options_.unix_path.c_str(), &st) == 0 && st.st_ino == unix_inode_) {
+    struct stat st {};
+    if (lstat(options_.unix_path.c_str(), &st) == 0 &&
+        st.st_ino == unix_inode_) {
       unlink(options_.unix_path.c_str());
     }
   }
@@ -180,7 +200,8 @@ void AppMetricsSource::IngestDatagram(std::string_view datagram, uint32_t pid) {
   const uint64_t now_ns = MonotonicNs();
   ForEachStatsdLine(datagram, [&](std::string_view line) {
     if (const char* why = ParseStatsdLine(line, &line_)) {
-      if (malformed_line_count_++ == 0) malformed_line_sample_ = DescribeMalformedLine(line, why);
+      if (malformed_line_count_++ == 0)
+        malformed_line_sample_ = DescribeMalformedLine(line, why);
       return;
     }
     ++line_count_;
@@ -209,19 +230,22 @@ void AppMetricsSource::Drain() {
       msg.msg_iovlen = 1;
       msg.msg_control = control;
       msg.msg_controllen = sizeof(control);
-      const ssize_t n = recvmsg(fds[i], &msg, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+      const ssize_t n =
+          recvmsg(fds[i], &msg, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
       if (n < 0) {
         // EAGAIN: drained. Anything else (rare): try again at the next wakeup.
         open[i] = false;
         continue;
       }
       ++done;
-      if (static_cast<size_t>(n) > buffer_.size() || (msg.msg_flags & MSG_TRUNC)) {
+      if (static_cast<size_t>(n) > buffer_.size() ||
+          (msg.msg_flags & MSG_TRUNC)) {
         ++oversize_datagram_count_;
         continue;
       }
       uint32_t pid = 0;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+           c = CMSG_NXTHDR(&msg, c)) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
             c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
           ucred cred;
@@ -229,7 +253,8 @@ void AppMetricsSource::Drain() {
           pid = static_cast<uint32_t>(cred.pid);
         }
       }
-      IngestDatagram(std::string_view(buffer_.data(), static_cast<size_t>(n)), pid);
+      IngestDatagram(std::string_view(buffer_.data(), static_cast<size_t>(n)),
+                     pid);
     }
   }
 }
@@ -238,14 +263,17 @@ void AppMetricsSource::OnWakeup() {
   if (status_.available) Drain();
 }
 
-void AppMetricsSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) {
+void AppMetricsSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
+                               FrameSections& sections) {
   if (unix_fd_ || udp_fd_) Drain();
   aggregator_.ForgetExitedSenders([](uint32_t pid) {
     return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
   });
-  sections.app_metrics = BuildAppMetricsSection(fbb, aggregator_, MonotonicNs());
-  const auto sample =
-      malformed_line_sample_.empty() ? 0 : fbb.CreateString(malformed_line_sample_);
+  sections.app_metrics =
+      BuildAppMetricsSection(fbb, aggregator_, MonotonicNs());
+  const auto sample = malformed_line_sample_.empty()
+                          ? 0
+                          : fbb.CreateString(malformed_line_sample_);
   fb::AppMetricsStatsBuilder b(fbb);
   b.add_datagram_count(datagram_count_);
   b.add_line_count(line_count_);

@@ -40,7 +40,8 @@ class AppMetricsSource : public Source {
  public:
   explicit AppMetricsSource(AppMetricsSourceOptions options);
   absl::Status Start() override;
-  void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) override;
+  void Collect(flatbuffers::FlatBufferBuilder& fbb,
+               FrameSections& sections) override;
   void Stop() override;
   SourceStatus status() const override { return status_; }
   int wakeup_fd() const override { return epoll_.get(); }

@@ -36,7 +36,8 @@ void DistinctCounter::Add(std::string_view member) {
 
 void DistinctCounter::AddHash(uint64_t h) {
   const size_t index = h >> (64 - kHllPrecision);
-  const uint64_t rest = (h << kHllPrecision) | (uint64_t{1} << (kHllPrecision - 1));
+  const uint64_t rest =
+      (h << kHllPrecision) | (uint64_t{1} << (kHllPrecision - 1));
   const uint8_t rank = static_cast<uint8_t>(std::countl_zero(rest) + 1);
   if (rank > registers_[index]) registers_[index] = rank;
 }
@@ -51,7 +52,8 @@ uint64_t DistinctCounter::Count() const {
     zeros += registers_[i] == 0;
   }
   double estimate = (0.7213 / (1 + 1.079 / m)) * m * m / sum;
-  if (estimate <= 2.5 * m && zeros > 0) estimate = m * std::log(m / static_cast<double>(zeros));
+  if (estimate <= 2.5 * m && zeros > 0)
+    estimate = m * std::log(m / static_cast<double>(zeros));
   return static_cast<uint64_t>(std::llround(estimate));
 }
 

@@ -20,7 +20,8 @@ class DistinctCounter {
   static constexpr size_t kExactLimit = 512;
   static constexpr int kHllPrecision = 12;
   static constexpr size_t kHllRegisters = size_t{1} << kHllPrecision;
-  // flat_hash_set of 512 uint64 (capacity 1023, 9 bytes a slot) or the registers.
+  // flat_hash_set of 512 uint64 (capacity 1023, 9 bytes a slot) or the
+  // registers.
   static constexpr size_t kMaxBytes = 1024 * 9 + 256;
 
   void Add(std::string_view member);

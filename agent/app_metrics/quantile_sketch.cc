@@ -6,8 +6,8 @@
 namespace perfwire {
 namespace {
 
-constexpr double kGamma =
-    (1 + QuantileSketch::kRelativeAccuracy) / (1 - QuantileSketch::kRelativeAccuracy);
+constexpr double kGamma = (1 + QuantileSketch::kRelativeAccuracy) /
+                          (1 - QuantileSketch::kRelativeAccuracy);
 const double kLogGamma = std::log(kGamma);
 // Extra buckets allocated when a store grows, so a slowly widening range does
 // not reallocate on every sample.
@@ -58,7 +58,8 @@ void QuantileSketch::Store::Add(int32_t key) {
   }
   std::vector<uint32_t> grown(static_cast<size_t>(new_hi - new_lo + 1), 0);
   for (size_t i = 0; i < bins.size(); ++i) {
-    const int64_t k = std::max<int64_t>(offset + static_cast<int64_t>(i), new_lo);
+    const int64_t k =
+        std::max<int64_t>(offset + static_cast<int64_t>(i), new_lo);
     grown[static_cast<size_t>(k - new_lo)] += bins[i];
   }
   grown[static_cast<size_t>(std::max<int64_t>(key, new_lo) - new_lo)] += 1;
@@ -89,7 +90,8 @@ double QuantileSketch::Quantile(double q) const {
   q = std::clamp(q, 0.0, 1.0);
   // Nearest rank: the smallest sample with at least q * n samples <= it.
   const double ceil_rank = std::ceil(q * static_cast<double>(n));
-  const uint64_t rank = ceil_rank < 1 ? 0 : static_cast<uint64_t>(ceil_rank) - 1;
+  const uint64_t rank =
+      ceil_rank < 1 ? 0 : static_cast<uint64_t>(ceil_rank) - 1;
   uint64_t seen = 0;
   double result = max_;
   bool found = false;
@@ -121,7 +123,8 @@ double QuantileSketch::Quantile(double q) const {
 
 size_t QuantileSketch::MemoryBytes() const {
   return sizeof(*this) +
-         (positive_.bins.capacity() + negative_.bins.capacity()) * sizeof(uint32_t);
+         (positive_.bins.capacity() + negative_.bins.capacity()) *
+             sizeof(uint32_t);
 }
 
 }  // namespace perfwire

@@ -27,12 +27,15 @@ class QuantileSketch {
   static constexpr double kRelativeAccuracy = 0.01;
   static constexpr int32_t kMaxBinsPerSign = 1024;
   static constexpr double kMinMagnitude = 1e-9;
-  static constexpr size_t kMaxBytes = 2 * kMaxBinsPerSign * sizeof(uint32_t) + 128;
+  static constexpr size_t kMaxBytes =
+      2 * kMaxBinsPerSign * sizeof(uint32_t) + 128;
 
   void Add(double value);
   // 0 when empty.
   double Quantile(double q) const;
-  uint64_t count() const { return positive_.count + negative_.count + zero_count_; }
+  uint64_t count() const {
+    return positive_.count + negative_.count + zero_count_;
+  }
   // True once buckets were merged because the samples spanned too wide a range.
   bool collapsed() const { return positive_.collapsed || negative_.collapsed; }
   size_t MemoryBytes() const;

@@ -6,11 +6,15 @@
 namespace perfwire {
 namespace {
 
-bool IsControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+bool IsControl(char c) {
+  return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+}
 
 bool ValidName(std::string_view s) {
   for (char c : s) {
-    if (IsControl(c) || c == ' ' || c == '|' || c == '#' || c == ',' || c == '@') return false;
+    if (IsControl(c) || c == ' ' || c == '|' || c == '#' || c == ',' ||
+        c == '@')
+      return false;
   }
   return true;
 }
@@ -33,19 +37,27 @@ bool ParseNumber(std::string_view s, double* out) {
   }
   double v = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v)) return false;
+  if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v))
+    return false;
   *out = negative ? -v : v;
   return true;
 }
 
 bool ParseKind(std::string_view s, AppMetricKind* kind) {
-  if (s == "c") *kind = AppMetricKind::kCounter;
-  else if (s == "g") *kind = AppMetricKind::kGauge;
-  else if (s == "ms") *kind = AppMetricKind::kTiming;
-  else if (s == "h") *kind = AppMetricKind::kHistogram;
-  else if (s == "d") *kind = AppMetricKind::kDistribution;
-  else if (s == "s") *kind = AppMetricKind::kSet;
-  else return false;
+  if (s == "c")
+    *kind = AppMetricKind::kCounter;
+  else if (s == "g")
+    *kind = AppMetricKind::kGauge;
+  else if (s == "ms")
+    *kind = AppMetricKind::kTiming;
+  else if (s == "h")
+    *kind = AppMetricKind::kHistogram;
+  else if (s == "d")
+    *kind = AppMetricKind::kDistribution;
+  else if (s == "s")
+    *kind = AppMetricKind::kSet;
+  else
+    return false;
   return true;
 }
 
@@ -72,12 +84,18 @@ const char* ParseTags(std::string_view s, std::vector<StatsdTag>* tags) {
 
 std::string_view AppMetricKindSuffix(AppMetricKind kind) {
   switch (kind) {
-    case AppMetricKind::kCounter: return "c";
-    case AppMetricKind::kGauge: return "g";
-    case AppMetricKind::kTiming: return "ms";
-    case AppMetricKind::kHistogram: return "h";
-    case AppMetricKind::kDistribution: return "d";
-    case AppMetricKind::kSet: return "s";
+    case AppMetricKind::kCounter:
+      return "c";
+    case AppMetricKind::kGauge:
+      return "g";
+    case AppMetricKind::kTiming:
+      return "ms";
+    case AppMetricKind::kHistogram:
+      return "h";
+    case AppMetricKind::kDistribution:
+      return "d";
+    case AppMetricKind::kSet:
+      return "s";
   }
   return "?";
 }
@@ -89,7 +107,8 @@ const char* ParseStatsdLine(std::string_view line, StatsdLine* out) {
   out->sample_rate = 1.0;
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (line.empty()) return "empty line";
-  if (line.front() == '_' && (line.starts_with("_e{") || line.starts_with("_sc|"))) {
+  if (line.front() == '_' &&
+      (line.starts_with("_e{") || line.starts_with("_sc|"))) {
     return "events and service checks are not supported";
   }
 
@@ -147,7 +166,8 @@ const char* ParseStatsdLine(std::string_view line, StatsdLine* out) {
     const std::string_view text = rest.substr(0, sep);
     StatsdValue v;
     if (!ParseNumber(text, &v.number)) return "value is not a finite number";
-    v.delta = out->kind == AppMetricKind::kGauge && (text.front() == '+' || text.front() == '-');
+    v.delta = out->kind == AppMetricKind::kGauge &&
+              (text.front() == '+' || text.front() == '-');
     out->values.push_back(v);
     if (sep == std::string_view::npos) break;
     rest.remove_prefix(sep + 1);

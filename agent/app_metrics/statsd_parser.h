@@ -7,11 +7,13 @@
 //
 //   line   := name ':' values '|' type ( '|' field )*
 //   values := value ( ':' value )*          (DogStatsD 1.1 multi-value packets;
-//                                            a set takes the whole text as one member)
+//                                            a set takes the whole text as one
+//                                            member)
 //   type   := 'c' | 'g' | 'ms' | 'h' | 'd' | 's'
 //   field  := '@' rate                      (0 < rate <= 1)
 //           | '#' tag ( ',' tag )*          (tag := key [ ':' value ])
-//           | 'c:' container-id | 'T' unix-seconds   (DogStatsD; accepted, ignored)
+//           | 'c:' container-id | 'T' unix-seconds   (DogStatsD; accepted,
+//           ignored)
 //
 // A gauge value written with a leading '+' or '-' is a delta to the current
 // value (StatsD semantics); otherwise it sets the value. Numbers are finite
@@ -26,7 +28,14 @@
 
 namespace perfwire {
 
-enum class AppMetricKind : uint8_t { kCounter, kGauge, kTiming, kHistogram, kDistribution, kSet };
+enum class AppMetricKind : uint8_t {
+  kCounter,
+  kGauge,
+  kTiming,
+  kHistogram,
+  kDistribution,
+  kSet
+};
 
 // The StatsD type letters of `kind`: "c", "g", "ms", "h", "d", "s".
 std::string_view AppMetricKindSuffix(AppMetricKind kind);

@@ -11,18 +11,25 @@ namespace {
 std::string Printable(const flatbuffers::String* s) {
   std::string out;
   if (s == nullptr) return out;
-  for (char c : s->string_view()) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  for (char c : s->string_view())
+    out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
   return out;
 }
 
 const char* TypeName(fb::AppMetricType t) {
   switch (t) {
-    case fb::AppMetricType::Counter: return "c";
-    case fb::AppMetricType::Gauge: return "g";
-    case fb::AppMetricType::Timing: return "ms";
-    case fb::AppMetricType::Histogram: return "h";
-    case fb::AppMetricType::Distribution: return "d";
-    case fb::AppMetricType::Set: return "s";
+    case fb::AppMetricType::Counter:
+      return "c";
+    case fb::AppMetricType::Gauge:
+      return "g";
+    case fb::AppMetricType::Timing:
+      return "ms";
+    case fb::AppMetricType::Histogram:
+      return "h";
+    case fb::AppMetricType::Distribution:
+      return "d";
+    case fb::AppMetricType::Set:
+      return "s";
   }
   return "?";
 }
@@ -33,8 +40,8 @@ std::string FormatAppMetricsSummary(const fb::Frame& frame, size_t max_series) {
   std::string out;
   const auto* series = frame.app_metrics();
   if (series == nullptr || series->size() == 0 || max_series == 0) return out;
-  absl::StrAppendFormat(&out, "%-40s %-4s %8s %13s %9s %9s\n", "APP-METRIC", "TYPE", "PID",
-                        "VALUE/COUNT", "P50", "P99");
+  absl::StrAppendFormat(&out, "%-40s %-4s %8s %13s %9s %9s\n", "APP-METRIC",
+                        "TYPE", "PID", "VALUE/COUNT", "P50", "P99");
   const size_t shown = std::min<size_t>(max_series, series->size());
   for (size_t i = 0; i < shown; ++i) {
     const fb::AppSeries& s = *series->Get(i);
@@ -66,11 +73,12 @@ std::string FormatAppMetricsSummary(const fb::Frame& frame, size_t max_series) {
       default:
         break;
     }
-    absl::StrAppendFormat(&out, "%-40s %-4s %8d %13.6g %9s %9s\n", name, TypeName(s.type()),
-                          s.pid(), value, p50, p99);
+    absl::StrAppendFormat(&out, "%-40s %-4s %8d %13.6g %9s %9s\n", name,
+                          TypeName(s.type()), s.pid(), value, p50, p99);
   }
   if (shown < series->size()) {
-    absl::StrAppendFormat(&out, "... %d more app series\n", series->size() - shown);
+    absl::StrAppendFormat(&out, "... %d more app series\n",
+                          series->size() - shown);
   }
   return out;
 }

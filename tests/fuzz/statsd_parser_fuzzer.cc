@@ -20,7 +20,8 @@ void Check(bool ok) {
 
 bool Inside(std::string_view part, std::string_view whole) {
   return part.empty() ||
-         (part.data() >= whole.data() && part.data() + part.size() <= whole.data() + whole.size());
+         (part.data() >= whole.data() &&
+          part.data() + part.size() <= whole.data() + whole.size());
 }
 
 }  // namespace
@@ -40,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(Inside(line.name, text));
     Check(line.sample_rate > 0 && line.sample_rate <= 1);
     Check(line.tags.size() <= perfwire::kMaxAppTagsPerLine);
-    for (const auto& t : line.tags) Check(!t.key.empty() && Inside(t.key, text) && Inside(t.value, text));
+    for (const auto& t : line.tags)
+      Check(!t.key.empty() && Inside(t.key, text) && Inside(t.value, text));
     if (line.kind == perfwire::AppMetricKind::kSet) {
       Check(!line.set_member.empty() && Inside(line.set_member, text));
     } else {

@@ -24,7 +24,8 @@ namespace {
 
 constexpr int kIntervalMs = 200;
 
-const fb::AppSeries* FindSeries(const fb::Frame* f, std::string_view name, uint32_t pid) {
+const fb::AppSeries* FindSeries(const fb::Frame* f, std::string_view name,
+                                uint32_t pid) {
   if (f->app_metrics() == nullptr) return nullptr;
   for (const fb::AppSeries* s : *f->app_metrics()) {
     if (s->name()->string_view() == name && s->pid() == pid) return s;
@@ -72,7 +73,8 @@ class AppMetricsAgentTest : public ::testing::Test {
   std::unique_ptr<FrameStream> stream_;
 };
 
-TEST_F(AppMetricsAgentTest, PythonDatagramsAppearExactlyBesideTheSendersThreads) {
+TEST_F(AppMetricsAgentTest,
+       PythonDatagramsAppearExactlyBesideTheSendersThreads) {
   PERFWIRE_REQUIRE_BPF();
   StartAgent();
   // Python's socket module, as any StatsD client would; it stays alive a
@@ -80,9 +82,13 @@ TEST_F(AppMetricsAgentTest, PythonDatagramsAppearExactlyBesideTheSendersThreads)
   const std::string script = absl::StrCat(
       "import socket, os, time\n"
       "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
-      "s.connect('", app_socket_, "')\n"
-      "s.send(b'py.req:3|c|#env:test,route:/a\\npy.req:1|c|@0.5|#route:/a,env:test\\n"
-      "py.queue:7|g\\npy.queue:+3|g\\npy.lat:12|ms\\npy.lat:20|ms\\npy.lat:4|ms')\n"
+      "s.connect('",
+      app_socket_,
+      "')\n"
+      "s.send(b'py.req:3|c|#env:test,route:/a\\npy.req:1|c|@0.5|#route:/"
+      "a,env:test\\n"
+      "py.queue:7|g\\npy.queue:+3|g\\npy.lat:12|ms\\npy.lat:20|ms\\npy.lat:4|"
+      "ms')\n"
       "s.send(b'py.users:alice|s\\npy.users:bob|s\\npy.users:alice|s\\n"
       "py.size:1:2:3|d\\nthis is not statsd\\npy.bad:1|q')\n"
       "print(os.getpid(), flush=True)\n"
@@ -92,8 +98,9 @@ TEST_F(AppMetricsAgentTest, PythonDatagramsAppearExactlyBesideTheSendersThreads)
   ASSERT_FALSE(pid_line.empty()) << "python3 failed";
   const uint32_t pid = static_cast<uint32_t>(std::stoul(pid_line));
 
-  const fb::Frame* f =
-      ReadUntil(*stream_, 15, [&](const fb::Frame* f) { return FindSeries(f, "py.req", pid); });
+  const fb::Frame* f = ReadUntil(*stream_, 15, [&](const fb::Frame* f) {
+    return FindSeries(f, "py.req", pid);
+  });
   ASSERT_NE(f, nullptr) << "py.req never appeared";
   // Everything of one datagram pair lands in the same interval.
   const fb::AppSeries* req = FindSeries(f, "py.req", pid);
@@ -127,7 +134,8 @@ TEST_F(AppMetricsAgentTest, PythonDatagramsAppearExactlyBesideTheSendersThreads)
   EXPECT_EQ(st->malformed_line_count(), 2u);
   EXPECT_EQ(st->malformed_line_sample()->str(),
             "line 'this is not statsd': missing ':' after name");
-  EXPECT_TRUE(HasThreadOf(f, pid)) << "the sender's threads are not in the same frame";
+  EXPECT_TRUE(HasThreadOf(f, pid))
+      << "the sender's threads are not in the same frame";
 
   // The next frame: the gauge carries over, the counter is gone.
   f = ReadUntil(*stream_, 1, [](const fb::Frame*) { return true; });
@@ -142,14 +150,17 @@ TEST_F(AppMetricsAgentTest, PythonDatagramsAppearExactlyBesideTheSendersThreads)
 TEST_F(AppMetricsAgentTest, RawShellDatagramsOverUdp) {
   PERFWIRE_REQUIRE_BPF();
   const int port = 30000 + getpid() % 20000;
-  StartAgent({"--statsd_udp", absl::StrCat("--statsd_udp_address=127.0.0.1:", port)});
+  StartAgent(
+      {"--statsd_udp", absl::StrCat("--statsd_udp_address=127.0.0.1:", port)});
   // bash's /dev/udp: one raw datagram per redirection.
   const std::string cmd = absl::StrCat(
       "bash -c \"printf 'sh.hits:4|c' > /dev/udp/127.0.0.1/", port,
-      " && printf 'sh.hits:6|c\\nsh.temp:-1.5|g' > /dev/udp/127.0.0.1/", port, "\"");
+      " && printf 'sh.hits:6|c\\nsh.temp:-1.5|g' > /dev/udp/127.0.0.1/", port,
+      "\"");
   ASSERT_EQ(std::system(cmd.c_str()), 0);
-  const fb::Frame* f =
-      ReadUntil(*stream_, 15, [&](const fb::Frame* f) { return FindSeries(f, "sh.hits", 0); });
+  const fb::Frame* f = ReadUntil(*stream_, 15, [&](const fb::Frame* f) {
+    return FindSeries(f, "sh.hits", 0);
+  });
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(FindSeries(f, "sh.hits", 0)->value(), 10.0);
   ASSERT_NE(FindSeries(f, "sh.temp", 0), nullptr);
@@ -166,7 +177,8 @@ TEST_F(AppMetricsAgentTest, RawShellDatagramsOverUdp) {
 TEST_F(AppMetricsAgentTest, FloodKeepsIntervalTimingAndMemoryBounded) {
   PERFWIRE_REQUIRE_BPF();
   StartAgent({"--app_max_series=1000", "--app_max_memory_bytes=8388608"});
-  const fb::Frame* first = ReadUntil(*stream_, 1, [](const fb::Frame*) { return true; });
+  const fb::Frame* first =
+      ReadUntil(*stream_, 1, [](const fb::Frame*) { return true; });
   ASSERT_NE(first, nullptr);
   const uint64_t rss_before = first->agent()->rss_bytes();
 
@@ -189,13 +201,15 @@ TEST_F(AppMetricsAgentTest, FloodKeepsIntervalTimingAndMemoryBounded) {
         int n;
         switch (i % 3) {
           case 0:  // garbage: binary, overlong, broken fields
-            n = snprintf(buf, sizeof(buf), "\x01\xff%d|||@@##:\n:|c\nx:1|c|@7", i);
+            n = snprintf(buf, sizeof(buf), "\x01\xff%d|||@@##:\n:|c\nx:1|c|@7",
+                         i);
             break;
           case 1:  // many distinct series: overflows the cap
             n = snprintf(buf, sizeof(buf), "flood.m%d:1|c|#s:%d", i % 5000, s);
             break;
           default:
-            n = snprintf(buf, sizeof(buf), "flood.lat:%d|ms\nflood.hits:1|c", i % 1000);
+            n = snprintf(buf, sizeof(buf), "flood.lat:%d|ms\nflood.hits:1|c",
+                         i % 1000);
         }
         if (send(fd, buf, static_cast<size_t>(n), 0) != n) {
           ADD_FAILURE() << "send";
@@ -207,7 +221,8 @@ TEST_F(AppMetricsAgentTest, FloodKeepsIntervalTimingAndMemoryBounded) {
     });
   }
 
-  uint64_t datagrams = 0, malformed = 0, overflow = 0, max_rss = rss_before, frames = 0;
+  uint64_t datagrams = 0, malformed = 0, overflow = 0, max_rss = rss_before,
+           frames = 0;
   uint64_t min_interval = UINT64_MAX, max_interval = 0;
   const fb::Frame* f = nullptr;
   // Until the senders are done and one more frame has drained the queue.
@@ -231,11 +246,14 @@ TEST_F(AppMetricsAgentTest, FloodKeepsIntervalTimingAndMemoryBounded) {
   }
   for (auto& t : senders) t.join();
 
-  std::printf("flood: %llu frames, interval min %.1f ms max %.1f ms, rss %.1f -> %.1f MiB, "
-              "malformed %llu, series overflow %llu\n",
-              static_cast<unsigned long long>(frames), min_interval / 1e6, max_interval / 1e6,
-              rss_before / 1048576.0, max_rss / 1048576.0,
-              static_cast<unsigned long long>(malformed), static_cast<unsigned long long>(overflow));
+  std::printf(
+      "flood: %llu frames, interval min %.1f ms max %.1f ms, rss %.1f -> %.1f "
+      "MiB, "
+      "malformed %llu, series overflow %llu\n",
+      static_cast<unsigned long long>(frames), min_interval / 1e6,
+      max_interval / 1e6, rss_before / 1048576.0, max_rss / 1048576.0,
+      static_cast<unsigned long long>(malformed),
+      static_cast<unsigned long long>(overflow));
   EXPECT_EQ(datagrams, uint64_t{kSenders} * kPerSender);
   EXPECT_GE(min_interval, (kIntervalMs - 20) * 1000000ull);
   EXPECT_LE(max_interval, (kIntervalMs + 100) * 1000000ull);

@@ -1,6 +1,6 @@
 // Cost per call of perfwire/app_metrics.h:
-//   NoAgent:   nobody listens on the socket (the common "agent not running" case)
-//   Agent:     a receiver thread drains the socket like perfwired does
+//   NoAgent:   nobody listens on the socket (the common "agent not running"
+//   case) Agent:     a receiver thread drains the socket like perfwired does
 //   AgentFull: a receiver that never reads: every send fails with EAGAIN
 // Run: build/bin/app_metrics_sdk_bench
 
@@ -41,8 +41,10 @@ class Receiver {
       thread_ = std::thread([this] {
         char buf[8192];
         while (!stop_.load(std::memory_order_relaxed)) {
-          if (recv(fd_, buf, sizeof(buf), MSG_DONTWAIT) < 0) usleep(50);
-          else received_.fetch_add(1, std::memory_order_relaxed);
+          if (recv(fd_, buf, sizeof(buf), MSG_DONTWAIT) < 0)
+            usleep(50);
+          else
+            received_.fetch_add(1, std::memory_order_relaxed);
         }
       });
     }
@@ -78,7 +80,9 @@ void Run(benchmark::State& state, Fn&& fn) {
   }
   Sink sink(path.c_str());
   fn(state, sink);
-  state.SetLabel(mode == kNoAgent ? "no agent" : mode == kAgent ? "agent draining" : "agent queue full");
+  state.SetLabel(mode == kNoAgent ? "no agent"
+                 : mode == kAgent ? "agent draining"
+                                  : "agent queue full");
   if (rx) state.counters["received"] = static_cast<double>(rx->received());
   state.counters["dropped"] = static_cast<double>(sink.dropped_count());
 }

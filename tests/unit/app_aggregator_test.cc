@@ -14,7 +14,8 @@ constexpr uint64_t kSec = 1000000000;
 
 class AppAggregatorTest : public ::testing::Test {
  protected:
-  AppAggregator::AddResult Add(std::string_view text, uint32_t pid = 7, uint64_t now = 0) {
+  AppAggregator::AddResult Add(std::string_view text, uint32_t pid = 7,
+                               uint64_t now = 0) {
     StatsdLine line;
     const char* why = ParseStatsdLine(text, &line);
     EXPECT_EQ(why, nullptr) << text;
@@ -34,8 +35,9 @@ class AppAggregatorTest : public ::testing::Test {
   std::vector<Seen> End(uint64_t now = 0) {
     std::vector<Seen> out;
     agg_.EndInterval(now, [&](const AppSeries& s) {
-      out.push_back({s.name, s.kind, s.tags, s.pid, s.sample_count, s.value, s.weighted_count,
-                     s.sum, s.min, s.max, s.sketch ? s.sketch->Quantile(0.5) : 0,
+      out.push_back({s.name, s.kind, s.tags, s.pid, s.sample_count, s.value,
+                     s.weighted_count, s.sum, s.min, s.max,
+                     s.sketch ? s.sketch->Quantile(0.5) : 0,
                      s.sketch ? s.sketch->Quantile(0.99) : 0, s.gauge_updated,
                      s.distinct ? s.distinct->Count() : 0});
     });
@@ -157,10 +159,11 @@ TEST_F(AppAggregatorTest, SeriesKeyedByTagsInAnyOrderAndPid) {
   auto s = End();
   ASSERT_EQ(s.size(), 3u);
   EXPECT_EQ(s[0].pid, 7u);
-  EXPECT_EQ(s[0].tags, (std::vector<std::pair<std::string, std::string>>{{"a", "1"}}));
+  EXPECT_EQ(s[0].tags,
+            (std::vector<std::pair<std::string, std::string>>{{"a", "1"}}));
   EXPECT_DOUBLE_EQ(s[0].value, 1);
-  EXPECT_EQ(s[1].tags,
-            (std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"b", "2"}}));
+  EXPECT_EQ(s[1].tags, (std::vector<std::pair<std::string, std::string>>{
+                           {"a", "1"}, {"b", "2"}}));
   EXPECT_DOUBLE_EQ(s[1].value, 2);
   EXPECT_EQ(s[1].pid, 7u);
   EXPECT_EQ(s[2].pid, 8u);
@@ -170,7 +173,8 @@ TEST_F(AppAggregatorTest, CardinalityCapCountsOverflow) {
   limits_.max_series = 3;
   agg_ = AppAggregator(limits_);
   for (int i = 0; i < 10; ++i) Add(absl::StrCat("m", i, ":1|c"));
-  EXPECT_EQ(Add("m0:1|c"), AppAggregator::AddResult::kOk);  // existing series still accepted
+  EXPECT_EQ(Add("m0:1|c"),
+            AppAggregator::AddResult::kOk);  // existing series still accepted
   EXPECT_EQ(Add("m9:1|c"), AppAggregator::AddResult::kSeriesCap);
   EXPECT_EQ(agg_.TakeSeriesOverflowCount(), 8u);
   EXPECT_EQ(agg_.TakeSeriesOverflowCount(), 0u);
@@ -184,12 +188,14 @@ TEST_F(AppAggregatorTest, MemoryBudgetBoundsSketches) {
   agg_ = AppAggregator(limits_);
   int accepted = 0;
   for (int i = 0; i < 100; ++i) {
-    accepted += Add(absl::StrCat("t", i, ":1|ms")) == AppAggregator::AddResult::kOk;
+    accepted +=
+        Add(absl::StrCat("t", i, ":1|ms")) == AppAggregator::AddResult::kOk;
   }
   EXPECT_LT(accepted, 5);
   EXPECT_GE(accepted, 3);
   EXPECT_LE(agg_.reserved_bytes(), limits_.max_memory_bytes);
-  EXPECT_EQ(agg_.TakeMemoryOverflowCount(), static_cast<uint64_t>(100 - accepted));
+  EXPECT_EQ(agg_.TakeMemoryOverflowCount(),
+            static_cast<uint64_t>(100 - accepted));
 }
 
 TEST(DistinctCounter, ExactThenEstimated) {

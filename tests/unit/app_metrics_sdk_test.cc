@@ -1,5 +1,3 @@
-#include "clients/sdk/perfwire/app_metrics.h"
-
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -8,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "clients/sdk/perfwire/app_metrics.h"
 #include "gtest/gtest.h"
 
 namespace perfwire::app {
@@ -70,9 +69,7 @@ TEST_F(SdkTest, FormatsStatsdLines) {
   EXPECT_EQ(Receive(), "app.op_ms:1.234|ms");
   t.Record(std::chrono::nanoseconds(999));  // below resolution: 0
   EXPECT_EQ(Receive(), "app.op_ms:0|ms");
-  {
-    ScopedTimer scoped(t);
-  }
+  { ScopedTimer scoped(t); }
   EXPECT_TRUE(Receive().starts_with("app.op_ms:"));
   EXPECT_EQ(Receive(), "<none>");
 }
@@ -93,7 +90,8 @@ TEST_F(SdkTest, SilentWithoutAgentThenReconnectsWithinASecond) {
   Listen();
   c.Add();  // the retry is rate-limited: still within the second
   EXPECT_EQ(Receive(), "<none>");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(3);
   std::string got = "<none>";
   while (got == "<none>" && std::chrono::steady_clock::now() < deadline) {
     c.Add();
@@ -115,7 +113,8 @@ TEST_F(SdkTest, AgentRestartIsSurvived) {
   c.Add();  // ECONNREFUSED: marks disconnected
   EXPECT_FALSE(sink.connected());
   Listen();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(3);
   std::string got = "<none>";
   while (got == "<none>" && std::chrono::steady_clock::now() < deadline) {
     c.Add();

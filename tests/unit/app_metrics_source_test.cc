@@ -50,7 +50,9 @@ TEST(AppMetricsSource, IngestToFrameWithoutSockets) {
   AppMetricsSourceOptions options;
   options.unix_path.clear();
   AppMetricsSource source(options);
-  source.IngestDatagram("req:1|c|#route:/a\nreq:1|c|@0.5|#route:/a\nq:3|g\nlat:5|ms\nlat:7|ms", 42);
+  source.IngestDatagram(
+      "req:1|c|#route:/a\nreq:1|c|@0.5|#route:/a\nq:3|g\nlat:5|ms\nlat:7|ms",
+      42);
   source.IngestDatagram("bogus\nx:1|nope\nu:a|s\nu:b|s", 42);
   BuiltFrame built;
   CollectInto(source, built);
@@ -88,7 +90,8 @@ TEST(AppMetricsSource, IngestToFrameWithoutSockets) {
   EXPECT_EQ(st->datagram_count(), 2u);
   EXPECT_EQ(st->line_count(), 7u);
   EXPECT_EQ(st->malformed_line_count(), 2u);
-  EXPECT_EQ(st->malformed_line_sample()->str(), "line 'bogus': missing ':' after name");
+  EXPECT_EQ(st->malformed_line_sample()->str(),
+            "line 'bogus': missing ':' after name");
   EXPECT_EQ(st->series_count(), 1u);  // the gauge carries over
 
   // Next interval: counters gone, the gauge carried over, counters reset.
@@ -97,7 +100,8 @@ TEST(AppMetricsSource, IngestToFrameWithoutSockets) {
   ASSERT_EQ(next.frame->app_metrics()->size(), 1u);
   EXPECT_FALSE(Find(next.frame, "q")->gauge_updated());
   EXPECT_EQ(next.frame->agent()->app_metrics()->malformed_line_count(), 0u);
-  EXPECT_EQ(next.frame->agent()->app_metrics()->malformed_line_sample(), nullptr);
+  EXPECT_EQ(next.frame->agent()->app_metrics()->malformed_line_sample(),
+            nullptr);
 }
 
 class SocketTest : public ::testing::Test {
@@ -133,7 +137,7 @@ TEST_F(SocketTest, UnixSocketAttachesSenderPid) {
   ASSERT_TRUE(source.Start().ok());
   EXPECT_TRUE(source.status().available);
   EXPECT_GE(source.wakeup_fd(), 0);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat(path_.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 07777, 0620u);
@@ -142,7 +146,8 @@ TEST_F(SocketTest, UnixSocketAttachesSenderPid) {
   const std::string d1 = "jobs:4|c\njobs:1|c";
   const std::string big(100, 'x');
   ASSERT_EQ(send(fd, d1.data(), d1.size(), 0), static_cast<ssize_t>(d1.size()));
-  ASSERT_EQ(send(fd, big.data(), big.size(), 0), static_cast<ssize_t>(big.size()));
+  ASSERT_EQ(send(fd, big.data(), big.size(), 0),
+            static_cast<ssize_t>(big.size()));
   source.OnWakeup();
   BuiltFrame built;
   CollectInto(source, built);
@@ -225,7 +230,9 @@ TEST(AppMetricsSourceUdp, ReceivesOnLoopback) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(20000 + getpid() % 20000));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(sendto(fd, "u:2|g", 5, 0, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 5);
+  ASSERT_EQ(sendto(fd, "u:2|g", 5, 0, reinterpret_cast<sockaddr*>(&addr),
+                   sizeof(addr)),
+            5);
   close(fd);
   BuiltFrame built;
   CollectInto(source, built);

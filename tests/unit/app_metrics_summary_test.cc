@@ -11,9 +11,10 @@ TEST(AppMetricsSummary, RendersSeriesAndIsEmptyWithout) {
   AppMetricsSourceOptions options;
   options.unix_path.clear();
   AppMetricsSource source(options);
-  source.IngestDatagram("shop.lat:12|ms|#region:eu,canary\nshop.lat:20|ms|#canary,region:eu\n"
-                        "shop.orders:3|c\nshop.users:a|s",
-                        4242);
+  source.IngestDatagram(
+      "shop.lat:12|ms|#region:eu,canary\nshop.lat:20|ms|#canary,region:eu\n"
+      "shop.orders:3|c\nshop.users:a|s",
+      4242);
   flatbuffers::FlatBufferBuilder fbb;
   FrameSections sections;
   source.Collect(fbb, sections);
@@ -28,7 +29,8 @@ TEST(AppMetricsSummary, RendersSeriesAndIsEmptyWithout) {
   EXPECT_NE(text.find("shop.lat{canary,region:eu}"), std::string::npos) << text;
   EXPECT_NE(text.find(" ms "), std::string::npos) << text;
   EXPECT_NE(text.find("4242"), std::string::npos) << text;
-  EXPECT_NE(text.find("12.06"), std::string::npos) << text;  // p50 within 1% of 12
+  EXPECT_NE(text.find("12.06"), std::string::npos)
+      << text;  // p50 within 1% of 12
   EXPECT_NE(text.find("shop.orders"), std::string::npos) << text;
   EXPECT_NE(text.find("... 1 more app series"), std::string::npos) << text;
   EXPECT_NE(FormatFrameSummary(f).find("shop.orders"), std::string::npos);
@@ -37,7 +39,8 @@ TEST(AppMetricsSummary, RendersSeriesAndIsEmptyWithout) {
   fb::FrameBuilder e(empty);
   e.add_seq(2);
   empty.Finish(e.Finish(), fb::FrameIdentifier());
-  EXPECT_EQ(FormatAppMetricsSummary(*fb::GetFrame(empty.GetBufferPointer())), "");
+  EXPECT_EQ(FormatAppMetricsSummary(*fb::GetFrame(empty.GetBufferPointer())),
+            "");
 }
 
 }  // namespace

@@ -11,19 +11,22 @@ namespace perfwire {
 namespace {
 
 // The documented bound: within kRelativeAccuracy of the nearest-rank sample
-// (position max(0, ceil(q * n) - 1)); a hair of slack for floating-point log/pow.
+// (position max(0, ceil(q * n) - 1)); a hair of slack for floating-point
+// log/pow.
 void ExpectWithinBound(std::vector<double> samples, const char* what) {
   QuantileSketch sketch;
   for (double v : samples) sketch.Add(v);
   std::sort(samples.begin(), samples.end());
   ASSERT_EQ(sketch.count(), samples.size());
   ASSERT_FALSE(sketch.collapsed()) << what;
-  for (double q : {0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0}) {
+  for (double q :
+       {0.0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0}) {
     const double r = std::ceil(q * static_cast<double>(samples.size()));
     const double truth = samples[r < 1 ? 0 : static_cast<size_t>(r) - 1];
     const double got = sketch.Quantile(q);
     EXPECT_LE(std::abs(got - truth),
-              QuantileSketch::kRelativeAccuracy * std::abs(truth) * (1 + 1e-9) + 1e-12)
+              QuantileSketch::kRelativeAccuracy * std::abs(truth) * (1 + 1e-9) +
+                  1e-12)
         << what << " q=" << q << " truth=" << truth << " got=" << got;
   }
 }

@@ -26,9 +26,12 @@ TEST(StatsdParser, EveryType) {
     const char* text;
     AppMetricKind kind;
   } cases[] = {
-      {"a:1|c", AppMetricKind::kCounter},      {"a:1|g", AppMetricKind::kGauge},
-      {"a:1|ms", AppMetricKind::kTiming},      {"a:1|h", AppMetricKind::kHistogram},
-      {"a:1|d", AppMetricKind::kDistribution}, {"a:x|s", AppMetricKind::kSet},
+      {"a:1|c", AppMetricKind::kCounter},
+      {"a:1|g", AppMetricKind::kGauge},
+      {"a:1|ms", AppMetricKind::kTiming},
+      {"a:1|h", AppMetricKind::kHistogram},
+      {"a:1|d", AppMetricKind::kDistribution},
+      {"a:x|s", AppMetricKind::kSet},
   };
   for (const Case& c : cases) {
     const StatsdLine line = MustParse(c.text);
@@ -78,7 +81,8 @@ TEST(StatsdParser, GaugeDeltas) {
 }
 
 TEST(StatsdParser, Tags) {
-  StatsdLine l = MustParse("req:1|c|#env:prod,region:eu-west-1,canary,url:http://x:8");
+  StatsdLine l =
+      MustParse("req:1|c|#env:prod,region:eu-west-1,canary,url:http://x:8");
   ASSERT_EQ(l.tags.size(), 4u);
   EXPECT_EQ(l.tags[0].key, "env");
   EXPECT_EQ(l.tags[0].value, "prod");
@@ -104,8 +108,10 @@ TEST(StatsdParser, DogStatsdExtensions) {
   EXPECT_DOUBLE_EQ(l.values[2].number, 3.5);
   // A set member is taken whole, ':' included.
   EXPECT_EQ(MustParse("users:alice:42|s").set_member, "alice:42");
-  EXPECT_EQ(Reason("_e{5,4}:title|text"), "events and service checks are not supported");
-  EXPECT_EQ(Reason("_sc|name|0"), "events and service checks are not supported");
+  EXPECT_EQ(Reason("_e{5,4}:title|text"),
+            "events and service checks are not supported");
+  EXPECT_EQ(Reason("_sc|name|0"),
+            "events and service checks are not supported");
 }
 
 TEST(StatsdParser, MalformedLinesSayWhy) {
@@ -147,9 +153,13 @@ TEST(StatsdParser, SplitsDatagramIntoLines) {
 }
 
 TEST(StatsdParser, DescribeMalformedLineIsSafeAndShort) {
-  EXPECT_EQ(DescribeMalformedLine("x", "missing type"), "line 'x': missing type");
-  EXPECT_EQ(DescribeMalformedLine(std::string("a\x01\xff", 3), "r"), "line 'a?" "?': r");
-  EXPECT_EQ(DescribeMalformedLine(std::string(100, 'z'), "r", 4), "line 'zzzz...': r");
+  EXPECT_EQ(DescribeMalformedLine("x", "missing type"),
+            "line 'x': missing type");
+  EXPECT_EQ(DescribeMalformedLine(std::string("a\x01\xff", 3), "r"),
+            "line 'a?"
+            "?': r");
+  EXPECT_EQ(DescribeMalformedLine(std::string(100, 'z'), "r", 4),
+            "line 'zzzz...': r");
 }
 
 }  // namespace

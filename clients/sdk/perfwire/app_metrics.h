@@ -11,11 +11,9 @@
 //   perfwire::app::Timer latency("myapp.handle_ms");
 //
 //   void Handle() {
-//     PERFWIRE_TIME_BLOCK("myapp.handle_block_ms");   // times the enclosing block
-//     perfwire::app::ScopedTimer t(latency);          // same, with a named Timer
-//     requests.Add();
-//     queue_depth.Set(q.size());
-//     batch.Record(n);
+//     PERFWIRE_TIME_BLOCK("myapp.handle_block_ms");   // times the enclosing
+//     block perfwire::app::ScopedTimer t(latency);          // same, with a
+//     named Timer requests.Add(); queue_depth.Set(q.size()); batch.Record(n);
 //   }
 //
 // Each call sends one StatsD line as one datagram to perfwired's app socket
@@ -28,7 +26,8 @@
 //   * never blocks: send(MSG_DONTWAIT) on a connected SOCK_DGRAM socket; a
 //     full agent queue drops the sample (counted in Sink::dropped_count());
 //   * no allocation on the hot path: lines are formatted into a stack buffer
-//     from a prefix/suffix pre-formatted at construction (also allocation-free);
+//     from a prefix/suffix pre-formatted at construction (also
+//     allocation-free);
 //   * a silent no-op when the agent is not running: one clock read per call,
 //     and a reconnect attempt at most once per second (across all threads);
 //   * thread-safe: metric objects and sinks may be used from any thread.
@@ -62,7 +61,8 @@ class Sink {
   explicit Sink(const char* path) noexcept {
     addr_.sun_family = AF_UNIX;
     const size_t n = std::strlen(path);
-    if (n == 0 || n >= sizeof(addr_.sun_path)) return;  // unusable: stays a no-op
+    if (n == 0 || n >= sizeof(addr_.sun_path))
+      return;  // unusable: stays a no-op
     std::memcpy(addr_.sun_path, path, n);
     addr_len_ = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n + 1);
     fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -86,7 +86,8 @@ class Sink {
   // True when connected to the agent (trying to connect at most once a
   // second otherwise). Metrics check it before formatting anything.
   bool Ready() noexcept {
-    return fd_ >= 0 && (connected_.load(std::memory_order_acquire) || TryConnect());
+    return fd_ >= 0 &&
+           (connected_.load(std::memory_order_acquire) || TryConnect());
   }
 
   // Sends one datagram (one or more '\n'-separated lines). Never blocks.
@@ -103,7 +104,9 @@ class Sink {
   }
 
   // Samples lost because the agent's queue was full.
-  uint64_t dropped_count() const { return dropped_.load(std::memory_order_relaxed); }
+  uint64_t dropped_count() const {
+    return dropped_.load(std::memory_order_relaxed);
+  }
   bool connected() const { return connected_.load(std::memory_order_relaxed); }
 
  private:
@@ -124,7 +127,9 @@ class Sink {
     }
     // connect() on a datagram socket only sets the peer, so re-connecting the
     // same fd is safe while other threads send on it.
-    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr_), addr_len_) != 0) return false;
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr_), addr_len_) !=
+        0)
+      return false;
     connected_.store(true, std::memory_order_release);
     return true;
   }
@@ -147,14 +152,19 @@ namespace internal {
 // "name:" and "|type|#k:v,k2" formatted once; a line is head + value + tail.
 class Line {
  public:
-  Line(std::string_view name, std::string_view type, std::initializer_list<Tag> tags) noexcept {
-    if (!Append(head_, head_len_, name) || !Append(head_, head_len_, ":")) return;
-    if (!Append(tail_, tail_len_, "|") || !Append(tail_, tail_len_, type)) return;
+  Line(std::string_view name, std::string_view type,
+       std::initializer_list<Tag> tags) noexcept {
+    if (!Append(head_, head_len_, name) || !Append(head_, head_len_, ":"))
+      return;
+    if (!Append(tail_, tail_len_, "|") || !Append(tail_, tail_len_, type))
+      return;
     bool first = true;
     for (const Tag& t : tags) {
-      if (!Append(tail_, tail_len_, first ? "|#" : ",") || !Append(tail_, tail_len_, t.key)) return;
-      if (!t.value.empty() &&
-          (!Append(tail_, tail_len_, ":") || !Append(tail_, tail_len_, t.value))) {
+      if (!Append(tail_, tail_len_, first ? "|#" : ",") ||
+          !Append(tail_, tail_len_, t.key))
+        return;
+      if (!t.value.empty() && (!Append(tail_, tail_len_, ":") ||
+                               !Append(tail_, tail_len_, t.value))) {
         return;
       }
       first = false;
@@ -243,8 +253,10 @@ class Gauge {
 // reports count, sum, min, max, p50, p90, p99 per interval.
 class Histogram {
  public:
-  explicit Histogram(std::string_view name, std::initializer_list<Tag> tags = {},
-                     Sink& sink = Sink::Default(), std::string_view type = "h") noexcept
+  explicit Histogram(std::string_view name,
+                     std::initializer_list<Tag> tags = {},
+                     Sink& sink = Sink::Default(),
+                     std::string_view type = "h") noexcept
       : line_(name, type, tags), sink_(sink) {}
   void Record(double value) const noexcept {
     if (!line_.valid() || !sink_.Ready()) return;
@@ -306,10 +318,12 @@ class ScopedTimer {
 // Times the rest of the enclosing block as StatsD timing `name` (a string
 // literal or anything that outlives the first call; the Timer is a function
 // static, built once).
-#define PERFWIRE_TIME_BLOCK(name)                                                         \
-  static const ::perfwire::app::Timer PERFWIRE_APP_CONCAT(perfwire_timer_, __LINE__){name}; \
-  const ::perfwire::app::ScopedTimer PERFWIRE_APP_CONCAT(perfwire_scoped_timer_, __LINE__) { \
-    PERFWIRE_APP_CONCAT(perfwire_timer_, __LINE__)                                        \
+#define PERFWIRE_TIME_BLOCK(name)                                          \
+  static const ::perfwire::app::Timer PERFWIRE_APP_CONCAT(perfwire_timer_, \
+                                                          __LINE__){name}; \
+  const ::perfwire::app::ScopedTimer PERFWIRE_APP_CONCAT(                  \
+      perfwire_scoped_timer_, __LINE__) {                                  \
+    PERFWIRE_APP_CONCAT(perfwire_timer_, __LINE__)                         \
   }
 
 #endif  // PERFWIRE_APP_METRICS_H_
