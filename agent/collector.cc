@@ -66,6 +66,7 @@ std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
   agent.add_lost_block_io_count(l.lost_block_io_count);
   agent.add_vanished_thread_count(l.vanished_thread_count);
   agent.add_collect_ns(end_ns - start_ns);
+  if (!sections.app_metrics_stats.IsNull()) agent.add_app_metrics(sections.app_metrics_stats);
   const auto agent_stats = agent.Finish();
 
   fb::FrameBuilder frame(fbb);
@@ -87,6 +88,7 @@ std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
   if (!sections.perf_software.IsNull()) frame.add_perf_software(sections.perf_software);
   if (!sections.perf_hardware.IsNull()) frame.add_perf_hardware(sections.perf_hardware);
   if (!sections.gpus.IsNull()) frame.add_gpus(sections.gpus);
+  if (!sections.app_metrics.IsNull()) frame.add_app_metrics(sections.app_metrics);
   frame.add_agent(agent_stats);
   if (!sections.thread_contention.IsNull()) frame.add_thread_contention(sections.thread_contention);
   if (!sections.disk_latency.IsNull()) frame.add_disk_latency(sections.disk_latency);

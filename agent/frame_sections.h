@@ -25,21 +25,33 @@ struct FrameSections {
   // Host-wide sections (agent/host, agent/perf).
   flatbuffers::Offset<fb::HostCpu> cpu;
   flatbuffers::Offset<fb::HostMemory> memory;
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::HostDisk>>> disks;
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::HostFilesystem>>> filesystems;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::HostDisk>>>
+      disks;
+  flatbuffers::Offset<
+      flatbuffers::Vector<flatbuffers::Offset<fb::HostFilesystem>>>
+      filesystems;
   flatbuffers::Offset<fb::HostNetwork> network;
   flatbuffers::Offset<fb::HostProcesses> processes;
   flatbuffers::Offset<fb::PerfCounters> perf_software;
   flatbuffers::Offset<fb::PerfCounters> perf_hardware;
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::GpuDevice>>> gpus;
-  // Contention source (Frame ids 35-39).
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::ThreadContention>>>
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::GpuDevice>>>
+      gpus;
+  // Contention source (Frame ids 20-24).
+  flatbuffers::Offset<
+      flatbuffers::Vector<flatbuffers::Offset<fb::ThreadContention>>>
       thread_contention;
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::DiskLatency>>> disk_latency;
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::WakeEdge>>> wake_edges;
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::CpuRunQueueLatency>>>
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::DiskLatency>>>
+      disk_latency;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::WakeEdge>>>
+      wake_edges;
+  flatbuffers::Offset<
+      flatbuffers::Vector<flatbuffers::Offset<fb::CpuRunQueueLatency>>>
       cpu_run_queue;
   flatbuffers::Offset<fb::ContentionStats> contention;
+  // app_metrics source: Frame.app_metrics and AgentStats.app_metrics.
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::AppSeries>>>
+      app_metrics;
+  flatbuffers::Offset<fb::AppMetricsStats> app_metrics_stats;
 };
 
 }  // namespace perfwire

@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "agent/app_metrics/app_metrics_source.h"
 #include "agent/bpf/libbpf_util.h"
 #include "agent/collector.h"
 #include "agent/contention/contention_source.h"
@@ -113,6 +114,8 @@ int Run() {
         absl::GetFlag(FLAGS_contention_futex_syscalls);
     sources.push_back(std::make_unique<ContentionSource>(contention_options));
   }
+  sources.push_back(
+      std::make_unique<AppMetricsSource>(AppMetricsOptionsFromFlags()));
   Collector collector(std::move(sources));
   collector.StartSources();
   // Per-thread counters are the agent's reason to exist: without them it

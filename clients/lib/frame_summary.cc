@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
+#include "clients/lib/app_metrics_summary.h"
 
 namespace perfwire {
 namespace {
@@ -82,7 +83,9 @@ std::string Header(const fb::Frame& frame) {
 
 std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads) {
   std::string out = Header(frame);
-  if (frame.threads() == nullptr || top_threads == 0) return out;
+  if (frame.threads() == nullptr || top_threads == 0) {
+    return out + FormatAppMetricsSummary(frame);
+  }
 
   std::vector<const fb::Thread*> threads(frame.threads()->begin(),
                                          frame.threads()->end());
@@ -117,7 +120,7 @@ std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads) {
                           t.tid(), t.pid(), Printable(t.comm()), cpu, switches,
                           faults, reads, writes);
   }
-  return out;
+  return out + FormatAppMetricsSummary(frame);
 }
 
 }  // namespace perfwire

@@ -15,7 +15,8 @@ namespace perfwire {
 // header and the `top_threads` threads with the most on_cpu_ns: tid, pid,
 // comm, CPU% of one core over the interval, context switches/s, page
 // faults/s, read and write bytes/s (K/M/G are powers of 1024).
-// Rates show "-" when the interval is 0. Every line ends with '\n'.
+// Rates show "-" when the interval is 0. Then the frame's application
+// metrics, if any (FormatAppMetricsSummary). Every line ends with '\n'.
 // Pure function; thread-safe.
 std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads = 5);
 
