@@ -1,8 +1,38 @@
+// The task iterator on some kernels (this project's CI machine among them)
+// skips pid 1 and its threads. When an iteration returns none of them, the
+// thread source reads them from /proc instead, so init is not invisible.
+
+#include <cstring>
+#include <string>
+
+#include "agent/threads/proc_thread_reader.h"
 #include "agent/threads/thread_source.h"
 
 namespace perfwire {
 
-// Filled in when the /proc thread reader lands.
-void ThreadSource::ObserveInitProcessFromProc() {}
+void ThreadSource::ObserveInitProcessFromProc() {
+  constexpr uint32_t kInitPid = 1;
+  auto tids = ListProcThreads(options_.proc_root, kInitPid);
+  if (!tids.ok()) return;
+  for (uint32_t tid : *tids) {
+    auto p = ReadProcThread(options_.proc_root, kInitPid, tid);
+    if (!p.ok()) continue;  // gone between listing and reading
+    ThreadSample s;
+    s.tid = p->tid;
+    s.pid = p->pid;
+    // Started at boot, before any agent: key with start time 0 so the
+    // thread table counts it from its first sighting.
+    s.start_time_ns = 0;
+    std::strncpy(s.comm.data(), p->comm.c_str(), s.comm.size() - 1);
+    s.counters.on_cpu_ns = p->on_cpu_ns;
+    s.counters.voluntary_switch_count = p->nvcsw;
+    s.counters.involuntary_switch_count = p->nivcsw;
+    s.counters.minor_fault_count = p->min_flt;
+    s.counters.major_fault_count = p->maj_flt;
+    s.counters.read_bytes = p->rchar;  // 0 when /proc denies io: unknown, not counted
+    s.counters.write_bytes = p->wchar;
+    table_->ObserveLive(s);
+  }
+}
 
 }  // namespace perfwire

@@ -1,0 +1,190 @@
+// The agent's per-thread counters against the kernel's own accounting, on
+// workloads whose truth is known by construction (tests/workloads/).
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/integration/harness.h"
+
+namespace perfwire::testing {
+namespace {
+
+using Fields = std::map<std::string, std::string>;
+
+struct Run {
+  std::vector<Fields> truths;  // `truth ...` lines
+  std::vector<Fields> shorts;  // `short ...` lines
+  std::map<uint32_t, ThreadTotals> totals;
+  uint32_t agent_thread_count_after = 0;
+  uint64_t lost = 0;
+};
+
+// Runs one workload while an agent watches, then waits for its exits.
+void RunUnderAgent(const std::string& workload, const std::vector<std::string>& args, Run* run,
+                   std::string interval = "200ms") {
+  Agent agent(interval);
+  ASSERT_TRUE(agent.started()) << agent.error();
+  FrameTotals totals(agent.socket());
+  totals.WaitFrames(1);
+  ASSERT_EQ(totals.error(), "");
+  Child child(WorkloadPath(workload), args);
+  ASSERT_NE(child.ReadLineStartingWith("ready"), "") << workload << " did not start";
+  std::string out;
+  ASSERT_EQ(child.Finish(&out), 0) << workload << " failed:\n" << out;
+  totals.WaitFrames(4);  // exits are freed one RCU grace period after the last switch
+  ASSERT_EQ(totals.error(), "");
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("truth ", 0) == 0) run->truths.push_back(ParseFields(line));
+    if (line.rfind("short ", 0) == 0) run->shorts.push_back(ParseFields(line));
+  }
+  run->totals = totals.Snapshot();
+  run->agent_thread_count_after = static_cast<uint32_t>(totals.last_agent_thread_count());
+  run->lost = totals.lost_event_total();
+}
+
+const ThreadTotals* Totals(const Run& run, const Fields& truth) {
+  auto it = run.totals.find(static_cast<uint32_t>(Field(truth, "tid")));
+  return it == run.totals.end() ? nullptr : &it->second;
+}
+
+// The truth is read while the worker is parked; the park's own switch and
+// the exit's final switch come after it.
+void ExpectSwitchesExact(const ThreadCounters& got, const Fields& truth) {
+  const int64_t vol = static_cast<int64_t>(got.voluntary_switch_count) -
+                      static_cast<int64_t>(Field(truth, "voluntary_switch_count"));
+  const int64_t invol = static_cast<int64_t>(got.involuntary_switch_count) -
+                        static_cast<int64_t>(Field(truth, "involuntary_switch_count"));
+  EXPECT_GE(vol, -2);
+  EXPECT_LE(vol, 2) << "voluntary switches: agent " << got.voluntary_switch_count;
+  EXPECT_GE(invol, -2);
+  EXPECT_LE(invol, 2) << "involuntary switches: agent " << got.involuntary_switch_count;
+}
+
+void ExpectWithinPercent(uint64_t got, uint64_t truth, double percent, const char* what) {
+  const double err = std::fabs(static_cast<double>(got) - static_cast<double>(truth));
+  EXPECT_LE(err, static_cast<double>(truth) * percent / 100.0)
+      << what << ": agent " << got << " kernel " << truth << " ("
+      << 100.0 * err / std::max<double>(1, static_cast<double>(truth)) << "% off)";
+  std::printf("  %-14s agent %12llu kernel %12llu  error %.4f%%\n", what,
+              static_cast<unsigned long long>(got), static_cast<unsigned long long>(truth),
+              100.0 * err / std::max<double>(1, static_cast<double>(truth)));
+}
+
+TEST(ThreadCounters, PingPongSwitchesAndCpuMatchKernel) {
+  PERFWIRE_REQUIRE_BPF();
+  Run run;
+  RunUnderAgent("pingpong", {"--round-trips=20000"}, &run);
+  ASSERT_EQ(run.truths.size(), 2u);
+  for (const Fields& truth : run.truths) {
+    const ThreadTotals* got = Totals(run, truth);
+    ASSERT_NE(got, nullptr) << "no frames for tid " << truth.at("tid");
+    EXPECT_EQ(got->exited_rows, 1u);
+    EXPECT_GE(got->sum.voluntary_switch_count, 19000u);
+    ExpectSwitchesExact(got->sum, truth);
+    ExpectWithinPercent(got->sum.on_cpu_ns, Field(truth, "on_cpu_ns"), 1.0, "on_cpu_ns");
+  }
+}
+
+TEST(ThreadCounters, SpinnerCpuMatchesSchedstat) {
+  PERFWIRE_REQUIRE_BPF();
+  Run run;
+  RunUnderAgent("spinner", {"--threads=2", "--ms=600"}, &run);
+  ASSERT_EQ(run.truths.size(), 2u);
+  for (const Fields& truth : run.truths) {
+    const ThreadTotals* got = Totals(run, truth);
+    ASSERT_NE(got, nullptr);
+    EXPECT_GE(got->rows, 2u) << "a spinning thread must report every interval";
+    ExpectWithinPercent(got->sum.on_cpu_ns, Field(truth, "on_cpu_ns"), 1.0, "on_cpu_ns");
+    ExpectSwitchesExact(got->sum, truth);
+  }
+}
+
+TEST(ThreadCounters, PageToucherFaultsMatchKernel) {
+  PERFWIRE_REQUIRE_BPF();
+  Run run;
+  RunUnderAgent("page_toucher", {"--mb=256"}, &run);
+  ASSERT_EQ(run.truths.size(), 1u);
+  const Fields& truth = run.truths[0];
+  const ThreadTotals* got = Totals(run, truth);
+  ASSERT_NE(got, nullptr);
+  EXPECT_GE(Field(truth, "minor_fault_count"), 256u * 256u);
+  ExpectWithinPercent(got->sum.minor_fault_count, Field(truth, "minor_fault_count"), 1.0,
+                      "minor faults");
+  EXPECT_EQ(got->sum.major_fault_count, Field(truth, "major_fault_count"));
+}
+
+TEST(ThreadCounters, ReaderWriterSyscallBytesExact) {
+  PERFWIRE_REQUIRE_BPF();
+  TempDir dir;
+  Run run;
+  RunUnderAgent("reader_writer", {"--bytes=8388608", "--dir=" + dir.path()}, &run);
+  ASSERT_EQ(run.truths.size(), 2u);
+  for (const Fields& truth : run.truths) {
+    const ThreadTotals* got = Totals(run, truth);
+    ASSERT_NE(got, nullptr);
+    EXPECT_EQ(got->sum.read_bytes, Field(truth, "read_bytes")) << truth.at("role");
+    EXPECT_EQ(got->sum.write_bytes, Field(truth, "write_bytes")) << truth.at("role");
+    if (truth.count("expected_read_bytes")) {
+      EXPECT_EQ(got->sum.read_bytes, Field(truth, "expected_read_bytes"));
+    }
+    if (truth.count("expected_write_bytes")) {
+      EXPECT_EQ(got->sum.write_bytes, Field(truth, "expected_write_bytes"));
+    }
+  }
+}
+
+TEST(ThreadCounters, ThreadExitingMidIntervalKeepsFinalCounts) {
+  PERFWIRE_REQUIRE_BPF();
+  Run run;
+  RunUnderAgent("exiter", {"--ms=300", "--live-ms=1500"}, &run, "1s");
+  ASSERT_EQ(run.truths.size(), 1u);
+  const Fields& truth = run.truths[0];
+  const ThreadTotals* got = Totals(run, truth);
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->exited_rows, 1u);
+  ExpectWithinPercent(got->sum.on_cpu_ns, Field(truth, "on_cpu_ns"), 1.0, "on_cpu_ns");
+  ExpectSwitchesExact(got->sum, truth);
+}
+
+TEST(ThreadCounters, TenThousandShortLivedThreadsAllArriveAndNothingGrows) {
+  PERFWIRE_REQUIRE_BPF();
+  Run run;
+  RunUnderAgent("short_threads", {"--count=10000"}, &run);
+  ASSERT_EQ(run.shorts.size(), 10000u);
+  size_t matched = 0;
+  for (const Fields& s : run.shorts) {
+    auto it = run.totals.find(static_cast<uint32_t>(Field(s, "tid")));
+    ASSERT_NE(it, run.totals.end()) << "thread " << s.at("tid") << " never reported";
+    EXPECT_GE(it->second.exited_rows, 1u);
+    // A tid reused within the run sums two threads; count exact matches.
+    matched += it->second.sum.write_bytes == Field(s, "write_bytes");
+  }
+  EXPECT_EQ(matched, run.shorts.size());
+  EXPECT_EQ(run.lost, 0u);
+  // The agent forgets exited threads: what it tracks is what is alive.
+  EXPECT_LT(run.agent_thread_count_after, 2000u);
+}
+
+TEST(ThreadCounters, DirectIoWriterBlockBytes) {
+  PERFWIRE_REQUIRE_BPF();
+  Run run;
+  RunUnderAgent("direct_writer", {"--bytes=16777216", "--dir=/var/tmp"}, &run);
+  ASSERT_EQ(run.truths.size(), 1u);
+  const Fields& truth = run.truths[0];
+  const ThreadTotals* got = Totals(run, truth);
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->sum.block_write_bytes, Field(truth, "expected_block_write_bytes"));
+  EXPECT_GE(got->sum.block_write_op_count, Field(truth, "expected_block_write_op_count"));
+  EXPECT_EQ(got->sum.write_bytes, Field(truth, "write_bytes"));
+}
+
+}  // namespace
+}  // namespace perfwire::testing
