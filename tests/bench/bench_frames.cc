@@ -68,19 +68,29 @@ bool ReadFull(int fd, uint8_t* buf, size_t n, int timeout_ms) {
   return true;
 }
 
-// One frame: its bytes (without prefix) and the CLOCK_MONOTONIC of arrival of
-// its first byte... approximately: when poll() first reported it readable.
-bool ReadFrame(int fd, std::vector<uint8_t>& body, uint64_t& arrival_ns, int timeout_ms) {
-  uint8_t prefix[perfwire::kWirePrefixBytes];
-  if (!ReadFull(fd, prefix, 1, timeout_ms)) return false;
+// Reads one frame into `buf` as it came off the wire, prefix included: the
+// body is at buf.data() + kWirePrefixBytes. Keeping the prefix in the same
+// buffer keeps the body's 8-byte fields aligned as the builder laid them out
+// (FinishSizePrefixed aligns relative to the prefix). `arrival_ns` is when
+// the frame's first byte was readable.
+bool ReadFrame(int fd, std::vector<uint8_t>& buf, uint64_t& arrival_ns, int timeout_ms) {
+  constexpr size_t kP = perfwire::kWirePrefixBytes;
+  buf.resize(kP);
+  if (!ReadFull(fd, buf.data(), 1, timeout_ms)) return false;
   arrival_ns = MonotonicNs();
-  if (!ReadFull(fd, prefix + 1, sizeof(prefix) - 1, timeout_ms)) return false;
-  const uint32_t len = static_cast<uint32_t>(prefix[0]) | static_cast<uint32_t>(prefix[1]) << 8 |
-                       static_cast<uint32_t>(prefix[2]) << 16 |
-                       static_cast<uint32_t>(prefix[3]) << 24;
+  if (!ReadFull(fd, buf.data() + 1, kP - 1, timeout_ms)) return false;
+  const uint32_t len = static_cast<uint32_t>(buf[0]) | static_cast<uint32_t>(buf[1]) << 8 |
+                       static_cast<uint32_t>(buf[2]) << 16 | static_cast<uint32_t>(buf[3]) << 24;
   if (len == 0 || len > perfwire::kMaxFrameBytes) return false;
-  body.resize(len);
-  return ReadFull(fd, body.data(), len, timeout_ms);
+  buf.resize(kP + len);
+  return ReadFull(fd, buf.data() + kP, len, timeout_ms);
+}
+
+const uint8_t* Body(const std::vector<uint8_t>& buf) {
+  return buf.data() + perfwire::kWirePrefixBytes;
+}
+size_t BodySize(const std::vector<uint8_t>& buf) {
+  return buf.size() - perfwire::kWirePrefixBytes;
 }
 
 int Stats(int fd, int64_t frames, int timeout_ms) {
@@ -91,18 +101,18 @@ int Stats(int fd, int64_t frames, int timeout_ms) {
       std::fprintf(stderr, "bench_frames: no frame (read %lld)\n", static_cast<long long>(i));
       return 1;
     }
-    const auto st = perfwire::VerifyFrame(body.data(), body.size());
+    const auto st = perfwire::VerifyFrame(Body(body), BodySize(body));
     if (!st.ok()) {
       std::fprintf(stderr, "bench_frames: %s\n", std::string(st.message()).c_str());
       return 1;
     }
-    const auto* f = perfwire::fb::GetFrame(body.data());
+    const auto* f = perfwire::fb::GetFrame(Body(body));
     const auto* a = f->agent();
     std::printf(
         "{\"seq\":%llu,\"bytes\":%zu,\"threads\":%u,\"interval_ns\":%llu,\"monotonic_ns\":%llu,"
         "\"arrival_ns\":%llu,\"agent_cpu_ns\":%llu,\"agent_rss_bytes\":%llu,"
         "\"agent_collect_ns\":%llu,\"agent_thread_count\":%llu,\"lost\":%llu}\n",
-        static_cast<unsigned long long>(f->seq()), body.size() + perfwire::kWirePrefixBytes,
+        static_cast<unsigned long long>(f->seq()), body.size(),
         f->threads() ? f->threads()->size() : 0u,
         static_cast<unsigned long long>(f->interval_ns()),
         static_cast<unsigned long long>(f->monotonic_ns()),
@@ -136,12 +146,12 @@ int EndToEnd(int fd, int64_t samples, int timeout_ms) {
     while (true) {
       uint64_t arrival = 0;
       if (!ReadFrame(fd, body, arrival, timeout_ms) ||
-          !perfwire::VerifyFrame(body.data(), body.size()).ok()) {
+          !perfwire::VerifyFrame(Body(body), BodySize(body)).ok()) {
         failed.store(true);
         cv.notify_all();
         return;
       }
-      const auto* f = perfwire::fb::GetFrame(body.data());
+      const auto* f = perfwire::fb::GetFrame(Body(body));
       interval_ns.store(f->interval_ns());
       uint64_t wb = 0;
       if (f->threads()) {
