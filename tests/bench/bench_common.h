@@ -20,7 +20,8 @@ namespace perfwire::bench {
 inline uint64_t MonotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
+         static_cast<uint64_t>(ts.tv_nsec);
 }
 
 // --name=value flags; unknown flags are fatal so typos do not go unnoticed.
@@ -45,8 +46,8 @@ class Flags {
       std::string_view a(argv_[i]);
       bool ok = false;
       for (std::string_view k : known) {
-        if (a.size() > k.size() + 3 && a.substr(0, 2) == "--" && a.substr(2, k.size()) == k &&
-            a[2 + k.size()] == '=') {
+        if (a.size() > k.size() + 3 && a.substr(0, 2) == "--" &&
+            a.substr(2, k.size()) == k && a[2 + k.size()] == '=') {
           ok = true;
         }
       }

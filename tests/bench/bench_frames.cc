@@ -11,12 +11,12 @@
 //                             write_bytes. Prints one JSON object per sample:
 //                             latency_ns = arrival - T, and its parts.
 // --socket=PATH, --timeout_s=S (give up when no frame arrives for S seconds).
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <fcntl.h>
-#include <poll.h>
 
 #include <atomic>
 #include <cerrno>
@@ -73,14 +73,16 @@ bool ReadFull(int fd, uint8_t* buf, size_t n, int timeout_ms) {
 // buffer keeps the body's 8-byte fields aligned as the builder laid them out
 // (FinishSizePrefixed aligns relative to the prefix). `arrival_ns` is when
 // the frame's first byte was readable.
-bool ReadFrame(int fd, std::vector<uint8_t>& buf, uint64_t& arrival_ns, int timeout_ms) {
+bool ReadFrame(int fd, std::vector<uint8_t>& buf, uint64_t& arrival_ns,
+               int timeout_ms) {
   constexpr size_t kP = perfwire::kWirePrefixBytes;
   buf.resize(kP);
   if (!ReadFull(fd, buf.data(), 1, timeout_ms)) return false;
   arrival_ns = MonotonicNs();
   if (!ReadFull(fd, buf.data() + 1, kP - 1, timeout_ms)) return false;
-  const uint32_t len = static_cast<uint32_t>(buf[0]) | static_cast<uint32_t>(buf[1]) << 8 |
-                       static_cast<uint32_t>(buf[2]) << 16 | static_cast<uint32_t>(buf[3]) << 24;
+  const uint32_t len =
+      static_cast<uint32_t>(buf[0]) | static_cast<uint32_t>(buf[1]) << 8 |
+      static_cast<uint32_t>(buf[2]) << 16 | static_cast<uint32_t>(buf[3]) << 24;
   if (len == 0 || len > perfwire::kMaxFrameBytes) return false;
   buf.resize(kP + len);
   return ReadFull(fd, buf.data() + kP, len, timeout_ms);
@@ -98,20 +100,24 @@ int Stats(int fd, int64_t frames, int timeout_ms) {
   for (int64_t i = 0; i < frames; ++i) {
     uint64_t arrival = 0;
     if (!ReadFrame(fd, body, arrival, timeout_ms)) {
-      std::fprintf(stderr, "bench_frames: no frame (read %lld)\n", static_cast<long long>(i));
+      std::fprintf(stderr, "bench_frames: no frame (read %lld)\n",
+                   static_cast<long long>(i));
       return 1;
     }
     const auto st = perfwire::VerifyFrame(Body(body), BodySize(body));
     if (!st.ok()) {
-      std::fprintf(stderr, "bench_frames: %s\n", std::string(st.message()).c_str());
+      std::fprintf(stderr, "bench_frames: %s\n",
+                   std::string(st.message()).c_str());
       return 1;
     }
     const auto* f = perfwire::fb::GetFrame(Body(body));
     const auto* a = f->agent();
     std::printf(
-        "{\"seq\":%llu,\"bytes\":%zu,\"threads\":%u,\"interval_ns\":%llu,\"monotonic_ns\":%llu,"
+        "{\"seq\":%llu,\"bytes\":%zu,\"threads\":%u,\"interval_ns\":%llu,"
+        "\"monotonic_ns\":%llu,"
         "\"arrival_ns\":%llu,\"agent_cpu_ns\":%llu,\"agent_rss_bytes\":%llu,"
-        "\"agent_collect_ns\":%llu,\"agent_thread_count\":%llu,\"lost\":%llu}\n",
+        "\"agent_collect_ns\":%llu,\"agent_thread_count\":%llu,\"lost\":%llu}"
+        "\n",
         static_cast<unsigned long long>(f->seq()), body.size(),
         f->threads() ? f->threads()->size() : 0u,
         static_cast<unsigned long long>(f->interval_ns()),
@@ -180,7 +186,8 @@ int EndToEnd(int fd, int64_t samples, int timeout_ms) {
     const uint64_t iv = interval_ns.load();
     std::uniform_int_distribution<uint64_t> phase(0, iv ? iv : 1000000000ull);
     const uint64_t wait = phase(rng);
-    timespec ts{static_cast<time_t>(wait / 1000000000ull), static_cast<long>(wait % 1000000000ull)};
+    timespec ts{static_cast<time_t>(wait / 1000000000ull),
+                static_cast<long>(wait % 1000000000ull)};
     nanosleep(&ts, nullptr);
     const size_t n = 100000 + static_cast<size_t>(i);
     {
@@ -201,13 +208,14 @@ int EndToEnd(int fd, int64_t samples, int timeout_ms) {
         total += s.write_bytes;
         if (total >= n) {
           char line[256];
-          std::snprintf(line, sizeof(line),
-                        "{\"latency_ns\":%lld,\"to_interval_end_ns\":%lld,"
-                        "\"delivery_ns\":%lld,\"interval_ns\":%llu}",
-                        static_cast<long long>(s.arrival_ns - stamp),
-                        static_cast<long long>(s.frame_monotonic_ns - stamp),
-                        static_cast<long long>(s.arrival_ns - s.frame_monotonic_ns),
-                        static_cast<unsigned long long>(s.interval_ns));
+          std::snprintf(
+              line, sizeof(line),
+              "{\"latency_ns\":%lld,\"to_interval_end_ns\":%lld,"
+              "\"delivery_ns\":%lld,\"interval_ns\":%llu}",
+              static_cast<long long>(s.arrival_ns - stamp),
+              static_cast<long long>(s.frame_monotonic_ns - stamp),
+              static_cast<long long>(s.arrival_ns - s.frame_monotonic_ns),
+              static_cast<unsigned long long>(s.interval_ns));
           lines.emplace_back(line);
           found = true;
           break;
@@ -224,8 +232,8 @@ int EndToEnd(int fd, int64_t samples, int timeout_ms) {
   reader.join();
   for (const auto& line : lines) std::printf("%s\n", line.c_str());
   if (rc != 0 || lines.size() < static_cast<size_t>(samples)) {
-    std::fprintf(stderr, "bench_frames: e2e got %zu of %lld samples\n", lines.size(),
-                 static_cast<long long>(samples));
+    std::fprintf(stderr, "bench_frames: e2e got %zu of %lld samples\n",
+                 lines.size(), static_cast<long long>(samples));
     return 1;
   }
   return 0;
@@ -235,17 +243,20 @@ int EndToEnd(int fd, int64_t samples, int timeout_ms) {
 
 int main(int argc, char** argv) {
   perfwire::bench::Flags flags(argc, argv);
-  flags.CheckKnown({"socket", "mode", "frames", "samples", "timeout_s", "connect_timeout_s"});
-  const std::string socket_path = flags.Str("socket", "/run/perfwire/perfwire.sock");
+  flags.CheckKnown({"socket", "mode", "frames", "samples", "timeout_s",
+                    "connect_timeout_s"});
+  const std::string socket_path =
+      flags.Str("socket", "/run/perfwire/perfwire.sock");
   const std::string mode = flags.Str("mode", "stats");
   const int timeout_ms = static_cast<int>(flags.Double("timeout_s", 5) * 1000);
-  const uint64_t give_up = MonotonicNs() +
-                           static_cast<uint64_t>(flags.Double("connect_timeout_s", 10) * 1e9);
+  const uint64_t give_up =
+      MonotonicNs() +
+      static_cast<uint64_t>(flags.Double("connect_timeout_s", 10) * 1e9);
   int fd = -1;
   while ((fd = Connect(socket_path)) < 0) {
     if (MonotonicNs() > give_up) {
-      std::fprintf(stderr, "bench_frames: cannot connect to %s: %s\n", socket_path.c_str(),
-                   std::strerror(errno));
+      std::fprintf(stderr, "bench_frames: cannot connect to %s: %s\n",
+                   socket_path.c_str(), std::strerror(errno));
       return 2;
     }
     usleep(50000);

@@ -58,7 +58,10 @@ void BM_ThreadTableInterval(benchmark::State& state) {
   state.counters["changed"] = static_cast<double>(out);
   state.counters["n"] = n;
 }
-BENCHMARK(BM_ThreadTableInterval)->Arg(2000)->Arg(10000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ThreadTableInterval)
+    ->Arg(2000)
+    ->Arg(10000)
+    ->Unit(benchmark::kMicrosecond);
 
 // One interval where nothing changed (idle threads): the common case.
 void BM_ThreadTableIdleInterval(benchmark::State& state) {
@@ -73,9 +76,12 @@ void BM_ThreadTableIdleInterval(benchmark::State& state) {
   }
   state.counters["n"] = n;
 }
-BENCHMARK(BM_ThreadTableIdleInterval)->Arg(10000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ThreadTableIdleInterval)
+    ->Arg(10000)
+    ->Unit(benchmark::kMicrosecond);
 
-// Frame build: threads section for N deltas plus a finished, size-prefixed Frame.
+// Frame build: threads section for N deltas plus a finished, size-prefixed
+// Frame.
 void BM_BuildFrame(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   std::vector<ThreadSample> samples = MakeSamples(n);
@@ -100,7 +106,11 @@ void BM_BuildFrame(benchmark::State& state) {
   state.counters["frame_bytes"] = static_cast<double>(bytes);
   state.counters["n"] = static_cast<double>(deltas.size());
 }
-BENCHMARK(BM_BuildFrame)->Arg(2000)->Arg(10000)->Arg(20000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BuildFrame)
+    ->Arg(2000)
+    ->Arg(10000)
+    ->Arg(20000)
+    ->Unit(benchmark::kMicrosecond);
 
 // Delta computation and frame build together: the user-space cost of one frame.
 void BM_IntervalAndFrame(benchmark::State& state) {

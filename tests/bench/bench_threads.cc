@@ -48,8 +48,8 @@ void* Idle(void*) {
     return nullptr;
   }
   while (g_release.load() == 0) {
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&g_release), FUTEX_WAIT_PRIVATE, 0, nullptr,
-            nullptr, 0);
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&g_release),
+            FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
   }
   return nullptr;
 }
@@ -63,7 +63,8 @@ struct Child {
 void* ShortLived(void* arg) {
   Child* c = static_cast<Child*>(arg);
   c->started_ns = perfwire::bench::MonotonicNs();
-  const uint64_t until = c->started_ns + static_cast<uint64_t>(c->work_us) * 1000;
+  const uint64_t until =
+      c->started_ns + static_cast<uint64_t>(c->work_us) * 1000;
   while (perfwire::bench::MonotonicNs() < until) {
   }
   return nullptr;
@@ -73,7 +74,8 @@ void* ShortLived(void* arg) {
 
 int main(int argc, char** argv) {
   perfwire::bench::Flags flags(argc, argv);
-  flags.CheckKnown({"idle", "create_per_sec", "seconds", "work_us", "idle_wake_ms", "cpu"});
+  flags.CheckKnown(
+      {"idle", "create_per_sec", "seconds", "work_us", "idle_wake_ms", "cpu"});
   const int64_t idle = flags.Int("idle", 2000);
   const double rate = flags.Double("create_per_sec", 100);
   const double seconds = flags.Double("seconds", 5);
@@ -93,11 +95,12 @@ int main(int argc, char** argv) {
     pthread_t t;
     const int err = pthread_create(&t, &attr, Idle, nullptr);
     if (err != 0) {
-      std::printf("error spawned=%zu errno=%s\n", idlers.size(), std::strerror(err));
+      std::printf("error spawned=%zu errno=%s\n", idlers.size(),
+                  std::strerror(err));
       std::fflush(stdout);
       g_release.store(1);
-      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&g_release), FUTEX_WAKE_PRIVATE, INT32_MAX,
-              nullptr, nullptr, 0);
+      syscall(SYS_futex, reinterpret_cast<uint32_t*>(&g_release),
+              FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
       for (pthread_t x : idlers) pthread_join(x, nullptr);
       return 3;
     }
@@ -115,7 +118,8 @@ int main(int argc, char** argv) {
   std::vector<uint64_t> start_latency_ns;
   const double cpu0 = cpu_us();
   const uint64_t t0 = perfwire::bench::MonotonicNs();
-  const uint64_t end = seconds > 0 ? t0 + static_cast<uint64_t>(seconds * 1e9) : UINT64_MAX;
+  const uint64_t end =
+      seconds > 0 ? t0 + static_cast<uint64_t>(seconds * 1e9) : UINT64_MAX;
   const uint64_t period = rate > 0 ? static_cast<uint64_t>(1e9 / rate) : 0;
   uint64_t next = t0;
   int64_t created = 0;
@@ -128,7 +132,8 @@ int main(int argc, char** argv) {
     }
     if (now < next) {
       const uint64_t wait = std::min(next, end) - now;
-      timespec ts{static_cast<time_t>(wait / 1000000000), static_cast<long>(wait % 1000000000)};
+      timespec ts{static_cast<time_t>(wait / 1000000000),
+                  static_cast<long>(wait % 1000000000)};
       nanosleep(&ts, nullptr);
       continue;
     }
@@ -144,20 +149,23 @@ int main(int argc, char** argv) {
   const double cpu1 = cpu_us();
 
   g_release.store(1);
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&g_release), FUTEX_WAKE_PRIVATE, INT32_MAX,
-          nullptr, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&g_release),
+          FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
   for (pthread_t x : idlers) pthread_join(x, nullptr);
 
   double median_us = 0;
   if (!start_latency_ns.empty()) {
     std::sort(start_latency_ns.begin(), start_latency_ns.end());
-    median_us = static_cast<double>(start_latency_ns[start_latency_ns.size() / 2]) / 1e3;
+    median_us =
+        static_cast<double>(start_latency_ns[start_latency_ns.size() / 2]) /
+        1e3;
   }
   const double secs = static_cast<double>(t1 - t0) / 1e9;
-  std::printf("cpu_us_per_create=%.2f start_us=%.2f created=%lld create_per_sec=%.1f "
-              "seconds=%.3f\n",
-              created > 0 ? (cpu1 - cpu0) / static_cast<double>(created) : 0, median_us,
-              static_cast<long long>(created), secs > 0 ? static_cast<double>(created) / secs : 0,
-              secs);
+  std::printf(
+      "cpu_us_per_create=%.2f start_us=%.2f created=%lld create_per_sec=%.1f "
+      "seconds=%.3f\n",
+      created > 0 ? (cpu1 - cpu0) / static_cast<double>(created) : 0, median_us,
+      static_cast<long long>(created),
+      secs > 0 ? static_cast<double>(created) / secs : 0, secs);
   return 0;
 }

@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   int64_t touched = 0;
   const uint64_t t0 = perfwire::bench::MonotonicNs();
   while (touched < faults) {
-    void* m = mmap(nullptr, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* m = mmap(nullptr, chunk, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
       std::perror("mmap");
       return 1;
@@ -32,7 +33,8 @@ int main(int argc, char** argv) {
     madvise(m, chunk, MADV_NOHUGEPAGE);
     volatile char* p = static_cast<volatile char*>(m);
     size_t n = pages_per_chunk;
-    if (static_cast<int64_t>(n) > faults - touched) n = static_cast<size_t>(faults - touched);
+    if (static_cast<int64_t>(n) > faults - touched)
+      n = static_cast<size_t>(faults - touched);
     for (size_t i = 0; i < n; ++i) p[i * page] = 1;
     touched += static_cast<int64_t>(n);
     munmap(m, chunk);
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   const uint64_t t1 = perfwire::bench::MonotonicNs();
   std::printf("ns_per_fault=%.2f faults=%lld seconds=%.3f\n",
               static_cast<double>(t1 - t0) / static_cast<double>(touched),
-              static_cast<long long>(touched), static_cast<double>(t1 - t0) / 1e9);
+              static_cast<long long>(touched),
+              static_cast<double>(t1 - t0) / 1e9);
   return 0;
 }

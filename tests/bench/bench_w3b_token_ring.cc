@@ -6,7 +6,8 @@
 // to the next thread and wakes it. Pinned to one CPU (--cpu), every hand-off
 // is one context switch. Churn: after --laps laps the whole generation exits
 // and a fresh one is created, so threads are born and die continuously.
-// Prints: ns_per_handoff=<float> handoffs=<n> threads_created=<n> seconds=<float>
+// Prints: ns_per_handoff=<float> handoffs=<n> threads_created=<n>
+// seconds=<float>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -25,8 +26,8 @@ struct alignas(64) Slot {
 };
 
 long Futex(std::atomic<uint32_t>* addr, int op, uint32_t val) {
-  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), op | FUTEX_PRIVATE_FLAG, val,
-                 nullptr, nullptr, 0);
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr),
+                 op | FUTEX_PRIVATE_FLAG, val, nullptr, nullptr, 0);
 }
 
 struct Ring {
@@ -92,9 +93,10 @@ int main(int argc, char** argv) {
     done += nthreads * laps;
   }
   const uint64_t t1 = perfwire::bench::MonotonicNs();
-  std::printf("ns_per_handoff=%.2f handoffs=%lld threads_created=%lld seconds=%.3f\n",
-              static_cast<double>(t1 - t0) / static_cast<double>(done),
-              static_cast<long long>(done), static_cast<long long>(created),
-              static_cast<double>(t1 - t0) / 1e9);
+  std::printf(
+      "ns_per_handoff=%.2f handoffs=%lld threads_created=%lld seconds=%.3f\n",
+      static_cast<double>(t1 - t0) / static_cast<double>(done),
+      static_cast<long long>(done), static_cast<long long>(created),
+      static_cast<double>(t1 - t0) / 1e9);
   return 0;
 }

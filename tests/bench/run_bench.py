@@ -865,7 +865,8 @@ def report(results):
           "| per pair | observer CPU %% | observer RSS MB | PERFORMANCE.md | budget |" %
           spec["metric"])
         a("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        for n, b in block.items():
+        for n in sorted(block, key=lambda x: MATRIX[w].index(x) if x in MATRIX[w] else 99):
+            b = block[n]
             label = results["observers"].get(n, {}).get("label", n)
             if not b.get("obs"):
                 a("| %s | – | – | – | – | – | – | – | failed: %s |" % (
