@@ -23,7 +23,8 @@ std::vector<absl::Status> Collector::StartSources() {
   for (auto& source : sources_) {
     absl::Status s = source->Start();
     if (!s.ok()) {
-      LogWarning(absl::StrCat("source ", source->status().name, " unavailable: ", s.message()));
+      LogWarning(absl::StrCat("source ", source->status().name,
+                              " unavailable: ", s.message()));
       failures.push_back(std::move(s));
     }
   }
@@ -45,8 +46,9 @@ std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
   std::vector<flatbuffers::Offset<fb::SourceStatus>> statuses;
   for (const auto& source : sources_) {
     const SourceStatus st = source->status();
-    statuses.push_back(fb::CreateSourceStatusDirect(fbb, st.name.c_str(), st.available,
-                                                    st.reason.c_str(), st.hook.c_str()));
+    statuses.push_back(
+        fb::CreateSourceStatusDirect(fbb, st.name.c_str(), st.available,
+                                     st.reason.c_str(), st.hook.c_str()));
   }
   const auto statuses_vec = fbb.CreateVector(statuses);
   const auto hostname = fbb.CreateString(hostname_);

@@ -26,7 +26,9 @@ class Collector {
   // size-prefixed, ready for the wire. seq increases by one per call.
   std::shared_ptr<const flatbuffers::DetachedBuffer> CollectFrame();
 
-  const std::vector<std::unique_ptr<Source>>& sources() const { return sources_; }
+  const std::vector<std::unique_ptr<Source>>& sources() const {
+    return sources_;
+  }
 
  private:
   std::vector<std::unique_ptr<Source>> sources_;

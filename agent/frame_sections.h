@@ -19,7 +19,8 @@ struct SourceLossCounters {
 // The parts of one Frame that sources build before the Frame table itself is
 // started (FlatBuffers needs children first). A zero offset means "absent".
 struct FrameSections {
-  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>> threads;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>>
+      threads;
   SourceLossCounters losses;
 };
 

@@ -18,8 +18,8 @@ void Log(LogLevel level, std::string_view message) {
                     : level == LogLevel::kWarning ? "warning"
                                                   : "error";
   std::lock_guard<std::mutex> lock(mu);
-  std::fprintf(stderr, "perfwired: %s: %.*s\n", tag, static_cast<int>(message.size()),
-               message.data());
+  std::fprintf(stderr, "perfwired: %s: %.*s\n", tag,
+               static_cast<int>(message.size()), message.data());
 }
 
 }  // namespace perfwire

@@ -23,7 +23,8 @@ uint64_t ReadCapEff() {
     absl::string_view v(line);
     if (absl::ConsumePrefix(&v, "CapEff:")) {
       uint64_t mask = 0;
-      if (absl::SimpleHexAtoi(absl::StripAsciiWhitespace(v), &mask)) return mask;
+      if (absl::SimpleHexAtoi(absl::StripAsciiWhitespace(v), &mask))
+        return mask;
     }
   }
   return 0;
@@ -39,8 +40,8 @@ bool CapabilitiesAllowBpf(uint64_t cap_eff) {
 absl::Status CheckPrivilegesAndKernel(const std::string& btf_path) {
   if (geteuid() != 0 && !CapabilitiesAllowBpf(ReadCapEff())) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "perfwired needs root or CAP_BPF + CAP_PERFMON (running as uid ", geteuid(),
-        " without them); try: sudo perfwired"));
+        "perfwired needs root or CAP_BPF + CAP_PERFMON (running as uid ",
+        geteuid(), " without them); try: sudo perfwired"));
   }
   if (access(btf_path.c_str(), R_OK) != 0) {
     return absl::FailedPreconditionError(absl::StrCat(

@@ -11,7 +11,8 @@ namespace perfwire {
 // Checks what the agent cannot run without, before touching BPF, so the
 // user gets one line naming the missing piece: privileges (root, or
 // CAP_BPF + CAP_PERFMON, or CAP_SYS_ADMIN) and kernel BTF.
-absl::Status CheckPrivilegesAndKernel(const std::string& btf_path = "/sys/kernel/btf/vmlinux");
+absl::Status CheckPrivilegesAndKernel(
+    const std::string& btf_path = "/sys/kernel/btf/vmlinux");
 
 // True if the CapEff mask (from /proc/self/status) allows loading tracing BPF.
 bool CapabilitiesAllowBpf(uint64_t cap_eff);

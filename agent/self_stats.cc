@@ -22,7 +22,8 @@ uint64_t ProcessCpuNs() {
 uint64_t ClockNs(clockid_t clock) {
   timespec ts;
   clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
+         static_cast<uint64_t>(ts.tv_nsec);
 }
 
 }  // namespace

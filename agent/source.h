@@ -31,7 +31,8 @@ class Source {
  public:
   virtual ~Source() = default;
   virtual absl::Status Start() = 0;
-  virtual void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) = 0;
+  virtual void Collect(flatbuffers::FlatBufferBuilder& fbb,
+                       FrameSections& sections) = 0;
   virtual void Stop() {}
   virtual SourceStatus status() const = 0;
 

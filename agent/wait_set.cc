@@ -25,7 +25,8 @@ WaitSet::Ready WaitSet::WaitUntil(uint64_t deadline_ns) {
     return ready;
   }
   // Round up so we never wake just before the deadline and spin.
-  const int timeout_ms = static_cast<int>((deadline_ns - now + 999999) / 1000000);
+  const int timeout_ms =
+      static_cast<int>((deadline_ns - now + 999999) / 1000000);
   epoll_event events[8];
   const int n = epoll_wait(epoll_.get(), events, 8, timeout_ms);
   for (int i = 0; i < n; ++i) {

@@ -13,7 +13,9 @@
  * The agent's own threads (agent_tgid) are skipped everywhere.
  *
  * Every hook exists as tp_btf and raw_tp; the loader keeps one of each pair. */
+// clang-format off: vmlinux.h must come before the libbpf headers.
 #include "vmlinux.h"
+// clang-format on
 
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>

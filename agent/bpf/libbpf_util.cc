@@ -17,7 +17,7 @@ namespace perfwire {
 namespace {
 
 std::mutex mu;
-bool capturing = false;                // guarded by mu
+bool capturing = false;                 // guarded by mu
 std::vector<std::string>& Captured() {  // guarded by mu
   static std::vector<std::string> lines;
   return lines;

@@ -12,7 +12,8 @@
 
 namespace perfwire {
 
-// libbpf returns -errno (or sets errno); turns that into a Status naming `what`.
+// libbpf returns -errno (or sets errno); turns that into a Status naming
+// `what`.
 absl::Status LibbpfError(int err, absl::string_view what);
 
 // Owns a libbpf skeleton: `Destroy` is the skeleton's __destroy function,

@@ -29,7 +29,8 @@ void ThreadSource::ObserveInitProcessFromProc() {
     s.counters.involuntary_switch_count = p->nivcsw;
     s.counters.minor_fault_count = p->min_flt;
     s.counters.major_fault_count = p->maj_flt;
-    s.counters.read_bytes = p->rchar;  // 0 when /proc denies io: unknown, not counted
+    s.counters.read_bytes =
+        p->rchar;  // 0 when /proc denies io: unknown, not counted
     s.counters.write_bytes = p->wchar;
     table_->ObserveLive(s);
   }

@@ -14,8 +14,12 @@
 
 namespace perfwire {
 
-void ThreadBpf::SkelDeleter::operator()(threads_bpf* s) const { threads_bpf__destroy(s); }
-void ThreadBpf::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
+void ThreadBpf::SkelDeleter::operator()(threads_bpf* s) const {
+  threads_bpf__destroy(s);
+}
+void ThreadBpf::RingDeleter::operator()(ring_buffer* r) const {
+  ring_buffer__free(r);
+}
 
 ThreadSample ToThreadSample(const pw_thread_sample& s) {
   ThreadSample out;
@@ -42,8 +46,8 @@ ThreadSample ToThreadSample(const pw_thread_sample& s) {
 namespace {
 
 // One load attempt with the given hook flavour ("tp_btf" or "raw_tp").
-absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options, bool use_btf,
-                                      std::string* why) {
+absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options,
+                                      bool use_btf, std::string* why) {
   LibbpfLogCapture capture;
   threads_bpf* skel = threads_bpf__open();
   if (!skel) return LibbpfError(errno, "open BPF object threads");
@@ -71,7 +75,8 @@ absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options, bool use_
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(const ThreadBpfOptions& options) {
+absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(
+    const ThreadBpfOptions& options) {
   auto self = std::make_unique<ThreadBpf>(PassKey());
   std::string why;
   auto skel = LoadWith(options, /*use_btf=*/true, &why);
@@ -81,15 +86,16 @@ absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(const ThreadBpfOption
     auto raw = LoadWith(options, /*use_btf=*/false, &why_raw);
     if (!raw.ok()) {
       return absl::Status(raw.status().code(),
-                          absl::StrCat(raw.status().message(), " (tp_btf: ", why,
-                                       "; raw_tp: ", why_raw, ")"));
+                          absl::StrCat(raw.status().message(), " (tp_btf: ",
+                                       why, "; raw_tp: ", why_raw, ")"));
     }
     skel = raw;
     self->hook_ = "raw_tp";
   }
   self->skel_.reset(*skel);
-  ring_buffer* rb = ring_buffer__new(bpf_map__fd(self->skel_->maps.exits),
-                                     &ThreadBpf::OnExitRecord, self.get(), nullptr);
+  ring_buffer* rb =
+      ring_buffer__new(bpf_map__fd(self->skel_->maps.exits),
+                       &ThreadBpf::OnExitRecord, self.get(), nullptr);
   if (!rb) return LibbpfError(errno, "create exit ring buffer reader");
   self->exits_.reset(rb);
   return self;
@@ -97,22 +103,26 @@ absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(const ThreadBpfOption
 
 ThreadBpf::~ThreadBpf() = default;
 
-absl::Status ThreadBpf::ForEachLiveThread(absl::FunctionRef<void(const ThreadSample&)> fn) {
+absl::Status ThreadBpf::ForEachLiveThread(
+    absl::FunctionRef<void(const ThreadSample&)> fn) {
   UniqueFd iter(bpf_iter_create(bpf_link__fd(skel_->links.snapshot_threads)));
   if (!iter) return LibbpfError(errno, "create task iterator");
   iter_buffer_.resize(std::max<size_t>(iter_buffer_.size(), 1 << 16));
   size_t used = 0;
   for (;;) {
-    if (iter_buffer_.size() - used < 4096) iter_buffer_.resize(iter_buffer_.size() * 2);
-    ssize_t n = ::read(iter.get(), iter_buffer_.data() + used, iter_buffer_.size() - used);
+    if (iter_buffer_.size() - used < 4096)
+      iter_buffer_.resize(iter_buffer_.size() * 2);
+    ssize_t n = ::read(iter.get(), iter_buffer_.data() + used,
+                       iter_buffer_.size() - used);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return LibbpfError(errno, "read task iterator");
     if (n == 0) break;
     used += static_cast<size_t>(n);
   }
   if (used % sizeof(pw_thread_sample) != 0) {
-    return absl::DataLossError(absl::StrCat("task iterator returned ", used,
-                                            " bytes, not a whole number of records"));
+    return absl::DataLossError(
+        absl::StrCat("task iterator returned ", used,
+                     " bytes, not a whole number of records"));
   }
   for (size_t off = 0; off < used; off += sizeof(pw_thread_sample)) {
     pw_thread_sample s;
@@ -131,7 +141,8 @@ int ThreadBpf::OnExitRecord(void* ctx, void* data, size_t size) {
   return 0;
 }
 
-absl::Status ThreadBpf::DrainExits(absl::FunctionRef<void(const ThreadSample&)> fn) {
+absl::Status ThreadBpf::DrainExits(
+    absl::FunctionRef<void(const ThreadSample&)> fn) {
   exit_fn_ = &fn;
   int n = ring_buffer__consume(exits_.get());
   exit_fn_ = nullptr;
@@ -139,14 +150,17 @@ absl::Status ThreadBpf::DrainExits(absl::FunctionRef<void(const ThreadSample&)> 
   return absl::OkStatus();
 }
 
-int ThreadBpf::exit_wakeup_fd() const { return ring_buffer__epoll_fd(exits_.get()); }
+int ThreadBpf::exit_wakeup_fd() const {
+  return ring_buffer__epoll_fd(exits_.get());
+}
 
 absl::StatusOr<ThreadLostCounts> ThreadBpf::ReadLost() const {
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return LibbpfError(cpus, "count possible CPUs");
   std::vector<uint64_t> values(static_cast<size_t>(cpus));
   auto sum = [&](uint32_t cause) -> absl::StatusOr<uint64_t> {
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lost), &cause, values.data()) != 0) {
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lost), &cause,
+                            values.data()) != 0) {
       return LibbpfError(errno, "read lost-event counters");
     }
     uint64_t total = 0;

@@ -38,7 +38,8 @@ class ThreadBpf {
   // Opens, loads and attaches the programs. Prefers tp_btf hooks and falls
   // back to raw_tp when the kernel refuses them; hook() says which won.
   // Errors name what the kernel refused and why.
-  static absl::StatusOr<std::unique_ptr<ThreadBpf>> Open(const ThreadBpfOptions& options);
+  static absl::StatusOr<std::unique_ptr<ThreadBpf>> Open(
+      const ThreadBpfOptions& options);
   ~ThreadBpf();  // detaches everything
 
   struct PassKey {
@@ -52,7 +53,8 @@ class ThreadBpf {
 
   // Runs the task iterator once: calls `fn` for every live task but the
   // agent's own.
-  absl::Status ForEachLiveThread(absl::FunctionRef<void(const ThreadSample&)> fn);
+  absl::Status ForEachLiveThread(
+      absl::FunctionRef<void(const ThreadSample&)> fn);
 
   // Consumes every queued exit record, calling `fn` for each.
   absl::Status DrainExits(absl::FunctionRef<void(const ThreadSample&)> fn);

@@ -4,12 +4,14 @@
 
 namespace perfwire {
 
-flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>> BuildThreadsSection(
-    flatbuffers::FlatBufferBuilder& fbb, const std::vector<ThreadDelta>& deltas) {
+flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>>
+BuildThreadsSection(flatbuffers::FlatBufferBuilder& fbb,
+                    const std::vector<ThreadDelta>& deltas) {
   std::vector<flatbuffers::Offset<fb::Thread>> threads;
   threads.reserve(deltas.size());
   for (const ThreadDelta& d : deltas) {
-    const auto comm = fbb.CreateString(d.comm.data(), strnlen(d.comm.data(), d.comm.size()));
+    const auto comm =
+        fbb.CreateString(d.comm.data(), strnlen(d.comm.data(), d.comm.size()));
     const ThreadCounters& c = d.delta;
     fb::ThreadBuilder t(fbb);
     t.add_tid(d.tid);

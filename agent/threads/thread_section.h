@@ -10,8 +10,9 @@
 namespace perfwire {
 
 // Serializes one interval's thread deltas as the Frame's `threads` vector.
-flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>> BuildThreadsSection(
-    flatbuffers::FlatBufferBuilder& fbb, const std::vector<ThreadDelta>& deltas);
+flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>>
+BuildThreadsSection(flatbuffers::FlatBufferBuilder& fbb,
+                    const std::vector<ThreadDelta>& deltas);
 
 }  // namespace perfwire
 

@@ -19,7 +19,8 @@ constexpr char kSourceName[] = "threads";
 uint64_t MonotonicNowNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
+         static_cast<uint64_t>(ts.tv_nsec);
 }
 
 }  // namespace
@@ -34,21 +35,25 @@ uint32_t ReadPidMax(const std::string& proc_root) {
 uint32_t ExitBufferBytesFor(uint32_t max_threads) {
   const uint64_t want = uint64_t{max_threads} * sizeof(pw_thread_sample);
   const uint64_t pow2 = std::bit_ceil(std::max<uint64_t>(want, 1));
-  return static_cast<uint32_t>(std::clamp<uint64_t>(pow2, 256u << 10, 16u << 20));
+  return static_cast<uint32_t>(
+      std::clamp<uint64_t>(pow2, 256u << 10, 16u << 20));
 }
 
-ThreadSource::ThreadSource(ThreadSourceOptions options) : options_(std::move(options)) {
+ThreadSource::ThreadSource(ThreadSourceOptions options)
+    : options_(std::move(options)) {
   status_.name = kSourceName;
 }
 
 absl::Status ThreadSource::Start() {
   ThreadBpfOptions bpf_options;
   bpf_options.agent_tgid = static_cast<uint32_t>(getpid());
-  bpf_options.max_threads =
-      options_.max_threads ? options_.max_threads : ReadPidMax(options_.proc_root);
-  bpf_options.exit_buffer_bytes = options_.exit_buffer_bytes
-                                      ? std::bit_ceil(std::max(options_.exit_buffer_bytes, 4096u))
-                                      : ExitBufferBytesFor(bpf_options.max_threads);
+  bpf_options.max_threads = options_.max_threads
+                                ? options_.max_threads
+                                : ReadPidMax(options_.proc_root);
+  bpf_options.exit_buffer_bytes =
+      options_.exit_buffer_bytes
+          ? std::bit_ceil(std::max(options_.exit_buffer_bytes, 4096u))
+          : ExitBufferBytesFor(bpf_options.max_threads);
   // Threads born from here on are counted from zero.
   table_.emplace(MonotonicNowNs());
   auto bpf = ThreadBpf::Open(bpf_options);
@@ -60,14 +65,13 @@ absl::Status ThreadSource::Start() {
   bpf_ = std::move(*bpf);
   status_.available = true;
   status_.hook = bpf_->hook();
-  status_.reason = absl::StrCat("iter/task each interval + sched_process_free (", bpf_->hook(),
-                                "); block IO via block_bio_queue; capacity ",
-                                bpf_options.max_threads, " threads, exit buffer ",
-                                bpf_options.exit_buffer_bytes >> 10, " KiB");
+  status_.reason = absl::StrCat(
+      "iter/task each interval + sched_process_free (", bpf_->hook(),
+      "); block IO via block_bio_queue; capacity ", bpf_options.max_threads,
+      " threads, exit buffer ", bpf_options.exit_buffer_bytes >> 10, " KiB");
   // Baseline: threads older than the agent count from this sighting.
-  absl::Status s = bpf_->ForEachLiveThread([this](const ThreadSample& t) {
-    table_->ObserveLive(t);
-  });
+  absl::Status s = bpf_->ForEachLiveThread(
+      [this](const ThreadSample& t) { table_->ObserveLive(t); });
   if (!s.ok()) MarkBroken(s);
   return s;
 }
@@ -78,15 +82,19 @@ void ThreadSource::MarkBroken(const absl::Status& error) {
   status_.reason = std::string(error.message());
 }
 
-int ThreadSource::wakeup_fd() const { return bpf_ ? bpf_->exit_wakeup_fd() : -1; }
+int ThreadSource::wakeup_fd() const {
+  return bpf_ ? bpf_->exit_wakeup_fd() : -1;
+}
 
 void ThreadSource::OnWakeup() {
   if (!status_.available) return;
-  absl::Status s = bpf_->DrainExits([this](const ThreadSample& t) { table_->ObserveExit(t); });
+  absl::Status s = bpf_->DrainExits(
+      [this](const ThreadSample& t) { table_->ObserveExit(t); });
   if (!s.ok()) MarkBroken(s);
 }
 
-void ThreadSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) {
+void ThreadSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
+                           FrameSections& sections) {
   saw_init_process_ = false;
   absl::Status s = bpf_->ForEachLiveThread([this](const ThreadSample& t) {
     saw_init_process_ |= t.pid == 1;
@@ -95,7 +103,8 @@ void ThreadSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& s
   if (s.ok()) {
     // Exits after the iteration, so a thread sampled live and freed since
     // reports its last counts in this frame.
-    s = bpf_->DrainExits([this](const ThreadSample& t) { table_->ObserveExit(t); });
+    s = bpf_->DrainExits(
+        [this](const ThreadSample& t) { table_->ObserveExit(t); });
   }
   if (!s.ok()) return MarkBroken(s);
   if (!saw_init_process_) ObserveInitProcessFromProc();
@@ -108,7 +117,8 @@ void ThreadSource::Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& s
   losses.vanished_thread_count += table_->TakeVanishedCount();
   auto lost = bpf_->ReadLost();
   if (lost.ok()) {
-    losses.lost_exit_record_count += lost->exit_records - last_lost_.exit_records;
+    losses.lost_exit_record_count +=
+        lost->exit_records - last_lost_.exit_records;
     losses.lost_block_io_count += lost->block_io - last_lost_.block_io;
     last_lost_ = *lost;
   }

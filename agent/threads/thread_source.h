@@ -25,7 +25,8 @@ class ThreadSource : public Source {
  public:
   explicit ThreadSource(ThreadSourceOptions options);
   absl::Status Start() override;
-  void Collect(flatbuffers::FlatBufferBuilder& fbb, FrameSections& sections) override;
+  void Collect(flatbuffers::FlatBufferBuilder& fbb,
+               FrameSections& sections) override;
   SourceStatus status() const override { return status_; }
   int wakeup_fd() const override;
   void OnWakeup() override;

@@ -8,7 +8,8 @@ namespace perfwire {
 // taken before the exit was processed to have been consumed.
 constexpr uint64_t kExitMemoryIntervals = 2;
 
-ThreadTable::ThreadTable(uint64_t watch_start_ns, uint32_t vanish_after_intervals)
+ThreadTable::ThreadTable(uint64_t watch_start_ns,
+                         uint32_t vanish_after_intervals)
     : watch_start_ns_(watch_start_ns),
       vanish_after_intervals_(vanish_after_intervals) {}
 
@@ -74,6 +75,8 @@ std::vector<ThreadDelta> ThreadTable::EndInterval() {
   return out;
 }
 
-uint64_t ThreadTable::TakeVanishedCount() { return std::exchange(vanished_count_, 0); }
+uint64_t ThreadTable::TakeVanishedCount() {
+  return std::exchange(vanished_count_, 0);
+}
 
 }  // namespace perfwire

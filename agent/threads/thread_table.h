@@ -31,7 +31,8 @@ struct ThreadDelta {
 // Not thread-safe: one collector thread owns it.
 class ThreadTable {
  public:
-  explicit ThreadTable(uint64_t watch_start_ns, uint32_t vanish_after_intervals = 3);
+  explicit ThreadTable(uint64_t watch_start_ns,
+                       uint32_t vanish_after_intervals = 3);
 
   // A live thread's cumulative counters, at most once per thread per interval.
   void ObserveLive(const ThreadSample& sample);

@@ -15,7 +15,8 @@
 namespace perfwire {
 
 inline constexpr size_t kWirePrefixBytes = 4;
-// Frames larger than this are treated as corruption (20,000 threads make ~3 MB).
+// Frames larger than this are treated as corruption (20,000 threads make ~3
+// MB).
 inline constexpr uint32_t kMaxFrameBytes = 64u << 20;
 
 // Checks that `data` (without the length prefix) is a well-formed Frame of a

@@ -56,7 +56,8 @@ TEST(AgentLifecycle, SecondAgentOnSameSocketIsRefused) {
   ASSERT_TRUE(first.started()) << first.error();
   int status = 0;
   const std::string out = RunShell(
-      AgentPath() + " --socket=" + first.socket() + " --interval=200ms 2>&1", &status);
+      AgentPath() + " --socket=" + first.socket() + " --interval=200ms 2>&1",
+      &status);
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("already"), std::string::npos) << out;
   // The first agent still serves.
@@ -71,9 +72,10 @@ TEST(AgentLifecycle, StaleSocketFileIsReplaced) {
   const std::string path = dir.path() + "/stale.sock";
   // A socket file nobody listens on, as a crash leaves it.
   int status = 0;
-  RunShell("python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.bind('" + path +
-               "')\"",
-           &status);
+  RunShell(
+      "python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.bind('" +
+          path + "')\"",
+      &status);
   struct stat stale;
   ASSERT_EQ(stat(path.c_str(), &stale), 0);
   Child agent(AgentPath(), {"--socket=" + path, "--interval=100ms"});
@@ -82,7 +84,8 @@ TEST(AgentLifecycle, StaleSocketFileIsReplaced) {
     usleep(100 * 1000);
     // The agent's listening socket replaces the stale file (new inode).
     struct stat st;
-    if (stat(path.c_str(), &st) == 0 && st.st_ino != stale.st_ino && agent.Running()) {
+    if (stat(path.c_str(), &st) == 0 && st.st_ino != stale.st_ino &&
+        agent.Running()) {
       totals = std::make_unique<FrameTotals>(path);
     }
   }
@@ -95,8 +98,8 @@ TEST(AgentLifecycle, NonRootGetsOneClearLine) {
   PERFWIRE_REQUIRE_BPF();
   int status = 0;
   const std::string out = RunShell(
-      "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " + AgentPath() +
-          " --socket=/tmp/perfwire-nonroot.sock 2>&1",
+      "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " +
+          AgentPath() + " --socket=/tmp/perfwire-nonroot.sock 2>&1",
       &status);
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("needs root or CAP_BPF"), std::string::npos) << out;

@@ -117,7 +117,8 @@ bool Child::Running() {
 
 Agent::Agent(const std::string& interval, std::vector<std::string> extra) {
   socket_ = dir_.path() + "/perfwire.sock";
-  std::vector<std::string> args = {"--socket=" + socket_, "--interval=" + interval};
+  std::vector<std::string> args = {"--socket=" + socket_,
+                                   "--interval=" + interval};
   args.insert(args.end(), extra.begin(), extra.end());
   child_ = std::make_unique<Child>(AgentPath(), args);
   for (int i = 0; i < 200; ++i) {
@@ -158,7 +159,8 @@ void FrameTotals::Run(std::string socket) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   std::strncpy(addr.sun_path, socket.c_str(), sizeof(addr.sun_path) - 1);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
+      0) {
     absl::MutexLock lock(&mu_);
     error_ = std::string("connect: ") + strerror(errno);
     return;
@@ -241,16 +243,19 @@ std::string FrameTotals::error() {
 std::map<std::string, std::string> ParseFields(const std::string& line) {
   std::map<std::string, std::string> out;
   for (absl::string_view word : absl::StrSplit(line, ' ', absl::SkipEmpty())) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(word, absl::MaxSplits('=', 1));
+    std::pair<std::string, std::string> kv =
+        absl::StrSplit(word, absl::MaxSplits('=', 1));
     out[kv.first] = kv.second;
   }
   return out;
 }
 
-uint64_t Field(const std::map<std::string, std::string>& fields, const std::string& key) {
+uint64_t Field(const std::map<std::string, std::string>& fields,
+               const std::string& key) {
   auto it = fields.find(key);
   uint64_t v = 0;
-  if (it == fields.end() || !absl::SimpleAtoi(it->second, &v)) return UINT64_MAX;
+  if (it == fields.end() || !absl::SimpleAtoi(it->second, &v))
+    return UINT64_MAX;
   return v;
 }
 

@@ -19,12 +19,13 @@ namespace perfwire::testing {
 
 // Skips the test when BPF cannot be used here (not root), but fails it
 // under CI=true, where the BPF tests must run.
-#define PERFWIRE_REQUIRE_BPF()                                                   \
-  do {                                                                           \
-    if (std::string why = ::perfwire::testing::BpfUnavailableReason(); !why.empty()) { \
-      if (::perfwire::testing::InCi()) FAIL() << "CI=true but " << why;        \
-      GTEST_SKIP() << why;                                                       \
-    }                                                                            \
+#define PERFWIRE_REQUIRE_BPF()                                          \
+  do {                                                                  \
+    if (std::string why = ::perfwire::testing::BpfUnavailableReason();  \
+        !why.empty()) {                                                 \
+      if (::perfwire::testing::InCi()) FAIL() << "CI=true but " << why; \
+      GTEST_SKIP() << why;                                              \
+    }                                                                   \
   } while (0)
 
 bool InCi();
@@ -63,7 +64,8 @@ class Child {
 // perfwired on a private socket, with a short interval.
 class Agent {
  public:
-  explicit Agent(const std::string& interval = "200ms", std::vector<std::string> extra = {});
+  explicit Agent(const std::string& interval = "200ms",
+                 std::vector<std::string> extra = {});
   ~Agent();  // SIGTERM, then wait
   const std::string& socket() const { return socket_; }
   bool started() const { return started_; }
@@ -114,7 +116,8 @@ class FrameTotals {
 
 // key=value fields of a workload's `truth ...` / `short ...` line.
 std::map<std::string, std::string> ParseFields(const std::string& line);
-uint64_t Field(const std::map<std::string, std::string>& fields, const std::string& key);
+uint64_t Field(const std::map<std::string, std::string>& fields,
+               const std::string& key);
 
 std::string WorkloadPath(const std::string& name);
 std::string AgentPath();

@@ -27,7 +27,8 @@ struct Run {
 };
 
 // Runs one workload while an agent watches, then waits for its exits.
-void RunUnderAgent(const std::string& workload, const std::vector<std::string>& args, Run* run,
+void RunUnderAgent(const std::string& workload,
+                   const std::vector<std::string>& args, Run* run,
                    std::string interval = "200ms") {
   Agent agent(interval);
   ASSERT_TRUE(agent.started()) << agent.error();
@@ -35,10 +36,12 @@ void RunUnderAgent(const std::string& workload, const std::vector<std::string>& 
   totals.WaitFrames(1);
   ASSERT_EQ(totals.error(), "");
   Child child(WorkloadPath(workload), args);
-  ASSERT_NE(child.ReadLineStartingWith("ready"), "") << workload << " did not start";
+  ASSERT_NE(child.ReadLineStartingWith("ready"), "")
+      << workload << " did not start";
   std::string out;
   ASSERT_EQ(child.Finish(&out), 0) << workload << " failed:\n" << out;
-  totals.WaitFrames(4);  // exits are freed one RCU grace period after the last switch
+  totals.WaitFrames(
+      4);  // exits are freed one RCU grace period after the last switch
   ASSERT_EQ(totals.error(), "");
   std::istringstream lines(out);
   for (std::string line; std::getline(lines, line);) {
@@ -46,7 +49,8 @@ void RunUnderAgent(const std::string& workload, const std::vector<std::string>& 
     if (line.rfind("short ", 0) == 0) run->shorts.push_back(ParseFields(line));
   }
   run->totals = totals.Snapshot();
-  run->agent_thread_count_after = static_cast<uint32_t>(totals.last_agent_thread_count());
+  run->agent_thread_count_after =
+      static_cast<uint32_t>(totals.last_agent_thread_count());
   run->lost = totals.lost_event_total();
 }
 
@@ -58,23 +62,31 @@ const ThreadTotals* Totals(const Run& run, const Fields& truth) {
 // The truth is read while the worker is parked; the park's own switch and
 // the exit's final switch come after it.
 void ExpectSwitchesExact(const ThreadCounters& got, const Fields& truth) {
-  const int64_t vol = static_cast<int64_t>(got.voluntary_switch_count) -
-                      static_cast<int64_t>(Field(truth, "voluntary_switch_count"));
-  const int64_t invol = static_cast<int64_t>(got.involuntary_switch_count) -
-                        static_cast<int64_t>(Field(truth, "involuntary_switch_count"));
+  const int64_t vol =
+      static_cast<int64_t>(got.voluntary_switch_count) -
+      static_cast<int64_t>(Field(truth, "voluntary_switch_count"));
+  const int64_t invol =
+      static_cast<int64_t>(got.involuntary_switch_count) -
+      static_cast<int64_t>(Field(truth, "involuntary_switch_count"));
   EXPECT_GE(vol, -2);
-  EXPECT_LE(vol, 2) << "voluntary switches: agent " << got.voluntary_switch_count;
+  EXPECT_LE(vol, 2) << "voluntary switches: agent "
+                    << got.voluntary_switch_count;
   EXPECT_GE(invol, -2);
-  EXPECT_LE(invol, 2) << "involuntary switches: agent " << got.involuntary_switch_count;
+  EXPECT_LE(invol, 2) << "involuntary switches: agent "
+                      << got.involuntary_switch_count;
 }
 
-void ExpectWithinPercent(uint64_t got, uint64_t truth, double percent, const char* what) {
-  const double err = std::fabs(static_cast<double>(got) - static_cast<double>(truth));
+void ExpectWithinPercent(uint64_t got, uint64_t truth, double percent,
+                         const char* what) {
+  const double err =
+      std::fabs(static_cast<double>(got) - static_cast<double>(truth));
   EXPECT_LE(err, static_cast<double>(truth) * percent / 100.0)
       << what << ": agent " << got << " kernel " << truth << " ("
-      << 100.0 * err / std::max<double>(1, static_cast<double>(truth)) << "% off)";
+      << 100.0 * err / std::max<double>(1, static_cast<double>(truth))
+      << "% off)";
   std::printf("  %-14s agent %12llu kernel %12llu  error %.4f%%\n", what,
-              static_cast<unsigned long long>(got), static_cast<unsigned long long>(truth),
+              static_cast<unsigned long long>(got),
+              static_cast<unsigned long long>(truth),
               100.0 * err / std::max<double>(1, static_cast<double>(truth)));
 }
 
@@ -89,7 +101,8 @@ TEST(ThreadCounters, PingPongSwitchesAndCpuMatchKernel) {
     EXPECT_EQ(got->exited_rows, 1u);
     EXPECT_GE(got->sum.voluntary_switch_count, 19000u);
     ExpectSwitchesExact(got->sum, truth);
-    ExpectWithinPercent(got->sum.on_cpu_ns, Field(truth, "on_cpu_ns"), 1.0, "on_cpu_ns");
+    ExpectWithinPercent(got->sum.on_cpu_ns, Field(truth, "on_cpu_ns"), 1.0,
+                        "on_cpu_ns");
   }
 }
 
@@ -102,7 +115,8 @@ TEST(ThreadCounters, SpinnerCpuMatchesSchedstat) {
     const ThreadTotals* got = Totals(run, truth);
     ASSERT_NE(got, nullptr);
     EXPECT_GE(got->rows, 2u) << "a spinning thread must report every interval";
-    ExpectWithinPercent(got->sum.on_cpu_ns, Field(truth, "on_cpu_ns"), 1.0, "on_cpu_ns");
+    ExpectWithinPercent(got->sum.on_cpu_ns, Field(truth, "on_cpu_ns"), 1.0,
+                        "on_cpu_ns");
     ExpectSwitchesExact(got->sum, truth);
   }
 }
@@ -116,8 +130,8 @@ TEST(ThreadCounters, PageToucherFaultsMatchKernel) {
   const ThreadTotals* got = Totals(run, truth);
   ASSERT_NE(got, nullptr);
   EXPECT_GE(Field(truth, "minor_fault_count"), 256u * 256u);
-  ExpectWithinPercent(got->sum.minor_fault_count, Field(truth, "minor_fault_count"), 1.0,
-                      "minor faults");
+  ExpectWithinPercent(got->sum.minor_fault_count,
+                      Field(truth, "minor_fault_count"), 1.0, "minor faults");
   EXPECT_EQ(got->sum.major_fault_count, Field(truth, "major_fault_count"));
 }
 
@@ -125,13 +139,16 @@ TEST(ThreadCounters, ReaderWriterSyscallBytesExact) {
   PERFWIRE_REQUIRE_BPF();
   TempDir dir;
   Run run;
-  RunUnderAgent("reader_writer", {"--bytes=8388608", "--dir=" + dir.path()}, &run);
+  RunUnderAgent("reader_writer", {"--bytes=8388608", "--dir=" + dir.path()},
+                &run);
   ASSERT_EQ(run.truths.size(), 2u);
   for (const Fields& truth : run.truths) {
     const ThreadTotals* got = Totals(run, truth);
     ASSERT_NE(got, nullptr);
-    EXPECT_EQ(got->sum.read_bytes, Field(truth, "read_bytes")) << truth.at("role");
-    EXPECT_EQ(got->sum.write_bytes, Field(truth, "write_bytes")) << truth.at("role");
+    EXPECT_EQ(got->sum.read_bytes, Field(truth, "read_bytes"))
+        << truth.at("role");
+    EXPECT_EQ(got->sum.write_bytes, Field(truth, "write_bytes"))
+        << truth.at("role");
     if (truth.count("expected_read_bytes")) {
       EXPECT_EQ(got->sum.read_bytes, Field(truth, "expected_read_bytes"));
     }
@@ -150,7 +167,8 @@ TEST(ThreadCounters, ThreadExitingMidIntervalKeepsFinalCounts) {
   const ThreadTotals* got = Totals(run, truth);
   ASSERT_NE(got, nullptr);
   EXPECT_EQ(got->exited_rows, 1u);
-  ExpectWithinPercent(got->sum.on_cpu_ns, Field(truth, "on_cpu_ns"), 1.0, "on_cpu_ns");
+  ExpectWithinPercent(got->sum.on_cpu_ns, Field(truth, "on_cpu_ns"), 1.0,
+                      "on_cpu_ns");
   ExpectSwitchesExact(got->sum, truth);
 }
 
@@ -162,7 +180,8 @@ TEST(ThreadCounters, TenThousandShortLivedThreadsAllArriveAndNothingGrows) {
   size_t matched = 0;
   for (const Fields& s : run.shorts) {
     auto it = run.totals.find(static_cast<uint32_t>(Field(s, "tid")));
-    ASSERT_NE(it, run.totals.end()) << "thread " << s.at("tid") << " never reported";
+    ASSERT_NE(it, run.totals.end())
+        << "thread " << s.at("tid") << " never reported";
     EXPECT_GE(it->second.exited_rows, 1u);
     // A tid reused within the run sums two threads; count exact matches.
     matched += it->second.sum.write_bytes == Field(s, "write_bytes");
@@ -181,8 +200,10 @@ TEST(ThreadCounters, DirectIoWriterBlockBytes) {
   const Fields& truth = run.truths[0];
   const ThreadTotals* got = Totals(run, truth);
   ASSERT_NE(got, nullptr);
-  EXPECT_EQ(got->sum.block_write_bytes, Field(truth, "expected_block_write_bytes"));
-  EXPECT_GE(got->sum.block_write_op_count, Field(truth, "expected_block_write_op_count"));
+  EXPECT_EQ(got->sum.block_write_bytes,
+            Field(truth, "expected_block_write_bytes"));
+  EXPECT_GE(got->sum.block_write_op_count,
+            Field(truth, "expected_block_write_op_count"));
   EXPECT_EQ(got->sum.write_bytes, Field(truth, "write_bytes"));
 }
 

@@ -10,7 +10,8 @@ namespace {
 
 constexpr uint64_t kWatchStart = 1'000'000;
 
-ThreadSample Sample(uint32_t tid, uint64_t start, uint64_t cpu, uint64_t wchar = 0) {
+ThreadSample Sample(uint32_t tid, uint64_t start, uint64_t cpu,
+                    uint64_t wchar = 0) {
   ThreadSample s;
   s.tid = tid;
   s.pid = 100;
