@@ -248,7 +248,10 @@ def parse_workload(name, out):
 
 def run_workload(name):
     t0 = time.monotonic()
-    p = subprocess.run(w_cmd(name), capture_output=True, text=True, timeout=300)
+    try:
+        p = subprocess.run(w_cmd(name), capture_output=True, text=True, timeout=300)
+    except OSError as e:
+        raise RuntimeError("%s cannot run: %s" % (name, e)) from e
     wall = time.monotonic() - t0
     v = parse_workload(name, p.stdout + p.stderr)
     if p.returncode != 0 or v is None:
@@ -575,9 +578,18 @@ def run_pairs(results):
             log("observer %s skipped: %s" % (name, e))
     workloads = [w for w in ("W1", "W2", "W3b", "W4") if not ONLY_WORKLOADS or
                  w in ONLY_WORKLOADS]
+    planned = sum(len([n for n in MATRIX[w] if n in observers]) for w in workloads) * PAIRS
+    done = 0
+    t_start = time.monotonic()
     for w in workloads:
         names = [n for n in MATRIX[w] if n in observers and status[n]["status"] == "ok"]
         log("%s: %d pairs x %s" % (w, PAIRS, " ".join(names)))
+        try:
+            run_workload(w)  # warm-up, and a check that the workload runs at all
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            results.setdefault("workload_skipped", {})[w] = str(e)[:300]
+            log("workload %s skipped: %s" % (w, e))
+            continue
         block = results.setdefault("pairs", {}).setdefault(w, {})
         for rnd in range(PAIRS):
             order = names[:]
@@ -600,8 +612,11 @@ def run_pairs(results):
                 b = block.setdefault(n, {"base": [], "obs": []})
                 b["base"].append(base)
                 b["obs"].append(obs)
-                log("%s %-16s base %.3f obs %.3f (%+.1f%%)" % (
-                    w, n, base, obs["value"], 100 * (obs["value"] / base - 1)))
+                done += 1
+                el = time.monotonic() - t_start
+                log("%s %-16s base %.3f obs %.3f (%+.1f%%)  [%d/%d pairs, ~%.0f s left]" % (
+                    w, n, base, obs["value"], 100 * (obs["value"] / base - 1), done, planned,
+                    el / done * (planned - done)))
 
 
 def bpf_stats_snapshot(ids):
@@ -627,6 +642,8 @@ def run_bpf_stats(results):
     plan = []
     for w in ("W1", "W2", "W3b", "W4"):
         if ONLY_WORKLOADS and w not in ONLY_WORKLOADS:
+            continue
+        if w in results.get("workload_skipped", {}):
             continue
         for n in MATRIX[w]:
             if n in observers and status.get(n, {}).get("status", "ok") == "ok":
@@ -857,6 +874,11 @@ def report(results):
       "core; RSS is VmHWM. kernel.bpf_stats_enabled is off here. Pair order is shuffled per "
       "round.")
     a("")
+    for w, why in results.get("workload_skipped", {}).items():
+        a("### %s: skipped" % w)
+        a("")
+        a("%s: %s" % (WORKLOADS[w]["desc"], why.replace("\n", " ")))
+        a("")
     for w, block in results.get("pairs", {}).items():
         spec = WORKLOADS[w]
         a("### %s: %s" % (w, spec["desc"]))
