@@ -66,11 +66,15 @@ clean:
 # installs the peers compared against (a failed install is a skipped observer,
 # never fatal), builds, runs. QUICK=1 for a 2-pair development run.
 BENCH_PEERS := bpftrace libbpf-tools linux-perf sysstat
+BENCH_TARGETS := perfwired perfwire bench_w2_faults bench_w3b_token_ring bench_threads \
+  bench_frames perfwire_gbench
 BENCH_VARS  := QUICK PAIRS SCALE WORKLOADS OBSERVERS SKIP PERFWIRED_DEFAULT_FLAGS \
-  PERFWIRED_ALL_FLAGS SELF_SECONDS SELF_POPULATIONS SELF_INTERVALS BENCH_OUT
+  PERFWIRED_ALL_FLAGS SELF_SECONDS SELF_POPULATIONS SELF_INTERVALS BENCH_OUT PERFWIRED \
+  W1_LOOPS W2_FAULTS W3_HANDOFFS W4_SECONDS E2E_SAMPLES_1S E2E_SAMPLES_100MS START_TIMEOUT
 bench:
 ifeq ($(shell id -u),0)
-	@$(MAKE) deps build BUILD_DIR=$(BUILD_DIR)
+	@$(MAKE) deps $(BUILD_DIR)/CMakeCache.txt BUILD_DIR=$(BUILD_DIR)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target $(BENCH_TARGETS)
 	@missing=$$(for p in $(BENCH_PEERS); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
 	done); \
