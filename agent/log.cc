@@ -12,7 +12,7 @@ std::mutex mu;
 
 void SetLogVerbose(bool v) { verbose = v; }
 
-void Log(LogLevel level, std::string_view message) {
+void Log(LogLevel level, absl::string_view message) {
   if (level == LogLevel::kInfo && !verbose) return;
   const char* tag = level == LogLevel::kInfo      ? "info"
                     : level == LogLevel::kWarning ? "warning"

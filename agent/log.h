@@ -4,17 +4,17 @@
 // Minimal logger (Debian's Abseil has no absl/log): one line per message on
 // stderr, prefixed with the program name and severity. Thread-safe.
 
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 namespace perfwire {
 
 enum class LogLevel { kInfo, kWarning, kError };
 
 void SetLogVerbose(bool verbose);  // kInfo lines are printed only when verbose
-void Log(LogLevel level, std::string_view message);
-inline void LogInfo(std::string_view m) { Log(LogLevel::kInfo, m); }
-inline void LogWarning(std::string_view m) { Log(LogLevel::kWarning, m); }
-inline void LogError(std::string_view m) { Log(LogLevel::kError, m); }
+void Log(LogLevel level, absl::string_view message);
+inline void LogInfo(absl::string_view m) { Log(LogLevel::kInfo, m); }
+inline void LogWarning(absl::string_view m) { Log(LogLevel::kWarning, m); }
+inline void LogError(absl::string_view m) { Log(LogLevel::kError, m); }
 
 }  // namespace perfwire
 

@@ -11,7 +11,12 @@ absl::Status VerifyFrame(const uint8_t* data, size_t size) {
     return absl::FailedPreconditionError(
         "not a perfwire frame (file identifier is not PWF1)");
   }
-  flatbuffers::Verifier verifier(data, size);
+  // FlatBuffers checks alignment relative to `data`, but a size-prefixed
+  // message aligns the buffer that starts at its 4-byte prefix, so 8-byte
+  // fields sit at offsets 4 (mod 8) from `data`. Bounds are still checked.
+  flatbuffers::Verifier::Options options;
+  options.check_alignment = false;
+  flatbuffers::Verifier verifier(data, size, options);
   if (!fb::VerifyFrameBuffer(verifier)) {
     return absl::DataLossError(absl::StrFormat(
         "corrupt frame: %u bytes fail FlatBuffers verification", size));

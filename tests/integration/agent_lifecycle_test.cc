@@ -1,12 +1,19 @@
 // perfwired as a process: startup refusals, socket rules, clean shutdown.
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 
+#include "clients/lib/unique_fd.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
 
@@ -24,29 +31,56 @@ std::string RunShell(const std::string& cmd, int* status) {
   return out;
 }
 
-bool OurProgramsLoaded() {
+// BPF program ids the process holds open (through program and link fds).
+std::set<uint32_t> ProgIdsHeldBy(pid_t pid) {
+  std::set<uint32_t> ids;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fdinfo";
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("prog_id:", 0) == 0)
+        ids.insert(std::stoul(line.substr(8)));
+    }
+  }
+  return ids;
+}
+
+bool ProgramLoaded(uint32_t id) {
   int status = 0;
-  const std::string progs = RunShell("bpftool prog list 2>/dev/null", &status);
-  return progs.find("task_free_") != std::string::npos ||
-         progs.find("bio_queue_") != std::string::npos ||
-         progs.find("snapshot_thread") != std::string::npos;
+  RunShell("bpftool prog show id " + std::to_string(id) + " >/dev/null 2>&1",
+           &status);
+  return status == 0;
 }
 
 TEST(AgentLifecycle, SigtermDetachesEverything) {
   PERFWIRE_REQUIRE_BPF();
   std::string socket;
+  std::set<uint32_t> held;
   {
     Agent agent("100ms");
     ASSERT_TRUE(agent.started()) << agent.error();
     socket = agent.socket();
-    EXPECT_TRUE(OurProgramsLoaded());
+    held = ProgIdsHeldBy(agent.pid());
+    // iterator, exit hook and block IO hook
+    EXPECT_GE(held.size(), 3u);
+    for (uint32_t id : held) EXPECT_TRUE(ProgramLoaded(id)) << id;
     struct stat st;
     ASSERT_EQ(stat(socket.c_str(), &st), 0);
     EXPECT_TRUE(S_ISSOCK(st.st_mode));
     EXPECT_EQ(st.st_mode & 0777, 0660u);
     EXPECT_EQ(agent.Stop(), 0);
   }
-  EXPECT_FALSE(OurProgramsLoaded()) << "programs left attached after SIGTERM";
+  // The kernel frees released programs after an RCU grace period.
+  for (uint32_t id : held) {
+    bool loaded = true;
+    for (int i = 0; i < 50 && loaded; ++i) {
+      loaded = ProgramLoaded(id);
+      if (loaded) usleep(100 * 1000);
+    }
+    EXPECT_FALSE(loaded) << "program " << id
+                         << " still loaded 5 s after SIGTERM";
+  }
   EXPECT_NE(access(socket.c_str(), F_OK), 0) << "socket file left behind";
 }
 
@@ -71,20 +105,26 @@ TEST(AgentLifecycle, StaleSocketFileIsReplaced) {
   TempDir dir;
   const std::string path = dir.path() + "/stale.sock";
   // A socket file nobody listens on, as a crash leaves it.
-  int status = 0;
-  RunShell(
-      "python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.bind('" +
-          path + "')\"",
-      &status);
+  {
+    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    ASSERT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
+              0);
+    chmod(path.c_str(), 0755);
+  }
   struct stat stale;
   ASSERT_EQ(stat(path.c_str(), &stale), 0);
+  ASSERT_NE(stale.st_mode & 0777, 0660u);
   Child agent(AgentPath(), {"--socket=" + path, "--interval=100ms"});
   std::unique_ptr<FrameTotals> totals;
   for (int i = 0; i < 100 && !totals; ++i) {
     usleep(100 * 1000);
-    // The agent's listening socket replaces the stale file (new inode).
+    // The agent's listening socket (mode 0660) replaces the stale file
+    // (0755; its inode number may be reused, so the mode tells them apart).
     struct stat st;
-    if (stat(path.c_str(), &st) == 0 && st.st_ino != stale.st_ino &&
+    if (stat(path.c_str(), &st) == 0 && (st.st_mode & 0777) == 0660 &&
         agent.Running()) {
       totals = std::make_unique<FrameTotals>(path);
     }

@@ -68,6 +68,7 @@ class Agent {
                  std::vector<std::string> extra = {});
   ~Agent();  // SIGTERM, then wait
   const std::string& socket() const { return socket_; }
+  pid_t pid() const { return child_->pid(); }
   bool started() const { return started_; }
   const std::string& error() const { return error_; }
   int Stop();  // SIGTERM and wait; returns exit status

@@ -23,6 +23,21 @@ TEST(VerifyFrame, AcceptsWellFormedFrame) {
   EXPECT_TRUE(VerifyFrame(buf.data(), buf.size()).ok());
 }
 
+// What the socket carries: the body of a FinishSizePrefixed message, whose
+// 8-byte fields are aligned relative to the prefix, not to the body.
+TEST(VerifyFrame, AcceptsBodyOfSizePrefixedMessage) {
+  flatbuffers::FlatBufferBuilder fbb;
+  fb::FrameBuilder frame(fbb);
+  frame.add_schema_version(kSchemaVersion);
+  frame.add_seq(7);
+  frame.add_interval_ns(1000);
+  fbb.FinishSizePrefixed(frame.Finish(), fb::FrameIdentifier());
+  const uint8_t* message = fbb.GetBufferPointer();
+  EXPECT_TRUE(VerifyFrame(message + kWirePrefixBytes,
+                          fbb.GetSize() - kWirePrefixBytes)
+                  .ok());
+}
+
 TEST(VerifyFrame, RejectsForeignIdentifier) {
   auto buf = BuildFrame(kSchemaVersion);
   std::memcpy(buf.data() + 4, "XXXX", 4);

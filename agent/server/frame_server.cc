@@ -1,0 +1,255 @@
+#include "agent/server/frame_server.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "agent/log.h"
+#include "agent/server/frame_queue.h"
+#include "perfwire_generated.h"
+
+namespace perfwire {
+namespace {
+
+// Writes all of [data, data+size) to a blocking socket. Returns 0 on success,
+// else the errno that ended the connection.
+int SendAll(int fd, const uint8_t* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+std::string ErrnoText(int err, absl::string_view what) {
+  return absl::ErrnoToStatus(err, what).ToString();
+}
+
+}  // namespace
+
+// One connected consumer: its socket, its queue and the thread that drains the
+// queue into the socket.
+class FrameServer::Consumer {
+ public:
+  // Starts the writer thread; `on_finish` runs on it when it stops by itself
+  // (peer gone or write error).
+  Consumer(UniqueFd fd, size_t queue_frames, std::function<void()> on_finish)
+      : fd_(std::move(fd)),
+        queue_(queue_frames),
+        on_finish_(std::move(on_finish)),
+        writer_([this] { WriteFrames(); }) {}
+
+  // Unblocks a writer stuck in send() and joins it. Call once, from the
+  // thread that owns the Consumer, before destroying it.
+  void Stop() {
+    ::shutdown(fd_.get(), SHUT_RDWR);
+    queue_.Close();
+    writer_.join();
+  }
+
+  int fd() const { return fd_.get(); }
+  FrameQueue& queue() { return queue_; }
+  bool finished() const { return finished_.load(); }
+  // The peer shut down its sending side; it may still read.
+  bool peer_write_closed = false;  // used by the accept thread only
+
+ private:
+  void WriteFrames() {
+    std::vector<uint8_t> patched;
+    bool warned = false;
+    while (std::optional<FrameQueue::Popped> popped = queue_.Pop()) {
+      const uint8_t* data = popped->frame->data();
+      const size_t size = popped->frame->size();
+      if (popped->dropped_count != 0) {
+        patched.assign(data, data + size);
+        fb::Frame* frame = fb::GetMutableSizePrefixedFrame(patched.data());
+        if (frame->mutate_consumer_dropped_frame_count(popped->dropped_count)) {
+          data = patched.data();
+        } else if (!warned) {
+          warned = true;
+          LogWarning(
+              "frame lacks consumer_dropped_frame_count (build it with "
+              "ForceDefaults); a slow consumer is not told what it lost");
+        }
+      }
+      if (const int err = SendAll(fd_.get(), data, size); err != 0) {
+        if (err != EPIPE && err != ECONNRESET) {
+          LogWarning(
+              absl::StrCat("dropping consumer: ", ErrnoText(err, "send")));
+        }
+        break;
+      }
+    }
+    finished_.store(true);
+    on_finish_();
+  }
+
+  const UniqueFd fd_;
+  FrameQueue queue_;
+  const std::function<void()> on_finish_;
+  std::atomic<bool> finished_{false};
+  std::jthread writer_;  // last: starts after the fields it uses exist
+};
+
+absl::StatusOr<std::unique_ptr<FrameServer>> FrameServer::Start(
+    const ServerOptions& options) {
+  absl::StatusOr<ListenSocket> socket =
+      OpenListenSocket(options.socket_path, options.group, options.mode);
+  if (!socket.ok()) return socket.status();
+  UniqueFd wake_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!wake_fd) {
+    const absl::Status status = absl::ErrnoToStatus(errno, "eventfd");
+    UnlinkIfStillOurs(*socket);
+    return status;
+  }
+  return std::make_unique<FrameServer>(ConstructorKey{}, options,
+                                       *std::move(socket), std::move(wake_fd));
+}
+
+FrameServer::FrameServer(ConstructorKey, const ServerOptions& options,
+                         ListenSocket socket, UniqueFd wake_fd)
+    : options_(options),
+      socket_(std::move(socket)),
+      wake_fd_(std::move(wake_fd)),
+      accept_thread_([this] { ServeConnections(); }) {}
+
+FrameServer::~FrameServer() {
+  stopping_.store(true);
+  Wake();
+  accept_thread_.join();
+  std::list<std::unique_ptr<Consumer>> consumers;
+  {
+    absl::MutexLock lock(&mu_);
+    consumers.swap(consumers_);
+  }
+  for (const std::unique_ptr<Consumer>& consumer : consumers) consumer->Stop();
+  consumers.clear();
+  UnlinkIfStillOurs(socket_);
+}
+
+void FrameServer::Publish(
+    std::shared_ptr<const flatbuffers::DetachedBuffer> frame) {
+  if (frame == nullptr) return;
+  absl::ReaderMutexLock lock(&mu_);
+  for (const std::unique_ptr<Consumer>& consumer : consumers_) {
+    consumer->queue().Push(frame);
+  }
+}
+
+size_t FrameServer::consumer_count() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return consumers_.size();
+}
+
+void FrameServer::Wake() {
+  const uint64_t one = 1;
+  // Cannot fail short of a counter overflow, which would itself wake poll().
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_.get(), &one, sizeof(one));
+}
+
+void FrameServer::ServeConnections() {
+  std::vector<Consumer*> watched;
+  std::vector<Consumer*> finished;
+  std::vector<pollfd> fds;
+  while (!stopping_.load()) {
+    watched.clear();
+    finished.clear();
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      for (const std::unique_ptr<Consumer>& consumer : consumers_) {
+        (consumer->finished() ? finished : watched).push_back(consumer.get());
+      }
+    }
+    for (Consumer* consumer : finished) Remove(consumer);
+
+    fds.clear();
+    fds.push_back({socket_.fd.get(), POLLIN, 0});
+    fds.push_back({wake_fd_.get(), POLLIN, 0});
+    for (Consumer* consumer : watched) {
+      // POLLHUP and POLLERR are always reported: the peer is gone.
+      const short events = consumer->peer_write_closed ? 0 : POLLIN;
+      fds.push_back({consumer->fd(), events, 0});
+    }
+    if (::poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      LogError(absl::StrCat("frame server stops accepting: ",
+                            ErrnoText(errno, "poll")));
+      return;
+    }
+    if (fds[1].revents != 0) {
+      uint64_t count;
+      [[maybe_unused]] ssize_t n =
+          ::read(wake_fd_.get(), &count, sizeof(count));
+    }
+    if (stopping_.load()) return;
+    if (fds[0].revents != 0) Accept();
+    for (size_t i = 0; i < watched.size(); ++i) {
+      const short revents = fds[i + 2].revents;
+      Consumer* consumer = watched[i];
+      if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
+        Remove(consumer);
+      } else if (revents & POLLIN) {
+        // Consumers have nothing to say; discard what they send.
+        char scratch[512];
+        const ssize_t n =
+            ::recv(consumer->fd(), scratch, sizeof(scratch), MSG_DONTWAIT);
+        if (n == 0) consumer->peer_write_closed = true;
+      }
+    }
+  }
+}
+
+void FrameServer::Accept() {
+  UniqueFd fd(::accept4(socket_.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!fd) {
+    if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
+      LogWarning(ErrnoText(errno, absl::StrCat("accept on ", socket_.path)));
+    }
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  if (consumers_.size() >= options_.max_consumers) {
+    LogWarning(absl::StrCat("refusing a consumer: ", consumers_.size(),
+                            " are connected (max_consumers)"));
+    return;  // closes fd
+  }
+  consumers_.push_back(std::make_unique<Consumer>(
+      std::move(fd), options_.queue_frames, [this] { Wake(); }));
+  LogInfo(absl::StrCat("consumer connected (", consumers_.size(), " now)"));
+}
+
+void FrameServer::Remove(Consumer* consumer) {
+  std::unique_ptr<Consumer> removed;
+  size_t remaining = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = consumers_.begin(); it != consumers_.end(); ++it) {
+      if (it->get() == consumer) {
+        removed = std::move(*it);
+        consumers_.erase(it);
+        break;
+      }
+    }
+    remaining = consumers_.size();
+  }
+  if (removed == nullptr) return;
+  removed->Stop();
+  LogInfo(absl::StrCat("consumer disconnected (", remaining, " now)"));
+}
+
+}  // namespace perfwire

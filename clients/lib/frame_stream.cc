@@ -1,0 +1,120 @@
+#include "clients/lib/frame_stream.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "clients/lib/wire.h"
+
+namespace perfwire {
+
+absl::StatusOr<FrameStream> FrameStream::Connect(
+    const std::string& socket_path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.empty() || socket_path.size() >= sizeof(addr.sun_path)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("socket path must be 1 to ", sizeof(addr.sun_path) - 1,
+                     " bytes long: \"", socket_path, "\""));
+  }
+  std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return absl::ErrnoToStatus(errno, "socket(AF_UNIX)");
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr),
+                sizeof(addr)) != 0) {
+    const int err = errno;
+    const std::string not_listening =
+        absl::StrCat("no perfwired is listening on ", socket_path,
+                     " (start it with `make run` or `perfwired`)");
+    switch (err) {
+      case ENOENT:
+        return absl::NotFoundError(not_listening);
+      case ECONNREFUSED:
+        return absl::UnavailableError(not_listening);
+      case EACCES:
+      case EPERM:
+        return absl::PermissionDeniedError(
+            absl::StrCat("permission denied on ", socket_path,
+                         ": run as root or join the socket's group"));
+      default:
+        return absl::ErrnoToStatus(err, absl::StrCat("connect ", socket_path));
+    }
+  }
+  return FrameStream(std::move(fd), socket_path);
+}
+
+FrameStream FrameStream::FromFd(UniqueFd fd) {
+  std::string name = absl::StrCat("fd ", fd.get());
+  return FrameStream(std::move(fd), std::move(name));
+}
+
+FrameStream::FrameStream(UniqueFd fd, std::string name)
+    : fd_(std::move(fd)), name_(std::move(name)) {}
+
+absl::Span<const uint8_t> FrameStream::last_message() const { return message_; }
+
+absl::StatusOr<const fb::Frame*> FrameStream::Next() {
+  if (!error_.ok()) return error_;
+  absl::StatusOr<const fb::Frame*> frame = ReadFrame();
+  if (!frame.ok()) {
+    message_.clear();
+    if (!absl::IsOutOfRange(frame.status())) error_ = frame.status();
+  }
+  return frame;
+}
+
+absl::StatusOr<const fb::Frame*> FrameStream::ReadFrame() {
+  const uint64_t start = offset_;
+  message_.resize(kWirePrefixBytes);
+  absl::StatusOr<size_t> got = ReadFully(message_.data(), kWirePrefixBytes);
+  if (!got.ok()) return got.status();
+  if (*got == 0) {
+    return absl::OutOfRangeError(absl::StrCat("end of stream from ", name_));
+  }
+  if (*got < kWirePrefixBytes) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s ends inside a frame length at byte %d", name_, start));
+  }
+  const uint32_t size = flatbuffers::ReadScalar<uint32_t>(message_.data());
+  if (size == 0 || size > kMaxFrameBytes) {
+    return absl::DataLossError(absl::StrFormat(
+        "corrupt stream from %s: frame length %u at byte %d (allowed: 1 to "
+        "%u)",
+        name_, size, start, kMaxFrameBytes));
+  }
+  message_.resize(kWirePrefixBytes + size);
+  got = ReadFully(message_.data() + kWirePrefixBytes, size);
+  if (!got.ok()) return got.status();
+  if (*got < size) {
+    return absl::DataLossError(absl::StrFormat(
+        "%s ends inside a frame: %u of its %u bytes arrived (frame at byte "
+        "%d)",
+        name_, *got, size, start));
+  }
+  const uint8_t* body = message_.data() + kWirePrefixBytes;
+  if (absl::Status s = VerifyFrame(body, size); !s.ok()) return s;
+  return fb::GetFrame(body);
+}
+
+absl::StatusOr<size_t> FrameStream::ReadFully(uint8_t* out, size_t size) {
+  size_t got = 0;
+  while (got < size) {
+    const ssize_t n = ::read(fd_.get(), out + got, size - got);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::ErrnoToStatus(errno, absl::StrCat("read from ", name_));
+    }
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+    offset_ += static_cast<uint64_t>(n);
+  }
+  return got;
+}
+
+}  // namespace perfwire

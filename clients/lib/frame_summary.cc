@@ -1,0 +1,123 @@
+#include "clients/lib/frame_summary.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+
+namespace perfwire {
+namespace {
+
+constexpr double kNsPerSecond = 1e9;
+
+// Thread names come from the threads themselves: keep them printable.
+std::string Printable(const flatbuffers::String* s) {
+  if (s == nullptr) return "?";
+  std::string out(s->string_view());
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+// 1536 -> "1.5K"; units of 1024.
+std::string HumanBytes(double bytes) {
+  static constexpr const char* kUnits[] = {"", "K", "M", "G", "T"};
+  size_t unit = 0;
+  while (bytes >= 1024 && unit + 1 < std::size(kUnits)) {
+    bytes /= 1024;
+    ++unit;
+  }
+  if (unit == 0) return absl::StrFormat("%.0f", bytes);
+  return absl::StrFormat("%.1f%s", bytes, kUnits[unit]);
+}
+
+std::string Sources(const fb::Frame& frame) {
+  if (frame.sources() == nullptr || frame.sources()->size() == 0) {
+    return "none";
+  }
+  std::vector<std::string> parts;
+  for (const fb::SourceStatus* source : *frame.sources()) {
+    std::string part = Printable(source->name());
+    if (!source->available()) {
+      absl::StrAppend(&part, " unavailable: ", Printable(source->reason()));
+    } else if (source->hook() != nullptr && source->hook()->size() > 0) {
+      absl::StrAppend(&part, " ", Printable(source->hook()));
+    }
+    parts.push_back(std::move(part));
+  }
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    absl::StrAppend(&out, i == 0 ? "" : "; ", parts[i]);
+  }
+  return out;
+}
+
+std::string Header(const fb::Frame& frame) {
+  std::string line = absl::StrFormat("seq %d  interval %.3fs", frame.seq(),
+                                     frame.interval_ns() / kNsPerSecond);
+  if (frame.threads() == nullptr) {
+    absl::StrAppend(&line, "  threads absent");
+  } else {
+    const size_t exited =
+        std::count_if(frame.threads()->begin(), frame.threads()->end(),
+                      [](const fb::Thread* t) { return t->exited(); });
+    absl::StrAppendFormat(&line, "  threads %d (%d exited)",
+                          frame.threads()->size(), exited);
+  }
+  absl::StrAppend(&line, "  sources: ", Sources(frame));
+  if (const fb::AgentStats* agent = frame.agent(); agent != nullptr) {
+    absl::StrAppendFormat(
+        &line, "  agent: cpu %.1fms rss %.1fMB lost %d", agent->cpu_ns() / 1e6,
+        agent->rss_bytes() / (1024.0 * 1024.0), agent->lost_event_count());
+  }
+  return line + "\n";
+}
+
+}  // namespace
+
+std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads) {
+  std::string out = Header(frame);
+  if (frame.threads() == nullptr || top_threads == 0) return out;
+
+  std::vector<const fb::Thread*> threads(frame.threads()->begin(),
+                                         frame.threads()->end());
+  const size_t shown = std::min(top_threads, threads.size());
+  std::partial_sort(threads.begin(), threads.begin() + shown, threads.end(),
+                    [](const fb::Thread* a, const fb::Thread* b) {
+                      if (a->on_cpu_ns() != b->on_cpu_ns()) {
+                        return a->on_cpu_ns() > b->on_cpu_ns();
+                      }
+                      return a->tid() < b->tid();
+                    });
+  absl::StrAppendFormat(&out, "%8s %8s %-16s %6s %10s %10s %9s %9s\n", "TID",
+                        "PID", "COMM", "CPU%", "SWITCH/s", "FAULT/s", "READ/s",
+                        "WRITE/s");
+  const uint64_t interval_ns = frame.interval_ns();
+  const double seconds = interval_ns / kNsPerSecond;
+  for (size_t i = 0; i < shown; ++i) {
+    const fb::Thread& t = *threads[i];
+    std::string cpu = "-", switches = "-", faults = "-", reads = "-",
+                writes = "-";
+    if (interval_ns != 0) {
+      cpu = absl::StrFormat("%.1f", 100.0 * t.on_cpu_ns() / interval_ns);
+      switches = absl::StrFormat(
+          "%.1f", (t.voluntary_switch_count() + t.involuntary_switch_count()) /
+                      seconds);
+      faults = absl::StrFormat(
+          "%.1f", (t.minor_fault_count() + t.major_fault_count()) / seconds);
+      reads = HumanBytes(t.read_bytes() / seconds);
+      writes = HumanBytes(t.write_bytes() / seconds);
+    }
+    absl::StrAppendFormat(&out, "%8d %8d %-16s %6s %10s %10s %9s %9s\n",
+                          t.tid(), t.pid(), Printable(t.comm()), cpu, switches,
+                          faults, reads, writes);
+  }
+  return out;
+}
+
+}  // namespace perfwire

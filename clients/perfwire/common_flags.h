@@ -1,0 +1,15 @@
+#ifndef PERFWIRE_CLIENTS_PERFWIRE_COMMON_FLAGS_H_
+#define PERFWIRE_CLIENTS_PERFWIRE_COMMON_FLAGS_H_
+
+// Flags shared by the subcommands that read a frame stream. A command lists
+// the ones it reads in its Command::flags.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/flags/declare.h"
+
+ABSL_DECLARE_FLAG(std::string, socket);
+ABSL_DECLARE_FLAG(int64_t, count);
+
+#endif  // PERFWIRE_CLIENTS_PERFWIRE_COMMON_FLAGS_H_
