@@ -56,6 +56,7 @@ E2E_SAMPLES = {"1s": int(env("E2E_SAMPLES_1S", "3" if QUICK else "8")),
 ONLY_WORKLOADS = env("WORKLOADS", "").split()
 ONLY_OBSERVERS = env("OBSERVERS", "").split()
 SKIP_PARTS = env("SKIP", "").split()  # any of: pairs bpfstats selfcost gbench e2e
+BPF_STATS_MIN_WINDOW_S = 2.5
 START_TIMEOUT = float(env("START_TIMEOUT", "30"))  # seconds for an observer to attach
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -566,16 +567,20 @@ def measure_observed(obs, workload):
     return r
 
 
-def run_pairs(results):
-    observers = {o.name: o for o in all_observers()}
+def check_observers(results):
     status = results.setdefault("observers", {})
-    for name, o in observers.items():
+    for o in all_observers():
         try:
             o.available()
-            status[name] = {"label": o.label, "status": "ok"}
+            status[o.name] = {"label": o.label, "status": "ok"}
         except Skip as e:
-            status[name] = {"label": o.label, "status": "skipped", "reason": str(e)}
-            log("observer %s skipped: %s" % (name, e))
+            status[o.name] = {"label": o.label, "status": "skipped", "reason": str(e)}
+            log("observer %s skipped: %s" % (o.name, e))
+
+
+def run_pairs(results):
+    observers = {o.name: o for o in all_observers()}
+    status = results["observers"]
     workloads = [w for w in ("W1", "W2", "W3b", "W4") if not ONLY_WORKLOADS or
                  w in ONLY_WORKLOADS]
     planned = sum(len([n for n in MATRIX[w] if n in observers]) for w in workloads) * PAIRS
@@ -662,6 +667,10 @@ def run_bpf_stats(results):
                 s0 = bpf_stats_snapshot(hooks)
                 t0 = time.monotonic()
                 value, _ = run_workload(w)
+                if isinstance(o, Perfwired):
+                    # Cover at least two collections, so the per-interval
+                    # iter/task program has runs even when the workload is short.
+                    time.sleep(max(0.0, BPF_STATS_MIN_WINDOW_S - (time.monotonic() - t0)))
                 elapsed = time.monotonic() - t0
                 s1 = bpf_stats_snapshot(hooks)
             except (RuntimeError, Skip, subprocess.TimeoutExpired) as e:
@@ -1123,6 +1132,7 @@ def main():
     results = {"machine": machine(), "quick": QUICK, "pairs": {}}
     log("mode %s, %d pairs, build %s" % ("QUICK" if QUICK else "full", PAIRS, BUILD))
     try:
+        check_observers(results)
         if "gbench" not in SKIP_PARTS:
             run_gbench(results)
         if "pairs" not in SKIP_PARTS:
