@@ -12,7 +12,7 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 # Debian packages the build and tests need.
 DEB_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libabsl-dev \
   flatbuffers-compiler libflatbuffers-dev libgtest-dev libgmock-dev \
-  libbenchmark-dev cmake make g++ pkg-config procps
+  libbenchmark-dev cmake make g++ pkg-config procps linux-perf iproute2
 
 ifeq ($(shell id -u),0)
   SUDO :=

@@ -78,6 +78,15 @@ std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
   frame.add_kernel_release(kernel);
   frame.add_sources(statuses_vec);
   if (!sections.threads.IsNull()) frame.add_threads(sections.threads);
+  if (!sections.cpu.IsNull()) frame.add_cpu(sections.cpu);
+  if (!sections.memory.IsNull()) frame.add_memory(sections.memory);
+  if (!sections.disks.IsNull()) frame.add_disks(sections.disks);
+  if (!sections.filesystems.IsNull()) frame.add_filesystems(sections.filesystems);
+  if (!sections.network.IsNull()) frame.add_network(sections.network);
+  if (!sections.processes.IsNull()) frame.add_processes(sections.processes);
+  if (!sections.perf_software.IsNull()) frame.add_perf_software(sections.perf_software);
+  if (!sections.perf_hardware.IsNull()) frame.add_perf_hardware(sections.perf_hardware);
+  if (!sections.gpus.IsNull()) frame.add_gpus(sections.gpus);
   frame.add_agent(agent_stats);
   // Always present so the server can patch it per consumer in place.
   fbb.ForceDefaults(true);

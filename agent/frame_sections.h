@@ -22,6 +22,16 @@ struct FrameSections {
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>>
       threads;
   SourceLossCounters losses;
+  // Host-wide sections (agent/host, agent/perf).
+  flatbuffers::Offset<fb::HostCpu> cpu;
+  flatbuffers::Offset<fb::HostMemory> memory;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::HostDisk>>> disks;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::HostFilesystem>>> filesystems;
+  flatbuffers::Offset<fb::HostNetwork> network;
+  flatbuffers::Offset<fb::HostProcesses> processes;
+  flatbuffers::Offset<fb::PerfCounters> perf_software;
+  flatbuffers::Offset<fb::PerfCounters> perf_hardware;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::GpuDevice>>> gpus;
 };
 
 }  // namespace perfwire

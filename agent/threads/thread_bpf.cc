@@ -103,6 +103,28 @@ absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(
 
 ThreadBpf::~ThreadBpf() = default;
 
+absl::Status ThreadBpf::ReadBlockIoMap() {
+  block_io_.clear();
+  const int fd = bpf_map__fd(skel_->maps.block_io);
+  constexpr uint32_t kBatch = 1024;
+  batch_keys_.resize(kBatch);
+  batch_values_.resize(kBatch);
+  uint32_t out_batch = 0;
+  bool first = true;
+  for (;;) {
+    uint32_t count = kBatch;
+    const int err = bpf_map_lookup_batch(fd, first ? nullptr : &out_batch,
+                                         &out_batch, batch_keys_.data(),
+                                         batch_values_.data(), &count, nullptr);
+    first = false;
+    for (uint32_t i = 0; i < count; ++i)
+      block_io_[batch_keys_[i]] = batch_values_[i];
+    if (err == 0) continue;
+    if (errno == ENOENT) return absl::OkStatus();  // no more entries
+    return LibbpfError(errno, "read block_io map");
+  }
+}
+
 absl::Status ThreadBpf::ForEachLiveThread(
     absl::FunctionRef<void(const ThreadSample&)> fn) {
   UniqueFd iter(bpf_iter_create(bpf_link__fd(skel_->links.snapshot_threads)));
@@ -124,9 +146,16 @@ absl::Status ThreadBpf::ForEachLiveThread(
         absl::StrCat("task iterator returned ", used,
                      " bytes, not a whole number of records"));
   }
+  if (absl::Status s = ReadBlockIoMap(); !s.ok()) return s;
   for (size_t off = 0; off < used; off += sizeof(pw_thread_sample)) {
     pw_thread_sample s;
     std::memcpy(&s, iter_buffer_.data() + off, sizeof(s));
+    if (auto it = block_io_.find(s.tid); it != block_io_.end()) {
+      s.block_read_bytes = it->second.read_bytes;
+      s.block_write_bytes = it->second.write_bytes;
+      s.block_read_ops = it->second.read_ops;
+      s.block_write_ops = it->second.write_ops;
+    }
     fn(ToThreadSample(s));
   }
   return absl::OkStatus();

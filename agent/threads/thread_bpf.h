@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -52,7 +53,7 @@ class ThreadBpf {
   const std::string& hook() const { return hook_; }
 
   // Runs the task iterator once: calls `fn` for every live task but the
-  // agent's own.
+  // agent's own, with its block IO counters from the block_io map.
   absl::Status ForEachLiveThread(
       absl::FunctionRef<void(const ThreadSample&)> fn);
 
@@ -77,7 +78,13 @@ class ThreadBpf {
   std::unique_ptr<threads_bpf, SkelDeleter> skel_;
   std::unique_ptr<ring_buffer, RingDeleter> exits_;
   std::string hook_;
+  absl::Status ReadBlockIoMap();
+
   std::vector<char> iter_buffer_;  // reused across intervals
+  // block_io map contents, read once per iteration; buffers reused.
+  absl::flat_hash_map<uint32_t, pw_block_io> block_io_;
+  std::vector<uint32_t> batch_keys_;
+  std::vector<pw_block_io> batch_values_;
   // Set only during DrainExits.
   absl::FunctionRef<void(const ThreadSample&)>* exit_fn_ = nullptr;
 };

@@ -1,0 +1,384 @@
+#include "agent/host/cpu.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "agent/host/text_util.h"
+#include "agent/log.h"
+#include "agent/self_stats.h"
+
+namespace perfwire {
+namespace {
+
+constexpr char kSourceName[] = "cpu";
+
+bool ParseCpuLine(absl::string_view line, CpuTicks& t) {
+  FieldSplitter f(line);
+  absl::string_view name;
+  if (!f.Next(name) || !absl::StartsWith(name, "cpu")) return false;
+  name.remove_prefix(3);
+  if (name.empty()) {
+    t.cpu = -1;
+  } else {
+    uint64_t n;
+    if (!ParseU64(name, n) || n > 1u << 20) return false;
+    t.cpu = static_cast<int>(n);
+  }
+  uint64_t* cols[] = {&t.user, &t.nice,    &t.system, &t.idle,  &t.iowait,
+                      &t.irq,  &t.softirq, &t.steal,  &t.guest, &t.guest_nice};
+  int count = 0;
+  absl::string_view field;
+  while (count < 10 && f.Next(field)) {
+    if (!ParseU64(field, *cols[count])) return false;
+    ++count;
+  }
+  return count >= 4;
+}
+
+float Pct(uint64_t part, uint64_t total) {
+  return total ? static_cast<float>(100.0 * static_cast<double>(part) /
+                                    static_cast<double>(total))
+               : 0.0f;
+}
+
+flatbuffers::Offset<fb::HostCpuTimes> BuildTimes(
+    flatbuffers::FlatBufferBuilder& fbb, int cpu, const CpuPercent& p,
+    float mhz) {
+  fb::HostCpuTimesBuilder b(fbb);
+  b.add_cpu(cpu);
+  b.add_user_percent(p.user);
+  b.add_nice_percent(p.nice);
+  b.add_system_percent(p.system);
+  b.add_idle_percent(p.idle);
+  b.add_iowait_percent(p.iowait);
+  b.add_irq_percent(p.irq);
+  b.add_softirq_percent(p.softirq);
+  b.add_steal_percent(p.steal);
+  b.add_guest_percent(p.guest);
+  b.add_guest_nice_percent(p.guest_nice);
+  if (mhz > 0) b.add_frequency_mhz(mhz);
+  return b.Finish();
+}
+
+bool ReadTrimmed(const std::string& path, std::string& buf,
+                 absl::string_view& out) {
+  if (!ReadFileInto(path, buf).ok()) return false;
+  out = absl::StripAsciiWhitespace(absl::string_view(buf));
+  return true;
+}
+
+template <typename Fn>
+void ForEachDirEntry(const std::string& dir, Fn fn) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) return;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    fn(absl::string_view(e->d_name));
+  }
+  closedir(d);
+}
+
+}  // namespace
+
+absl::Status ParseProcStat(absl::string_view text, ProcStat& out) {
+  out.cores.clear();
+  out.interrupts = out.context_switches = out.forks = 0;
+  out.procs_running = out.procs_blocked = 0;
+  bool have_total = false;
+  LineSplitter lines(text);
+  absl::string_view line;
+  while (lines.Next(line)) {
+    if (absl::StartsWith(line, "cpu")) {
+      CpuTicks t;
+      if (!ParseCpuLine(line, t)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "/proc/stat: malformed cpu line: ", line.substr(0, 60)));
+      }
+      if (t.cpu < 0) {
+        out.total = t;
+        have_total = true;
+      } else {
+        out.cores.push_back(t);
+      }
+      continue;
+    }
+    FieldSplitter f(line);
+    absl::string_view key, value;
+    if (!f.Next(key) || !f.Next(value)) continue;
+    uint64_t v;
+    if (!ParseU64(value, v)) continue;
+    if (key == "intr") {
+      out.interrupts = v;
+    } else if (key == "ctxt") {
+      out.context_switches = v;
+    } else if (key == "processes") {
+      out.forks = v;
+    } else if (key == "procs_running") {
+      out.procs_running = static_cast<uint32_t>(v);
+    } else if (key == "procs_blocked") {
+      out.procs_blocked = static_cast<uint32_t>(v);
+    }
+  }
+  if (!have_total)
+    return absl::InvalidArgumentError("/proc/stat: no aggregate cpu line");
+  return absl::OkStatus();
+}
+
+CpuPercent CpuSplit(const CpuTicks& a, const CpuTicks& b) {
+  // The kernel adds guest time into user (and guest_nice into nice).
+  const uint64_t guest = CounterDelta(a.guest, b.guest);
+  const uint64_t guest_nice = CounterDelta(a.guest_nice, b.guest_nice);
+  const uint64_t user_all = CounterDelta(a.user, b.user);
+  const uint64_t nice_all = CounterDelta(a.nice, b.nice);
+  const uint64_t user = user_all > guest ? user_all - guest : 0;
+  const uint64_t nice = nice_all > guest_nice ? nice_all - guest_nice : 0;
+  const uint64_t system = CounterDelta(a.system, b.system);
+  const uint64_t idle = CounterDelta(a.idle, b.idle);
+  const uint64_t iowait =
+      CounterDelta(a.iowait, b.iowait);  // may go backwards: clamp
+  const uint64_t irq = CounterDelta(a.irq, b.irq);
+  const uint64_t softirq = CounterDelta(a.softirq, b.softirq);
+  const uint64_t steal = CounterDelta(a.steal, b.steal);
+  const uint64_t total = user + nice + system + idle + iowait + irq + softirq +
+                         steal + guest + guest_nice;
+  CpuPercent p;
+  p.user = Pct(user, total);
+  p.nice = Pct(nice, total);
+  p.system = Pct(system, total);
+  p.idle = Pct(idle, total);
+  p.iowait = Pct(iowait, total);
+  p.irq = Pct(irq, total);
+  p.softirq = Pct(softirq, total);
+  p.steal = Pct(steal, total);
+  p.guest = Pct(guest, total);
+  p.guest_nice = Pct(guest_nice, total);
+  return p;
+}
+
+absl::Status ParseLoadAvg(absl::string_view text, LoadAvg& out) {
+  FieldSplitter f(text);
+  absl::string_view a, b, c, tasks;
+  if (!f.Next(a) || !f.Next(b) || !f.Next(c) || !f.Next(tasks) ||
+      !ParseDouble(a, out.load1) || !ParseDouble(b, out.load5) ||
+      !ParseDouble(c, out.load15)) {
+    return absl::InvalidArgumentError("/proc/loadavg: malformed");
+  }
+  const size_t slash = tasks.find('/');
+  uint64_t run = 0, all = 0;
+  if (slash == absl::string_view::npos ||
+      !ParseU64(tasks.substr(0, slash), run) ||
+      !ParseU64(tasks.substr(slash + 1), all)) {
+    return absl::InvalidArgumentError("/proc/loadavg: malformed task counts");
+  }
+  out.runnable = static_cast<uint32_t>(run);
+  out.threads = static_cast<uint32_t>(all);
+  return absl::OkStatus();
+}
+
+std::vector<float> ParseCpuInfoMhz(absl::string_view text) {
+  std::vector<float> mhz;
+  int64_t processor = -1;
+  LineSplitter lines(text);
+  absl::string_view line;
+  while (lines.Next(line)) {
+    const size_t colon = line.find(':');
+    if (colon == absl::string_view::npos) continue;
+    const absl::string_view key =
+        absl::StripAsciiWhitespace(line.substr(0, colon));
+    const absl::string_view value =
+        absl::StripAsciiWhitespace(line.substr(colon + 1));
+    if (key == "processor") {
+      uint64_t n;
+      processor =
+          ParseU64(value, n) && n < (1u << 16) ? static_cast<int64_t>(n) : -1;
+    } else if (key == "cpu MHz" && processor >= 0) {
+      double v;
+      if (!ParseDouble(value, v)) continue;
+      if (mhz.size() <= static_cast<size_t>(processor))
+        mhz.resize(processor + 1, 0.0f);
+      mhz[processor] = static_cast<float>(v);
+    }
+  }
+  return mhz;
+}
+
+CpuSource::CpuSource(HostOptions options) : options_(std::move(options)) {
+  status_.name = kSourceName;
+}
+
+void CpuSource::Fail(const absl::Status& s) {
+  if (status_.available)
+    LogWarning(absl::StrCat("cpu source stopped: ", s.message()));
+  status_.available = false;
+  status_.reason = std::string(s.message());
+}
+
+void CpuSource::DiscoverSensors() {
+  sensors_.clear();
+  std::string buf;
+  absl::string_view v;
+  const std::string thermal = options_.sys_root + "/class/thermal";
+  ForEachDirEntry(thermal, [&](absl::string_view name) {
+    if (!absl::StartsWith(name, "thermal_zone")) return;
+    const std::string dir = absl::StrCat(thermal, "/", name);
+    std::string label(name);
+    if (ReadTrimmed(dir + "/type", buf, v)) absl::StrAppend(&label, ":", v);
+    sensors_.push_back({label, dir + "/temp"});
+  });
+  const std::string hwmon = options_.sys_root + "/class/hwmon";
+  ForEachDirEntry(hwmon, [&](absl::string_view name) {
+    const std::string dir = absl::StrCat(hwmon, "/", name);
+    std::string chip(name);
+    if (ReadTrimmed(dir + "/name", buf, v)) chip = std::string(v);
+    ForEachDirEntry(dir, [&](absl::string_view file) {
+      if (!absl::StartsWith(file, "temp") || !absl::EndsWith(file, "_input"))
+        return;
+      const absl::string_view stem =
+          file.substr(0, file.size() - 6);  // "tempN"
+      std::string label = absl::StrCat(chip, ":", stem);
+      if (ReadTrimmed(absl::StrCat(dir, "/", stem, "_label"), buf, v)) {
+        label = absl::StrCat(chip, ":", v);
+      }
+      sensors_.push_back({label, absl::StrCat(dir, "/", file)});
+    });
+  });
+  std::sort(sensors_.begin(), sensors_.end(),
+            [](const Sensor& a, const Sensor& b) { return a.label < b.label; });
+}
+
+void CpuSource::ReadFrequencies(std::vector<float>& mhz_by_cpu) {
+  mhz_by_cpu.clear();
+  if (cpufreq_) {
+    for (const CpuTicks& c : cur_.cores) {
+      if (mhz_by_cpu.size() <= static_cast<size_t>(c.cpu))
+        mhz_by_cpu.resize(c.cpu + 1, 0.0f);
+      absl::string_view v;
+      uint64_t khz;
+      if (ReadTrimmed(absl::StrCat(options_.sys_root, "/devices/system/cpu/cpu",
+                                   c.cpu, "/cpufreq/scaling_cur_freq"),
+                      buf_, v) &&
+          ParseU64(v, khz)) {
+        mhz_by_cpu[c.cpu] = static_cast<float>(khz) / 1000.0f;
+      }
+    }
+    return;
+  }
+  if (ReadFileInto(options_.proc_root + "/cpuinfo", buf_).ok()) {
+    mhz_by_cpu = ParseCpuInfoMhz(buf_);
+  }
+}
+
+absl::Status CpuSource::Start() {
+  status_.available = false;
+  absl::Status s = ReadFileInto(options_.proc_root + "/stat", buf_);
+  if (s.ok()) s = ParseProcStat(buf_, prev_);
+  if (s.ok()) {
+    LoadAvg la;
+    s = ReadFileInto(options_.proc_root + "/loadavg", buf_);
+    if (s.ok()) s = ParseLoadAvg(buf_, la);
+  }
+  if (!s.ok()) {
+    status_.reason = std::string(s.message());
+    return s;
+  }
+  prev_ns_ = MonotonicNs();
+  cpufreq_ = access((options_.sys_root +
+                     "/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")
+                        .c_str(),
+                    R_OK) == 0;
+  DiscoverSensors();
+  status_.available = true;
+  status_.reason = absl::StrCat(
+      "/proc/stat; frequency from ", cpufreq_ ? "cpufreq" : "/proc/cpuinfo",
+      "; ",
+      sensors_.empty()
+          ? std::string("no thermal zone or hwmon temperature sensor")
+          : absl::StrCat(sensors_.size(), " temperature sensors"));
+  return absl::OkStatus();
+}
+
+void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
+                        FrameSections& sections) {
+  absl::Status s = ReadFileInto(options_.proc_root + "/stat", buf_);
+  if (s.ok()) s = ParseProcStat(buf_, cur_);
+  const uint64_t now_ns = MonotonicNs();
+  LoadAvg la;
+  if (s.ok()) s = ReadFileInto(options_.proc_root + "/loadavg", buf_);
+  if (s.ok()) s = ParseLoadAvg(buf_, la);
+  if (!s.ok()) return Fail(s);
+  const uint64_t dt_ns = now_ns - prev_ns_;
+
+  std::vector<float> mhz;
+  ReadFrequencies(mhz);
+  auto mhz_of = [&](int cpu) {
+    return cpu >= 0 && static_cast<size_t>(cpu) < mhz.size() ? mhz[cpu] : 0.0f;
+  };
+
+  std::vector<flatbuffers::Offset<fb::HostCpuTimes>> cores;
+  cores.reserve(cur_.cores.size());
+  for (const CpuTicks& c : cur_.cores) {
+    const CpuTicks* before = nullptr;
+    for (const CpuTicks& p : prev_.cores) {
+      if (p.cpu == c.cpu) {
+        before = &p;
+        break;
+      }
+    }
+    if (!before) continue;  // came online during the interval
+    cores.push_back(
+        BuildTimes(fbb, c.cpu, CpuSplit(*before, c), mhz_of(c.cpu)));
+  }
+  const auto cores_vec = fbb.CreateVector(cores);
+
+  flatbuffers::Offset<
+      flatbuffers::Vector<flatbuffers::Offset<fb::HostTemperature>>>
+      temps_vec;
+  if (!sensors_.empty()) {
+    std::vector<flatbuffers::Offset<fb::HostTemperature>> temps;
+    for (const Sensor& sensor : sensors_) {
+      absl::string_view v;
+      double milli;
+      if (!ReadTrimmed(sensor.path, buf_, v) || !ParseDouble(v, milli))
+        continue;
+      temps.push_back(fb::CreateHostTemperatureDirect(
+          fbb, sensor.label.c_str(), static_cast<float>(milli / 1000.0)));
+    }
+    if (!temps.empty()) temps_vec = fbb.CreateVector(temps);
+  }
+
+  float avg_mhz = 0;
+  int mhz_n = 0;
+  for (float m : mhz) {
+    if (m > 0) {
+      avg_mhz += m;
+      ++mhz_n;
+    }
+  }
+  const auto total =
+      BuildTimes(fbb, -1, CpuSplit(prev_.total, cur_.total),
+                 mhz_n ? avg_mhz / static_cast<float>(mhz_n) : 0.0f);
+
+  fb::HostCpuBuilder b(fbb);
+  b.add_total(total);
+  b.add_cores(cores_vec);
+  if (!temps_vec.IsNull()) b.add_temperatures(temps_vec);
+  b.add_load_1m_count(static_cast<float>(la.load1));
+  b.add_load_5m_count(static_cast<float>(la.load5));
+  b.add_load_15m_count(static_cast<float>(la.load15));
+  b.add_interrupt_per_sec(RatePerSec(prev_.interrupts, cur_.interrupts, dt_ns));
+  b.add_context_switch_per_sec(
+      RatePerSec(prev_.context_switches, cur_.context_switches, dt_ns));
+  b.add_fork_per_sec(RatePerSec(prev_.forks, cur_.forks, dt_ns));
+  b.add_running_task_count(cur_.procs_running);
+  b.add_blocked_task_count(cur_.procs_blocked);
+  sections.cpu = b.Finish();
+  std::swap(prev_, cur_);
+  prev_ns_ = now_ns;
+}
+
+}  // namespace perfwire

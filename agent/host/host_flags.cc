@@ -1,0 +1,39 @@
+// Command-line flags of the host sources. In its own file so that only
+// binaries calling HostOptionsFromFlags() (perfwired) link absl::flags.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "agent/host/host_sources.h"
+
+ABSL_FLAG(std::string, proc_root, "/proc",
+          "Root of the proc filesystem the host sources read (tests inject "
+          "fake or missing roots)");
+ABSL_FLAG(std::string, sys_root, "/sys", "Root of sysfs the host sources read");
+ABSL_FLAG(bool, include_loopback, false,
+          "Report the loopback interface (lo) in network");
+ABSL_FLAG(bool, include_virtual_disks, false,
+          "Report loop, ram and zram block devices in disks");
+ABSL_FLAG(uint32_t, fd_top_count, 10,
+          "Processes listed as the largest fd holders (0: skip per-process fd "
+          "counts)");
+ABSL_FLAG(
+    bool, perf_per_thread_ipc, false,
+    "Attribute cycles and instructions per thread; needs a hardware PMU (the "
+    "perf.hardware status says why it is unavailable)");
+
+namespace perfwire {
+
+HostOptions HostOptionsFromFlags() {
+  HostOptions o;
+  o.proc_root = absl::GetFlag(FLAGS_proc_root);
+  o.sys_root = absl::GetFlag(FLAGS_sys_root);
+  o.include_loopback = absl::GetFlag(FLAGS_include_loopback);
+  o.include_virtual_disks = absl::GetFlag(FLAGS_include_virtual_disks);
+  o.fd_top_count = absl::GetFlag(FLAGS_fd_top_count);
+  o.perf_per_thread_ipc = absl::GetFlag(FLAGS_perf_per_thread_ipc);
+  return o;
+}
+
+}  // namespace perfwire

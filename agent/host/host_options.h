@@ -1,0 +1,25 @@
+#ifndef PERFWIRE_AGENT_HOST_HOST_OPTIONS_H_
+#define PERFWIRE_AGENT_HOST_HOST_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+namespace perfwire {
+
+// Where the host sources read the kernel's files, and what they skip. Tests
+// point the roots at fixture trees or at a path that does not exist.
+struct HostOptions {
+  std::string proc_root = "/proc";
+  std::string sys_root = "/sys";
+  bool include_loopback = false;  // report "lo" in network interfaces
+  bool include_virtual_disks =
+      false;                   // report loop*, ram*, zram* block devices
+  uint32_t fd_top_count = 10;  // processes listed in top_fd_holders
+  bool perf_per_thread_ipc =
+      false;  // opt-in per-thread cycles/instructions (PMU only)
+  std::string nvml_library = "libnvidia-ml.so.1";
+};
+
+}  // namespace perfwire
+
+#endif  // PERFWIRE_AGENT_HOST_HOST_OPTIONS_H_

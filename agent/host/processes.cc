@@ -1,0 +1,166 @@
+#include "agent/host/processes.h"
+
+#include <dirent.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "agent/host/cpu.h"
+#include "agent/host/text_util.h"
+#include "agent/log.h"
+
+namespace perfwire {
+namespace {
+
+constexpr char kSourceName[] = "processes";
+
+bool IsPid(const char* name, uint32_t& pid) {
+  uint64_t v;
+  if (!ParseU64(absl::string_view(name), v) || v == 0 || v > UINT32_MAX)
+    return false;
+  pid = static_cast<uint32_t>(v);
+  return true;
+}
+
+}  // namespace
+
+absl::Status ParseFileNr(absl::string_view text, FileNr& out) {
+  FieldSplitter f(text);
+  absl::string_view a, b, c;
+  if (!f.Next(a) || !f.Next(b) || !f.Next(c) || !ParseU64(a, out.allocated) ||
+      !ParseU64(b, out.unused) ||
+      !ParseU64(absl::StripAsciiWhitespace(c), out.max)) {
+    return absl::InvalidArgumentError("/proc/sys/fs/file-nr: malformed");
+  }
+  return absl::OkStatus();
+}
+
+void KeepTopFdCounts(std::vector<FdCount>& counts, size_t n) {
+  auto larger = [](const FdCount& a, const FdCount& b) {
+    return a.fds != b.fds ? a.fds > b.fds : a.pid < b.pid;
+  };
+  if (counts.size() > n) {
+    std::partial_sort(counts.begin(), counts.begin() + n, counts.end(), larger);
+    counts.resize(n);
+  } else {
+    std::sort(counts.begin(), counts.end(), larger);
+  }
+}
+
+ProcessSource::ProcessSource(HostOptions options)
+    : options_(std::move(options)) {
+  status_.name = kSourceName;
+}
+
+uint32_t ProcessSource::CountFds(uint32_t pid) {
+  path_.clear();
+  absl::StrAppend(&path_, options_.proc_root, "/", pid, "/fd");
+  if (fd_size_works_) {
+    struct stat st;
+    return stat(path_.c_str(), &st) == 0 ? static_cast<uint32_t>(st.st_size)
+                                         : 0;
+  }
+  DIR* d = opendir(path_.c_str());
+  if (!d) return 0;  // exited, or not ours to read
+  uint32_t n = 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+absl::Status ProcessSource::ScanProcesses(uint32_t& process_count) {
+  DIR* d = opendir(options_.proc_root.c_str());
+  if (!d)
+    return absl::ErrnoToStatus(errno,
+                               absl::StrCat("opendir ", options_.proc_root));
+  fds_.clear();
+  process_count = 0;
+  while (dirent* e = readdir(d)) {
+    uint32_t pid;
+    if (!IsPid(e->d_name, pid)) continue;
+    ++process_count;
+    if (options_.fd_top_count > 0) {
+      const uint32_t n = CountFds(pid);
+      if (n > 0) fds_.push_back({pid, n});
+    }
+  }
+  closedir(d);
+  return absl::OkStatus();
+}
+
+absl::Status ProcessSource::Start() {
+  status_.available = false;
+  FileNr nr;
+  absl::Status s = ReadFileInto(options_.proc_root + "/sys/fs/file-nr", buf_);
+  if (s.ok()) s = ParseFileNr(buf_, nr);
+  LoadAvg la;
+  if (s.ok()) s = ReadFileInto(options_.proc_root + "/loadavg", buf_);
+  if (s.ok()) s = ParseLoadAvg(buf_, la);
+  if (!s.ok()) {
+    status_.reason = std::string(s.message());
+    return s;
+  }
+  // Since 6.2, stat(/proc/<pid>/fd).st_size is the number of open fds: our
+  // own fd table is never empty, so a size of 0 means an older kernel. Only
+  // procfs means this (a directory elsewhere, e.g. a fixture, has a block
+  // size).
+  struct statfs sfs;
+  struct stat st;
+  fd_size_works_ = statfs(options_.proc_root.c_str(), &sfs) == 0 &&
+                   sfs.f_type == PROC_SUPER_MAGIC &&
+                   stat((options_.proc_root + "/self/fd").c_str(), &st) == 0 &&
+                   st.st_size > 0;
+  status_.available = true;
+  status_.reason = absl::StrCat(
+      "/proc/<pid> scan, /proc/loadavg, /proc/sys/fs/file-nr; fd counts by ",
+      fd_size_works_ ? "stat(/proc/<pid>/fd).st_size"
+                     : "readdir(/proc/<pid>/fd)");
+  return absl::OkStatus();
+}
+
+void ProcessSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
+                            FrameSections& sections) {
+  FileNr nr;
+  LoadAvg la;
+  uint32_t processes = 0;
+  absl::Status s = ReadFileInto(options_.proc_root + "/sys/fs/file-nr", buf_);
+  if (s.ok()) s = ParseFileNr(buf_, nr);
+  if (s.ok()) s = ReadFileInto(options_.proc_root + "/loadavg", buf_);
+  if (s.ok()) s = ParseLoadAvg(buf_, la);
+  if (s.ok()) s = ScanProcesses(processes);
+  if (!s.ok()) {
+    LogWarning(absl::StrCat("processes source stopped: ", s.message()));
+    status_.available = false;
+    status_.reason = std::string(s.message());
+    return;
+  }
+  KeepTopFdCounts(fds_, options_.fd_top_count);
+  std::vector<flatbuffers::Offset<fb::HostFdHolder>> top;
+  for (const FdCount& c : fds_) {
+    path_.clear();
+    absl::StrAppend(&path_, options_.proc_root, "/", c.pid, "/comm");
+    absl::string_view comm;
+    if (ReadFileInto(path_, buf_).ok())
+      comm = absl::StripTrailingAsciiWhitespace(buf_);
+    top.push_back(fb::CreateHostFdHolder(
+        fbb, c.pid, fbb.CreateString(comm.data(), comm.size()), c.fds));
+  }
+  const auto top_vec = fbb.CreateVector(top);
+  fb::HostProcessesBuilder b(fbb);
+  b.add_process_count(processes);
+  b.add_thread_count(la.threads);
+  b.add_open_file_count(nr.allocated > nr.unused ? nr.allocated - nr.unused
+                                                 : 0);
+  b.add_file_max_count(nr.max);
+  b.add_top_fd_holders(top_vec);
+  sections.processes = b.Finish();
+}
+
+}  // namespace perfwire
