@@ -48,7 +48,10 @@ W4_SECONDS = float(env("W4_SECONDS", "2" if QUICK else "4"))
 # variable so contention sources slot in here when they land.
 PERFWIRED_DEFAULT_FLAGS = env("PERFWIRED_DEFAULT_FLAGS", "--interval=1s").split()
 PERFWIRED_ALL_FLAGS = env("PERFWIRED_ALL_FLAGS", "--interval=1s").split()
-SELF_SECONDS = float(env("SELF_SECONDS", "4" if QUICK else "12"))
+SELF_SECONDS = float(env("SELF_SECONDS", "4" if QUICK else "10"))
+# The budgeted point (1 s interval, 2,000 threads) is measured as PERFORMANCE.md
+# says, over 60 s: at 1/100 s ticks a 0.3% budget needs a long window.
+SELF_BUDGET_SECONDS = float(env("SELF_BUDGET_SECONDS", "10" if QUICK else "60"))
 SELF_POPULATIONS = [int(x) for x in env("SELF_POPULATIONS", "100 2000 20000").split()]
 SELF_INTERVALS = env("SELF_INTERVALS", "1s 100ms").split()
 E2E_SAMPLES = {"1s": int(env("E2E_SAMPLES_1S", "3" if QUICK else "8")),
@@ -726,7 +729,9 @@ def run_self_cost(results):
                 pid = o.pid()
                 frames0 = len(o.read_frames())
                 c0, t0 = proc_cpu_ticks(pid), time.monotonic()
-                time.sleep(SELF_SECONDS)
+                row["seconds"] = (SELF_BUDGET_SECONDS if (interval, n) == ("1s", 2000)
+                                  else SELF_SECONDS)
+                time.sleep(row["seconds"])
                 c1, t1 = proc_cpu_ticks(pid), time.monotonic()
                 row["cpu_pct"] = 100.0 * (c1 - c0) / CLK_TCK / (t1 - t0)
                 row["rss_mb"] = proc_status_kb(pid, "VmHWM") / 1024.0
@@ -999,18 +1004,24 @@ def report(results):
     rows = results.get("self_cost", [])
     if rows:
         a("perfwired with a consumer connected, N idle threads alive (bench_threads), measured "
-          "over %g s after the first frame: CPU %% of one core from /proc/<pid>/stat "
+          "over %g s after the first frame (the budgeted point, 1 s and 2,000 threads, over "
+          "%g s): CPU %% of one core from /proc/<pid>/stat "
           "utime+stime (tick resolution) and from the frames' agent.cpu_ns; RSS is VmHWM; "
           "frame size is the size-prefixed frame on the wire; collect time is agent.collect_ns."
           " Idle threads have nothing new, so frames stay small; the frame size with every "
-          "thread active is in the Google Benchmark table below (frame_bytes)." % SELF_SECONDS)
+          "thread active is in the Google Benchmark table below (frame_bytes). Collect time "
+          "per tracked thread is the whole per-thread cost of a collection (kernel task walk, "
+          "BPF program, copy-out, delta table, frame); bpf_stats' run_time_ns covers only the "
+          "BPF program part of it." % (
+              SELF_SECONDS, SELF_BUDGET_SECONDS))
         a("")
         a("| interval | threads alive | CPU % (stat) | CPU % (frames) | RSS MB | frames | "
-          "frame bytes median / max | collect ms median / max | budget |")
-        a("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "frame bytes median / max | collect ms median / max | collect ns per tracked thread "
+          "| budget |")
+        a("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for r in rows:
             if "error" in r:
-                a("| %s | %s | – | – | – | – | – | – | not measured: %s |" % (
+                a("| %s | %s | – | – | – | – | – | – | – | not measured: %s |" % (
                     r["interval"], "{:,}".format(r["threads"]), r["error"].replace("|", "/")))
                 continue
             bcell = "–"
@@ -1024,11 +1035,15 @@ def report(results):
                                 "%.2f%%" % r["cpu_pct"], ok_cpu))
                 summary.append(("agent RSS, 2,000 threads", "≤ %g MB" % AGENT_RSS_BUDGET_MB,
                                 "%.1f MB" % r["rss_mb"], ok_rss))
-            a("| %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %s |" % (
+            per_thread = None
+            if r.get("tracked_threads") and r.get("collect_ms_median") is not None:
+                per_thread = r["collect_ms_median"] * 1e6 / r["tracked_threads"]
+            a("| %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s |" % (
                 r["interval"], "{:,}".format(r["threads"]), fmt(r["cpu_pct"]),
                 fmt(r.get("frame_cpu_pct")), fmt(r["rss_mb"], 1), r.get("frames", 0),
                 fmt(r.get("frame_bytes_median"), 0), fmt(r.get("frame_bytes_max"), 0),
-                fmt(r.get("collect_ms_median"), 3), fmt(r.get("collect_ms_max"), 3), bcell))
+                fmt(r.get("collect_ms_median"), 3), fmt(r.get("collect_ms_max"), 3),
+                fmt(per_thread, 0), bcell))
         a("")
 
     a("## User-space hot path (Google Benchmark)")
@@ -1110,11 +1125,12 @@ def report(results):
       "observer read +8%).")
     a("- bpftrace's tracepoint probes need tracefs; the run mounts it for its duration if "
       "it is not mounted, and unmounts it afterwards.")
-    a("- Self-cost CPU is measured over %g s per point (PERFORMANCE.md's method says 60 s) to "
-      "keep `make bench` under 20 minutes; at tick resolution (1/%d s) a 0.3%% budget over "
-      "%g s is %.1f ticks, so the frames' ns-precision agent.cpu_ns column is the finer one."
-      % (SELF_SECONDS, CLK_TCK, SELF_SECONDS, AGENT_CPU_BUDGET_PCT / 100 * SELF_SECONDS *
-         CLK_TCK))
+    a("- Self-cost CPU is measured over %g s per point, and over %g s for the budgeted point "
+      "(PERFORMANCE.md's method says 60 s), to keep `make bench` under 20 minutes. utime+stime "
+      "tick at 1/%d s: a 0.3%% budget is %.1f ticks over %g s, so on short windows the frames' "
+      "ns-precision agent.cpu_ns column is the finer figure."
+      % (SELF_SECONDS, SELF_BUDGET_SECONDS, CLK_TCK,
+         AGENT_CPU_BUDGET_PCT / 100 * SELF_BUDGET_SECONDS * CLK_TCK, SELF_BUDGET_SECONDS))
     a("- Raw data of this run: %s." % os.path.relpath(OUT_JSON, ROOT))
     a("")
     os.makedirs(os.path.dirname(OUT_MD), exist_ok=True)
