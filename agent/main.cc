@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "agent/bpf/libbpf_util.h"
 #include "agent/collector.h"
+#include "agent/host/host_sources.h"
 #include "agent/log.h"
 #include "agent/preflight.h"
 #include "agent/server/frame_server.h"
@@ -51,7 +52,7 @@ namespace perfwire {
 namespace {
 
 constexpr char kUsage[] =
-    "perfwired: low-overhead per-thread metrics agent.\n"
+    "the perfwire agent: low-overhead per-thread and host metrics.\n"
     "Counts every thread's CPU, context switches, page faults and IO from the\n"
     "kernel's own accounting (CO-RE BPF) and streams one FlatBuffers frame "
     "per\n"
@@ -61,7 +62,7 @@ constexpr char kUsage[] =
     "usage: perfwired [--socket PATH] [--interval 1s] [flags]";
 
 bool OnlyOurFlags(absl::string_view file) {
-  return absl::StrContains(file, "agent/main.cc");
+  return absl::StrContains(file, "agent/");
 }
 
 // Blocks SIGINT/SIGTERM (inherited by every thread started later) and
@@ -92,8 +93,11 @@ int Run() {
   ThreadSourceOptions thread_options;
   thread_options.max_threads = absl::GetFlag(FLAGS_max_threads);
   thread_options.exit_buffer_bytes = absl::GetFlag(FLAGS_exit_buffer_bytes);
+  const HostOptions host_options = HostOptionsFromFlags();
+  thread_options.proc_root = host_options.proc_root;
   std::vector<std::unique_ptr<Source>> sources;
   sources.push_back(std::make_unique<ThreadSource>(thread_options));
+  AddHostSources(host_options, sources);
   Collector collector(std::move(sources));
   collector.StartSources();
   // Per-thread counters are the agent's reason to exist: without them it
@@ -152,6 +156,7 @@ int Run() {
   collector.StopSources();
   usleep(50 * 1000);
   (*server)->Publish(collector.CollectFrame());
+  (*server)->Flush(absl::Seconds(1));
   server->reset();  // flushes what it can, closes consumers, removes the socket
   LogInfo("stopped");
   return 0;

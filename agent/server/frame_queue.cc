@@ -34,6 +34,11 @@ void FrameQueue::Close() {
   frames_.clear();
 }
 
+size_t FrameQueue::size() const {
+  absl::MutexLock lock(&mu_);
+  return frames_.size();
+}
+
 uint64_t FrameQueue::dropped_count() const {
   absl::MutexLock lock(&mu_);
   return dropped_count_;

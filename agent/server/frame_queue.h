@@ -45,6 +45,9 @@ class FrameQueue {
   // Wakes every Pop() and makes the queue permanently empty. Idempotent.
   void Close();
 
+  // Frames queued now.
+  size_t size() const;
+
   // Frames dropped because the queue was full, since construction.
   uint64_t dropped_count() const;
 

@@ -65,6 +65,10 @@ class FrameServer::Consumer {
   int fd() const { return fd_.get(); }
   FrameQueue& queue() { return queue_; }
   bool finished() const { return finished_.load(); }
+  // Nothing queued and nothing being written (or the writer is gone).
+  bool idle() const {
+    return finished_.load() || (!sending_.load() && queue_.size() == 0);
+  }
   // The peer shut down its sending side; it may still read.
   bool peer_write_closed = false;  // used by the accept thread only
 
@@ -73,6 +77,7 @@ class FrameServer::Consumer {
     std::vector<uint8_t> patched;
     bool warned = false;
     while (std::optional<FrameQueue::Popped> popped = queue_.Pop()) {
+      sending_.store(true);
       const uint8_t* data = popped->frame->data();
       const size_t size = popped->frame->size();
       if (popped->dropped_count != 0) {
@@ -94,6 +99,7 @@ class FrameServer::Consumer {
         }
         break;
       }
+      sending_.store(false);
     }
     finished_.store(true);
     on_finish_();
@@ -103,6 +109,7 @@ class FrameServer::Consumer {
   FrameQueue queue_;
   const std::function<void()> on_finish_;
   std::atomic<bool> finished_{false};
+  std::atomic<bool> sending_{false};
   std::jthread writer_;  // last: starts after the fields it uses exist
 };
 
@@ -148,6 +155,20 @@ void FrameServer::Publish(
   absl::ReaderMutexLock lock(&mu_);
   for (const std::unique_ptr<Consumer>& consumer : consumers_) {
     consumer->queue().Push(frame);
+  }
+}
+
+bool FrameServer::Flush(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    bool idle = true;
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      for (const std::unique_ptr<Consumer>& c : consumers_) idle &= c->idle();
+    }
+    if (idle) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(5));
   }
 }
 

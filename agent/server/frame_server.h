@@ -14,6 +14,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "agent/server/listen_socket.h"
 #include "clients/lib/unique_fd.h"
 #include "flatbuffers/flatbuffers.h"
@@ -63,6 +64,11 @@ class FrameServer {
   // modified. Never blocks on a consumer and does no socket IO. A null frame
   // is ignored.
   void Publish(std::shared_ptr<const flatbuffers::DetachedBuffer> frame);
+
+  // Waits until every consumer has been sent everything queued for it (or
+  // has gone), at most `timeout`; true if all are done. For shutdown, so the
+  // last frame (with the final thread exits) reaches consumers.
+  bool Flush(absl::Duration timeout);
 
   // Consumers connected now.
   size_t consumer_count() const;

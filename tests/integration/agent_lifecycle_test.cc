@@ -159,3 +159,31 @@ TEST(AgentLifecycle, AgentDoesNotCountItself) {
 
 }  // namespace
 }  // namespace perfwire::testing
+
+namespace perfwire::testing {
+namespace {
+
+// Threads that exit just before SIGTERM still reach consumers: the agent
+// drains exit records into a last frame and flushes it before closing.
+TEST(AgentLifecycle, LastFrameAtShutdownCarriesFinalExits) {
+  PERFWIRE_REQUIRE_BPF();
+  Agent agent("60s");  // no regular frame during the test
+  ASSERT_TRUE(agent.started()) << agent.error();
+  FrameTotals totals(agent.socket());
+  usleep(200 * 1000);  // let the consumer connect
+  Child child(WorkloadPath("spinner"), {"--threads=1", "--ms=200"});
+  std::string out;
+  ASSERT_EQ(child.Finish(&out), 0);
+  const auto truth = ParseFields(out.substr(out.find("truth ")));
+  EXPECT_EQ(agent.Stop(), 0);
+  for (int i = 0; i < 50 && totals.frames() == 0; ++i) usleep(100 * 1000);
+  ASSERT_EQ(totals.frames(), 1u) << totals.error();
+  const auto threads = totals.Snapshot();
+  auto it = threads.find(static_cast<uint32_t>(Field(truth, "tid")));
+  ASSERT_NE(it, threads.end()) << "spinner's exit missing from the last frame";
+  EXPECT_EQ(it->second.exited_rows, 1u);
+  EXPECT_GE(it->second.sum.on_cpu_ns, Field(truth, "on_cpu_ns"));
+}
+
+}  // namespace
+}  // namespace perfwire::testing
