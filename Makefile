@@ -61,3 +61,36 @@ format:
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# Benchmarks (tests/bench/run_bench.py; results in docs/BENCHMARKS.md). Root:
+# installs the peers compared against (a failed install is a skipped observer,
+# never fatal), builds, runs. QUICK=1 for a 2-pair development run.
+BENCH_PEERS := bpftrace libbpf-tools linux-perf sysstat
+BENCH_TARGETS := perfwired perfwire bench_w2_faults bench_w3b_token_ring bench_threads \
+  bench_frames perfwire_gbench
+BENCH_VARS  := QUICK PAIRS SCALE WORKLOADS OBSERVERS SKIP PERFWIRED_DEFAULT_FLAGS \
+  PERFWIRED_ALL_FLAGS SELF_SECONDS SELF_POPULATIONS SELF_INTERVALS BENCH_OUT PERFWIRED \
+  W1_LOOPS W2_FAULTS W3_HANDOFFS W4_SECONDS E2E_SAMPLES_1S E2E_SAMPLES_100MS START_TIMEOUT \
+  SELF_BUDGET_SECONDS
+bench:
+ifeq ($(shell id -u),0)
+	@$(MAKE) deps $(BUILD_DIR)/CMakeCache.txt BUILD_DIR=$(BUILD_DIR)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target $(BENCH_TARGETS)
+	@missing=$$(for p in $(BENCH_PEERS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  apt-get update -qq || true; \
+	  for p in $$missing; do \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$p >/dev/null 2>&1 \
+	      && echo "make bench: installed $$p" \
+	      || echo "make bench: $$p failed to install: its observers will be skipped"; \
+	  done; \
+	fi
+	env BUILD_DIR=$(BUILD_DIR) $(foreach v,$(BENCH_VARS),$(v)="$($(v))") \
+	  /usr/bin/python3 tests/bench/run_bench.py
+else
+	@if [ -n "$(SUDO)" ]; then \
+	  $(SUDO) $(MAKE) bench BUILD_DIR=$(BUILD_DIR) $(foreach v,$(BENCH_VARS),$(v)="$($(v))"); \
+	else echo "make bench needs root (BPF, sysctls) and there is no sudo"; exit 1; fi
+endif
