@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "agent/host/text_util.h"
 #include "agent/log.h"
 #include "agent/self_stats.h"
@@ -164,11 +165,18 @@ void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   }
   const auto ifaces_vec = fbb.CreateVector(ifaces);
 
-  TcpStateCounts tcp{};
-  uint32_t udp = 0;
-  if (sockets_) {
+  // Socket counts move slowly and a sock_diag dump walks the kernel's whole
+  // TCP hash table (~0.4 ms here), so they are refreshed at most every
+  // kSocketRefresh and reported as of the last refresh in between.
+  const absl::Time now = absl::Now();
+  if (sockets_ && now - sockets_read_at_ >= kSocketRefresh) {
+    sockets_read_at_ = now;
+    TcpStateCounts& tcp = tcp_cache_;
+    uint32_t& udp = udp_cache_;
+    tcp = {};
+    udp = 0;
     if (netlink_) {
-      if (!tcp_counter_.Count(tcp).ok()) tcp = {};  // retried next interval
+      if (!tcp_counter_.Count(tcp).ok()) tcp = {};  // retried next refresh
     } else {
       for (const char* f : {"/net/tcp", "/net/tcp6"}) {
         if (ReadFileInto(options_.proc_root + f, buf_).ok()) {
@@ -184,6 +192,8 @@ void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
       }
     }
   }
+  const TcpStateCounts& tcp = tcp_cache_;
+  const uint32_t udp = udp_cache_;
   fb::HostNetworkBuilder b(fbb);
   b.add_interfaces(ifaces_vec);
   if (sockets_) {

@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "agent/host/host_options.h"
 #include "agent/host/sock_diag.h"
 #include "agent/source.h"
@@ -52,6 +53,10 @@ class NetworkSource : public Source {
   bool sockets_ = true;   // socket counts available
   bool netlink_ = false;  // TCP states through sock_diag
   TcpStateCounter tcp_counter_;
+  static constexpr absl::Duration kSocketRefresh = absl::Seconds(5);
+  absl::Time sockets_read_at_ = absl::InfinitePast();
+  TcpStateCounts tcp_cache_{};
+  uint32_t udp_cache_ = 0;
 };
 
 }  // namespace perfwire

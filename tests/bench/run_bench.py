@@ -47,7 +47,7 @@ W4_SECONDS = float(env("W4_SECONDS", "2" if QUICK else "4"))
 # perfwired flags per observer configuration. "everything on" is its own
 # variable so contention sources slot in here when they land.
 PERFWIRED_DEFAULT_FLAGS = env("PERFWIRED_DEFAULT_FLAGS", "--interval=1s").split()
-PERFWIRED_ALL_FLAGS = env("PERFWIRED_ALL_FLAGS", "--interval=1s").split()
+PERFWIRED_ALL_FLAGS = env("PERFWIRED_ALL_FLAGS", "--interval=1s --contention").split()
 SELF_SECONDS = float(env("SELF_SECONDS", "4" if QUICK else "10"))
 # The budgeted point (1 s interval, 2,000 threads) is measured as PERFORMANCE.md
 # says, over 60 s: at 1/100 s ticks a 0.3% budget needs a long window.
