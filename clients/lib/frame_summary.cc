@@ -45,7 +45,13 @@ std::string Sources(const fb::Frame& frame) {
   for (const fb::SourceStatus* source : *frame.sources()) {
     std::string part = Printable(source->name());
     if (!source->available()) {
-      absl::StrAppend(&part, " unavailable: ", Printable(source->reason()));
+      // The summary is one line per frame: long reasons are cut here and
+      // stay whole in `perfwire dump --json`.
+      constexpr size_t kMaxReason = 48;
+      std::string reason = Printable(source->reason());
+      if (reason.size() > kMaxReason)
+        reason = reason.substr(0, kMaxReason) + "...";
+      absl::StrAppend(&part, " unavailable: ", reason);
     } else if (source->hook() != nullptr && source->hook()->size() > 0) {
       absl::StrAppend(&part, " ", Printable(source->hook()));
     }
