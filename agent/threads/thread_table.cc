@@ -36,6 +36,7 @@ void ThreadTable::ObserveLive(const ThreadSample& sample) {
     entry.last = sample.counters;  // pre-existing thread: count from now on
   }
   entry.last_seen_interval = interval_;
+  if (sample.counters == entry.last) return;  // idle: the common case
   const ThreadCounters delta = sample.counters.Minus(entry.last);
   entry.last = sample.counters;
   if (!delta.IsZero()) PendingFor(entry, sample).delta += delta;
