@@ -1,7 +1,10 @@
 #include "agent/bpf/libbpf_util.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "agent/log.h"
+#include "clients/lib/unique_fd.h"
 
 namespace perfwire {
 namespace {
@@ -43,6 +47,42 @@ absl::Status LibbpfError(int err, absl::string_view what) {
   if (err < 0) err = -err;
   if (err == 0) err = errno ? errno : EINVAL;
   return absl::ErrnoToStatus(err, what);
+}
+
+absl::StatusOr<size_t> RunIterator(struct bpf_link* link, size_t record_size,
+                                   absl::string_view what,
+                                   std::vector<char>& buffer) {
+  UniqueFd iter(bpf_iter_create(bpf_link__fd(link)));
+  if (!iter) return LibbpfError(errno, absl::StrCat("create ", what));
+  buffer.resize(std::max<size_t>(buffer.size(), 1 << 16));
+  size_t used = 0;
+  for (;;) {
+    if (buffer.size() - used < 4096) buffer.resize(buffer.size() * 2);
+    const ssize_t n =
+        ::read(iter.get(), buffer.data() + used, buffer.size() - used);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return LibbpfError(errno, absl::StrCat("read ", what));
+    if (n == 0) break;
+    used += static_cast<size_t>(n);
+  }
+  if (used % record_size != 0) {
+    return absl::DataLossError(absl::StrCat(what, " returned ", used,
+                                            " bytes, not a whole number of ",
+                                            record_size, "-byte records"));
+  }
+  return used;
+}
+
+absl::StatusOr<uint64_t> SumPerCpuCounter(int map_fd, uint32_t index) {
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return LibbpfError(cpus, "count possible CPUs");
+  std::vector<uint64_t> values(static_cast<size_t>(cpus));
+  if (bpf_map_lookup_elem(map_fd, &index, values.data()) != 0) {
+    return LibbpfError(errno, "read per-CPU counters");
+  }
+  uint64_t total = 0;
+  for (uint64_t v : values) total += v;
+  return total;
 }
 
 void InstallLibbpfLogger() { libbpf_set_print(PrintFn); }

@@ -3,12 +3,17 @@
 
 // Small glue between libbpf's C conventions and the agent's.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+
+struct bpf_link;
 
 namespace perfwire {
 
@@ -37,6 +42,17 @@ class LibbpfLogCapture {
   // The last few captured lines, most useful last.
   std::string Tail(size_t max_lines = 4) const;
 };
+
+// Runs a BPF iterator once (a fresh bpf_iter_create on `link`) and reads
+// everything it writes into `buffer` (grown as needed, reused across calls).
+// Returns the byte count; DataLoss when it is not a whole number of
+// `record_size` records. `what` names the iterator in errors.
+absl::StatusOr<size_t> RunIterator(struct bpf_link* link, size_t record_size,
+                                   absl::string_view what,
+                                   std::vector<char>& buffer);
+
+// Sums one slot of a BPF_MAP_TYPE_PERCPU_ARRAY of u64 over all CPUs.
+absl::StatusOr<uint64_t> SumPerCpuCounter(int map_fd, uint32_t index);
 
 // Routes libbpf warnings to the agent log (outside captures). Call once.
 void InstallLibbpfLogger();

@@ -139,26 +139,11 @@ ContentionBpf::~ContentionBpf() = default;
 
 absl::Status ContentionBpf::ForEachThreadDelta(
     absl::FunctionRef<void(const ThreadContentionDelta&)> fn) {
-  UniqueFd iter(bpf_iter_create(bpf_link__fd(skel_->links.ct_snapshot)));
-  if (!iter) return LibbpfError(errno, "create contention task iterator");
-  iter_buffer_.resize(std::max<size_t>(iter_buffer_.size(), 1 << 16));
-  size_t used = 0;
-  for (;;) {
-    if (iter_buffer_.size() - used < 4096)
-      iter_buffer_.resize(iter_buffer_.size() * 2);
-    ssize_t n = ::read(iter.get(), iter_buffer_.data() + used,
-                       iter_buffer_.size() - used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return LibbpfError(errno, "read contention task iterator");
-    if (n == 0) break;
-    used += static_cast<size_t>(n);
-  }
-  if (used % sizeof(pw_ct_record) != 0) {
-    return absl::DataLossError(
-        absl::StrCat("contention iterator returned ", used,
-                     " bytes, not a whole number of records"));
-  }
-  for (size_t off = 0; off < used; off += sizeof(pw_ct_record)) {
+  absl::StatusOr<size_t> used =
+      RunIterator(skel_->links.ct_snapshot, sizeof(pw_ct_record),
+                  "contention task iterator", iter_buffer_);
+  if (!used.ok()) return used.status();
+  for (size_t off = 0; off < *used; off += sizeof(pw_ct_record)) {
     pw_ct_record r;
     std::memcpy(&r, iter_buffer_.data() + off, sizeof(r));
     fn(ToThreadContentionDelta(r));
@@ -262,16 +247,11 @@ absl::Status ContentionBpf::ReadCpuRunQueue(
 }
 
 absl::StatusOr<ContentionLostCounts> ContentionBpf::ReadLost() const {
-  const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return LibbpfError(cpus, "count possible CPUs");
-  std::vector<uint64_t> values(static_cast<size_t>(cpus));
   uint64_t sums[PW_CT_LOST_CAUSE_COUNT] = {};
   for (uint32_t cause = 0; cause < PW_CT_LOST_CAUSE_COUNT; ++cause) {
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.ct_lost), &cause,
-                            values.data()) != 0) {
-      return LibbpfError(errno, "read contention lost-event counters");
-    }
-    for (uint64_t v : values) sums[cause] += v;
+    auto sum = SumPerCpuCounter(bpf_map__fd(skel_->maps.ct_lost), cause);
+    if (!sum.ok()) return sum.status();
+    sums[cause] = *sum;
   }
   ContentionLostCounts out;
   out.state = sums[PW_CT_LOST_STATE];

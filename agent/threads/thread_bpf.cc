@@ -127,27 +127,12 @@ absl::Status ThreadBpf::ReadBlockIoMap() {
 
 absl::Status ThreadBpf::ForEachLiveThread(
     absl::FunctionRef<void(const ThreadSample&)> fn) {
-  UniqueFd iter(bpf_iter_create(bpf_link__fd(skel_->links.snapshot_threads)));
-  if (!iter) return LibbpfError(errno, "create task iterator");
-  iter_buffer_.resize(std::max<size_t>(iter_buffer_.size(), 1 << 16));
-  size_t used = 0;
-  for (;;) {
-    if (iter_buffer_.size() - used < 4096)
-      iter_buffer_.resize(iter_buffer_.size() * 2);
-    ssize_t n = ::read(iter.get(), iter_buffer_.data() + used,
-                       iter_buffer_.size() - used);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return LibbpfError(errno, "read task iterator");
-    if (n == 0) break;
-    used += static_cast<size_t>(n);
-  }
-  if (used % sizeof(pw_thread_sample) != 0) {
-    return absl::DataLossError(
-        absl::StrCat("task iterator returned ", used,
-                     " bytes, not a whole number of records"));
-  }
+  absl::StatusOr<size_t> used =
+      RunIterator(skel_->links.snapshot_threads, sizeof(pw_thread_sample),
+                  "task iterator", iter_buffer_);
+  if (!used.ok()) return used.status();
   if (absl::Status s = ReadBlockIoMap(); !s.ok()) return s;
-  for (size_t off = 0; off < used; off += sizeof(pw_thread_sample)) {
+  for (size_t off = 0; off < *used; off += sizeof(pw_thread_sample)) {
     pw_thread_sample s;
     std::memcpy(&s, iter_buffer_.data() + off, sizeof(s));
     if (auto it = block_io_.find(s.tid); it != block_io_.end()) {
@@ -184,26 +169,12 @@ int ThreadBpf::exit_wakeup_fd() const {
 }
 
 absl::StatusOr<ThreadLostCounts> ThreadBpf::ReadLost() const {
-  const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return LibbpfError(cpus, "count possible CPUs");
-  std::vector<uint64_t> values(static_cast<size_t>(cpus));
-  auto sum = [&](uint32_t cause) -> absl::StatusOr<uint64_t> {
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.lost), &cause,
-                            values.data()) != 0) {
-      return LibbpfError(errno, "read lost-event counters");
-    }
-    uint64_t total = 0;
-    for (uint64_t v : values) total += v;
-    return total;
-  };
-  ThreadLostCounts out;
-  auto exits = sum(PW_LOST_EXIT_RECORD);
+  const int fd = bpf_map__fd(skel_->maps.lost);
+  auto exits = SumPerCpuCounter(fd, PW_LOST_EXIT_RECORD);
   if (!exits.ok()) return exits.status();
-  auto block = sum(PW_LOST_BLOCK_IO);
+  auto block = SumPerCpuCounter(fd, PW_LOST_BLOCK_IO);
   if (!block.ok()) return block.status();
-  out.exit_records = *exits;
-  out.block_io = *block;
-  return out;
+  return ThreadLostCounts{*exits, *block};
 }
 
 }  // namespace perfwire

@@ -117,7 +117,10 @@ bool Child::Running() {
 
 Agent::Agent(const std::string& interval, std::vector<std::string> extra) {
   socket_ = dir_.path() + "/perfwire.sock";
+  // Private sockets so tests never touch a real agent's; `extra` comes
+  // later and wins (Abseil keeps the last value of a repeated flag).
   std::vector<std::string> args = {"--socket=" + socket_,
+                                   "--app_socket=" + dir_.path() + "/app.sock",
                                    "--interval=" + interval};
   args.insert(args.end(), extra.begin(), extra.end());
   child_ = std::make_unique<Child>(AgentPath(), args);
