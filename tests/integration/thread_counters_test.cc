@@ -47,16 +47,22 @@ void RunUnderAgent(const std::string& workload,
   // Exits are freed one RCU grace period after the last switch, later on a
   // loaded machine: wait (10 s at most) until every thread of the workload
   // that the agent saw has its exit row.
+  // Also threads born and dead within one interval, seen only at exit: wait
+  // until the workload's exit count stops growing.
   totals.WaitFrames(3);
-  for (int i = 0; i < 50; ++i) {
+  uint64_t last_exits = UINT64_MAX;
+  for (int i = 0, stable = 0; i < 50 && stable < 2; ++i) {
     bool all_exited = true;
+    uint64_t exits = 0;
     for (const auto& [tid, t] : totals.Snapshot()) {
-      if (t.pid == pid && t.exited_rows == 0) all_exited = false;
+      if (t.pid != pid) continue;
+      all_exited &= t.exited_rows > 0;
+      exits += t.exited_rows;
     }
-    if (all_exited) break;
+    stable = all_exited && exits == last_exits ? stable + 1 : 0;
+    last_exits = exits;
     totals.WaitFrames(1);
   }
-  totals.WaitFrames(1);
   ASSERT_EQ(totals.error(), "");
   std::istringstream lines(out);
   for (std::string line; std::getline(lines, line);) {
