@@ -153,7 +153,8 @@ TEST(AgentLifecycle, AgentDoesNotCountItself) {
   totals.WaitFrames(5);
   ASSERT_GE(totals.frames(), 5u);
   for (const auto& [tid, t] : totals.Snapshot()) {
-    EXPECT_NE(t.comm, "perfwired") << "agent thread " << tid << " reported";
+    EXPECT_NE(t.pid, static_cast<uint32_t>(agent.pid()))
+        << "agent thread " << tid << " (" << t.comm << ") reported";
   }
 }
 
