@@ -112,7 +112,9 @@ PrometheusExposition::Totals* PrometheusExposition::Slot(
 void PrometheusExposition::Evict(std::map<uint32_t, Totals>& map) {
   for (auto it = map.begin(); it != map.end();) {
     const uint64_t exited = it->second.exited_at_frame;
-    if (exited != 0 && frames_ - exited >= options_.exited_retention_frames) {
+    if ((exited != 0 && frames_ - exited >= options_.exited_retention_frames) ||
+        frames_ - it->second.last_seen_frame >=
+            options_.idle_retention_frames) {
       it = map.erase(it);
     } else {
       ++it;
@@ -138,6 +140,7 @@ void PrometheusExposition::Add(const fb::Frame& frame) {
           t->comm = Str(thread->comm());
           AddThread(*thread, *t);
           t->exited_at_frame = thread->exited() ? frames_ : 0;
+          t->last_seen_frame = frames_;
         }
       }
       if (Totals* p = Slot(processes_, thread->pid(), dropped_process_updates_);
@@ -145,6 +148,7 @@ void PrometheusExposition::Add(const fb::Frame& frame) {
         p->pid = thread->pid();
         if (leader || p->comm.empty()) p->comm = Str(thread->comm());
         AddThread(*thread, *p);
+        p->last_seen_frame = frames_;
         if (leader) p->exited_at_frame = thread->exited() ? frames_ : 0;
       }
     }

@@ -39,6 +39,11 @@ class PrometheusExposition {
     // Frames an exited thread/process stays exported after its exit, so that
     // scrapes see its final totals; then its series is dropped.
     uint64_t exited_retention_frames = 60;
+    // Frames a live thread/process may go without appearing in a frame
+    // (frames list only threads with something new) before its series is
+    // dropped, freeing its place under max_series. If it runs again, its
+    // series restarts from 0: a counter reset, which rate() handles.
+    uint64_t idle_retention_frames = 300;
   };
 
   explicit PrometheusExposition(Options options) : options_(options) {}
@@ -71,6 +76,7 @@ class PrometheusExposition {
     uint64_t block_read_bytes = 0;
     uint64_t block_write_bytes = 0;
     uint64_t exited_at_frame = 0;  // 0: alive
+    uint64_t last_seen_frame = 0;
   };
   struct HostRates {
     double read_bytes = 0;  // integrated totals

@@ -151,6 +151,22 @@ TEST(PrometheusExpositionTest, ExitedThreadsExpireAfterRetention) {
   EXPECT_EQ(e.process_series(), 0u);
 }
 
+TEST(PrometheusExpositionTest, IdleSeriesExpireAndFreeTheirPlace) {
+  PrometheusExposition e(
+      {.threads = true, .max_series = 1, .idle_retention_frames = 3});
+  TestFrame f;
+  f.threads = {MakeThread(1, 1, "idle", 1, 1)};
+  AddFrame(e, f);
+  f.threads = {MakeThread(2, 1, "new", 1, 1)};
+  AddFrame(e, f);  // cap reached: tid 2 is not counted
+  EXPECT_THAT(e.Render(), Not(HasSubstr("comm=\"new\"")));
+  AddFrame(e, TestFrame{});
+  AddFrame(e, f);  // tid 1 idle for 3 frames: dropped, tid 2 takes its place
+  EXPECT_EQ(e.thread_series(), 1u);
+  EXPECT_THAT(e.Render(), HasSubstr("perfwire_thread_cpu_seconds_total{tid="
+                                    "\"2\",pid=\"1\",comm=\"new\"}"));
+}
+
 TEST(PrometheusExpositionTest, EscapesCommInLabels) {
   PrometheusExposition e({.threads = true});
   TestFrame f;
