@@ -182,6 +182,17 @@ absl::Status HttpServer::ServeOne(const Handler& handler,
   }
   WriteAll(client.get(), FormatResponse(response, head_only));
   shutdown(client.get(), SHUT_WR);
+  // Lingering close: discard what the client still sends (bounded), so that
+  // closing with unread input does not reset the connection before the
+  // client has read the response.
+  size_t drained = 0;
+  pollfd cpfd{client.get(), POLLIN, 0};
+  while (drained < 64 * 1024 && poll(&cpfd, 1, 100) > 0) {
+    char buf[4096];
+    const ssize_t n = recv(client.get(), buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    drained += static_cast<size_t>(n);
+  }
   return absl::OkStatus();
 }
 
