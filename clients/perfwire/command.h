@@ -27,6 +27,8 @@ struct Command {
 extern const Command kDumpCommand;
 // Defined in contention.cc.
 extern const Command kContentionCommand;
+// Defined in export.cc: `perfwire export <format>`.
+extern const Command kExportCommand;
 
 }  // namespace perfwire
 

@@ -11,5 +11,6 @@
 
 ABSL_DECLARE_FLAG(std::string, socket);
 ABSL_DECLARE_FLAG(int64_t, count);
+ABSL_DECLARE_FLAG(bool, threads);
 
 #endif  // PERFWIRE_CLIENTS_PERFWIRE_COMMON_FLAGS_H_

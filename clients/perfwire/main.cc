@@ -24,6 +24,7 @@ namespace {
 const Command* const kCommands[] = {
     &kDumpCommand,
     &kContentionCommand,
+    &kExportCommand,
 };
 
 constexpr int kExitUsage = 2;

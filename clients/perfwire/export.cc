@@ -1,0 +1,66 @@
+// `perfwire export <format> [flags]`: dispatches to one function per format.
+
+#include "clients/perfwire/export.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "clients/perfwire/command.h"
+
+namespace perfwire {
+namespace {
+
+struct ExportFormat {
+  absl::string_view name;
+  int (*run)(const std::vector<char*>& args);
+};
+
+// Adding a format is one line here.
+constexpr ExportFormat kFormats[] = {
+    {"prometheus", &RunExportPrometheus},
+};
+
+int RunExport(const std::vector<char*>& args) {
+  if (!args.empty()) {
+    for (const ExportFormat& format : kFormats) {
+      if (format.name == args[0]) {
+        return format.run(std::vector<char*>(args.begin() + 1, args.end()));
+      }
+    }
+  }
+  std::fprintf(stderr, "perfwire export: %s; formats:",
+               args.empty()
+                   ? "missing format"
+                   : ("unknown format '" + std::string(args[0]) + "'").c_str());
+  for (const ExportFormat& format : kFormats) {
+    std::fprintf(stderr, " %s", std::string(format.name).c_str());
+  }
+  std::fprintf(stderr, " (see perfwire export --help)\n");
+  return 2;
+}
+
+}  // namespace
+
+const Command kExportCommand = {
+    .name = "export",
+    .summary = "export the stream to other tools: prometheus",
+    .usage =
+        "Usage: perfwire export prometheus [--listen=127.0.0.1:9464] "
+        "[--socket=PATH]\n"
+        "                                  [--threads] [--max_series=N] "
+        "[--allow_remote]\n"
+        "\n"
+        "prometheus: serves /metrics in the Prometheus text format over "
+        "HTTP.\n"
+        "Counters are totals since the exporter started; per-process series "
+        "always,\n"
+        "per-thread series with --threads; each capped by --max_series. "
+        "Listens on\n"
+        "loopback only unless --allow_remote. See docs/PROMETHEUS.md.",
+    .flags = {"socket", "listen", "threads", "max_series", "allow_remote"},
+    .run = &RunExport,
+};
+
+}  // namespace perfwire
