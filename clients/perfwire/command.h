@@ -27,6 +27,10 @@ struct Command {
 extern const Command kDumpCommand;
 // Defined in contention.cc.
 extern const Command kContentionCommand;
+// Defined in record.cc.
+extern const Command kRecordCommand;
+// Defined in replay.cc.
+extern const Command kReplayCommand;
 
 }  // namespace perfwire
 

@@ -24,6 +24,8 @@ namespace {
 const Command* const kCommands[] = {
     &kDumpCommand,
     &kContentionCommand,
+    &kRecordCommand,
+    &kReplayCommand,
 };
 
 constexpr int kExitUsage = 2;
