@@ -31,6 +31,8 @@ extern const Command kContentionCommand;
 extern const Command kRecordCommand;
 // Defined in replay.cc.
 extern const Command kReplayCommand;
+// Defined in export.cc.
+extern const Command kExportCommand;
 
 }  // namespace perfwire
 

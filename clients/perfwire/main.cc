@@ -26,6 +26,7 @@ const Command* const kCommands[] = {
     &kContentionCommand,
     &kRecordCommand,
     &kReplayCommand,
+    &kExportCommand,
 };
 
 constexpr int kExitUsage = 2;
