@@ -12,7 +12,8 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 # Debian packages the build and tests need.
 DEB_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libabsl-dev \
   flatbuffers-compiler libflatbuffers-dev libgtest-dev libgmock-dev \
-  libbenchmark-dev libclang-rt-14-dev cmake make g++ pkg-config procps linux-perf iproute2
+  libbenchmark-dev libclang-rt-14-dev cmake make g++ pkg-config procps linux-perf iproute2 \
+  libncurses-dev tmux
 
 ifeq ($(shell id -u),0)
   SUDO :=

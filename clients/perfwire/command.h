@@ -33,6 +33,8 @@ extern const Command kRecordCommand;
 extern const Command kReplayCommand;
 // Defined in export.cc.
 extern const Command kExportCommand;
+// Defined in top.cc.
+extern const Command kTopCommand;
 
 }  // namespace perfwire
 

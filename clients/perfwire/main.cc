@@ -24,6 +24,7 @@ namespace {
 const Command* const kCommands[] = {
     &kDumpCommand,
     &kContentionCommand,
+    &kTopCommand,
     &kRecordCommand,
     &kReplayCommand,
     &kExportCommand,
