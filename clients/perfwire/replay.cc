@@ -2,6 +2,7 @@
 // socket in perfwired's wire format so every consumer can read it.
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,6 +14,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -140,9 +143,25 @@ int Serve(const std::string& path, const std::string& socket_path,
       status = 1;
       break;
     }
-    Play(path, speed, [&](const RecordingReader& reader, const fb::Frame&) {
-      return WriteAllFd(client.get(), reader.last_message());
-    });
+    // Each client gets the whole recording from the start, in its own
+    // thread, so `top` and `dump` can read the same replay at once. The
+    // thread blocks SIGINT/SIGTERM (inherited mask) so they interrupt
+    // accept() here.
+    sigset_t stop_signals, old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+    std::thread(
+        [path, speed](UniqueFd fd) {
+          Play(path, speed,
+               [&fd](const RecordingReader& reader, const fb::Frame&) {
+                 return WriteAllFd(fd.get(), reader.last_message());
+               });
+        },
+        std::move(client))
+        .detach();
+    pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   }
   ::unlink(socket_path.c_str());
   return status;
