@@ -176,7 +176,9 @@ class Tmux {
          command});
   }
   ~Tmux() { Run({"kill-session", "-t", session_}); }
-  int Run(const std::vector<std::string>& args) {
+  // Every command goes to a private tmux server (-L), not the user's.
+  int Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"-L", session_});
     std::string out;
     return Child("/usr/bin/tmux", args).Finish(&out);
   }
@@ -189,7 +191,9 @@ class Tmux {
   }
   std::string Capture() {
     std::string out;
-    Child("/usr/bin/tmux", {"capture-pane", "-p", "-t", session_}).Finish(&out);
+    Child("/usr/bin/tmux",
+          {"-L", session_, "capture-pane", "-p", "-t", session_})
+        .Finish(&out);
     return out;
   }
   // Polls the screen until `pred` holds (up to 15 s); returns the last one.
@@ -203,6 +207,7 @@ class Tmux {
     return screen;
   }
   bool Alive() { return Run({"has-session", "-t", session_}) == 0; }
+  const std::string& session() const { return session_; }
 
  private:
   std::string session_;
@@ -255,6 +260,14 @@ TEST(ConsumersTest, TopShowsTheSpinnerAndHelp) {
   });
   EXPECT_THAT(screen, ::testing::HasSubstr("perfwire top help"));
   tmux.Keys("h");
+  // A smaller terminal: the table is redrawn to fit (KEY_RESIZE).
+  tmux.Run({"resize-window", "-t", tmux.session(), "-x", "80", "-y", "20"});
+  screen = tmux.WaitFor([](const std::string& s) {
+    return s.find("perfwire top help") == std::string::npos &&
+           Lines(s).size() <= 20 && CpuOf(s, "spinner") > 50;
+  });
+  EXPECT_GT(CpuOf(screen, "spinner"), 50) << screen;
+  EXPECT_LE(Lines(screen).size(), 20u) << screen;
   tmux.Keys("q");
   for (int i = 0; i < 50 && tmux.Alive(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
