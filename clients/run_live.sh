@@ -1,5 +1,6 @@
 #!/bin/sh
-# `make run`: start perfwired, show its live frames until Ctrl-C, stop it.
+# `make run`: start perfwired, show its live frames until Ctrl-C (or q in
+# `perfwire top`), stop it. `top` when stdout is a terminal, else `dump`.
 # Environment: BUILD_DIR, INTERVAL, SOCKET (set by the Makefile).
 set -u
 bin="${BUILD_DIR:-build}/bin"
@@ -15,7 +16,11 @@ while [ ! -S "$socket" ]; do
   i=$((i + 1)); [ "$i" -gt 100 ] && { echo "perfwired did not open $socket" >&2; stop; exit 1; }
   sleep 0.1
 done
-"$bin/perfwire" dump --socket "$socket"
+if [ -t 1 ]; then
+  "$bin/perfwire" top --socket "$socket"
+else
+  "$bin/perfwire" dump --socket "$socket"
+fi
 status=$?
 stop
 exit $status

@@ -27,8 +27,14 @@ struct Command {
 extern const Command kDumpCommand;
 // Defined in contention.cc.
 extern const Command kContentionCommand;
-// Defined in export.cc: `perfwire export <format>`.
+// Defined in record.cc.
+extern const Command kRecordCommand;
+// Defined in replay.cc.
+extern const Command kReplayCommand;
+// Defined in export.cc.
 extern const Command kExportCommand;
+// Defined in top.cc.
+extern const Command kTopCommand;
 
 }  // namespace perfwire
 

@@ -22,8 +22,6 @@ ABSL_DECLARE_FLAG(bool, json);  // dump.cc
 ABSL_FLAG(int64_t, pid, 0, "only this process (0: all)");
 ABSL_FLAG(std::string, comm, "",
           "only threads with this name, or threads of processes with it");
-ABSL_FLAG(absl::Duration, duration, absl::Seconds(10),
-          "how long to watch, e.g. 10s, 500ms, 2m");
 
 namespace perfwire {
 namespace {
@@ -42,8 +40,9 @@ int RunContention(const std::vector<char*>& args) {
     return 2;
   }
   options.comm = absl::GetFlag(FLAGS_comm);
-  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
-  if (duration <= absl::ZeroDuration()) {
+  absl::Duration duration = absl::GetFlag(FLAGS_duration);
+  if (duration == absl::ZeroDuration()) duration = absl::Seconds(10);
+  if (duration < absl::ZeroDuration()) {
     std::fprintf(stderr, "perfwire contention: --duration must be positive\n");
     return 2;
   }

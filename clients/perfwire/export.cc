@@ -19,6 +19,7 @@ struct ExportFormat {
 
 // Adding a format is one line here.
 constexpr ExportFormat kFormats[] = {
+    {"csv", &RunExportCsv},
     {"prometheus", &RunExportPrometheus},
 };
 
@@ -45,9 +46,12 @@ int RunExport(const std::vector<char*>& args) {
 
 const Command kExportCommand = {
     .name = "export",
-    .summary = "export the stream to other tools: prometheus",
+    .summary = "export the stream to other tools: csv, prometheus",
     .usage =
-        "Usage: perfwire export prometheus [--listen=127.0.0.1:9464] "
+        "Usage: perfwire export csv (--live [--socket=PATH] | FILE) -o "
+        "OUT.csv\n"
+        "                           [--threads] [--count=N] [--duration=D]\n"
+        "       perfwire export prometheus [--listen=127.0.0.1:9464] "
         "[--socket=PATH]\n"
         "                                  [--threads] [--max_series=N] "
         "[--allow_remote]\n"
@@ -58,8 +62,17 @@ const Command kExportCommand = {
         "always,\n"
         "per-thread series with --threads; each capped by --max_series. "
         "Listens on\n"
-        "loopback only unless --allow_remote. See docs/PROMETHEUS.md.",
-    .flags = {"socket", "listen", "threads", "max_series", "allow_remote"},
+        "loopback only unless --allow_remote. See docs/PROMETHEUS.md.\n"
+        "\n"
+        "csv: one row per interval: RFC 3339 UTC timestamp, seq, interval_s,\n"
+        "then host metrics and agent cost (empty when the agent did not send\n"
+        "that section); with --threads one row per thread per interval.\n"
+        "Input is perfwired (--live, until --count, --duration or Ctrl-C) or "
+        "a\n"
+        "file from `perfwire record`. Columns: docs/CSV.md.\n"
+        "Exit status: 0 when done; 1 on errors; 2 for bad usage.",
+    .flags = {"socket", "listen", "threads", "max_series", "allow_remote",
+              "live", "o", "count", "duration"},
     .run = &RunExport,
 };
 

@@ -7,6 +7,9 @@
 
 namespace perfwire {
 
+// export_csv.cc. `args` are the positional arguments after the format.
+int RunExportCsv(const std::vector<char*>& args);
+
 // export_prometheus.cc. `args` are the positional arguments after the format.
 int RunExportPrometheus(const std::vector<char*>& args);
 

@@ -24,6 +24,9 @@ namespace {
 const Command* const kCommands[] = {
     &kDumpCommand,
     &kContentionCommand,
+    &kTopCommand,
+    &kRecordCommand,
+    &kReplayCommand,
     &kExportCommand,
 };
 

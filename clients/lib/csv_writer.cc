@@ -1,0 +1,304 @@
+#include "clients/lib/csv_writer.h"
+
+#include <functional>
+#include <optional>
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+
+namespace perfwire {
+namespace {
+
+using Value = std::optional<std::string>;
+
+// Integers as they are; floating point with 3 decimals.
+template <typename T>
+std::string Num(T v) {
+  if constexpr (std::is_integral_v<T>) {
+    return absl::StrCat(v);
+  } else {
+    return absl::StrFormat("%.3f", static_cast<double>(v));
+  }
+}
+
+struct Column {
+  const char* name;
+  std::function<Value(const fb::Frame&)> value;
+};
+
+// A column from the all-CPU totals.
+template <typename F>
+Column CpuTotal(const char* name, F get) {
+  return {name, [get](const fb::Frame& f) -> Value {
+            if (f.cpu() == nullptr || f.cpu()->total() == nullptr) {
+              return std::nullopt;
+            }
+            return Num(static_cast<double>(get(*f.cpu()->total())));
+          }};
+}
+
+template <typename F>
+Column Cpu(const char* name, F get) {
+  return {name, [get](const fb::Frame& f) -> Value {
+            if (f.cpu() == nullptr) return std::nullopt;
+            return Num(get(*f.cpu()));
+          }};
+}
+
+template <typename F>
+Column Memory(const char* name, F get) {
+  return {name, [get](const fb::Frame& f) -> Value {
+            if (f.memory() == nullptr) return std::nullopt;
+            return Num(get(*f.memory()));
+          }};
+}
+
+// Sum over whole disks (partitions are left out: their IO is counted in
+// their disk already).
+template <typename F>
+Column DiskSum(const char* name, F get) {
+  return {name, [get](const fb::Frame& f) -> Value {
+            if (f.disks() == nullptr) return std::nullopt;
+            double sum = 0;
+            for (const fb::HostDisk* d : *f.disks()) {
+              if (!d->partition()) sum += get(*d);
+            }
+            return Num(sum);
+          }};
+}
+
+// Sum over interfaces other than loopback "lo".
+template <typename F>
+Column NetSum(const char* name, F get) {
+  return {
+      name, [get](const fb::Frame& f) -> Value {
+        if (f.network() == nullptr || f.network()->interfaces() == nullptr) {
+          return std::nullopt;
+        }
+        double sum = 0;
+        for (const fb::HostInterface* i : *f.network()->interfaces()) {
+          if (i->name() != nullptr && i->name()->str() == "lo") continue;
+          sum += get(*i);
+        }
+        return Num(sum);
+      }};
+}
+
+template <typename F>
+Column Agent(const char* name, F get) {
+  return {name, [get](const fb::Frame& f) -> Value {
+            if (f.agent() == nullptr) return std::nullopt;
+            return Num(static_cast<uint64_t>(get(*f.agent())));
+          }};
+}
+
+const std::vector<Column>& HostColumns() {
+  using C = fb::HostCpuTimes;
+  using M = fb::HostMemory;
+  using D = fb::HostDisk;
+  using I = fb::HostInterface;
+  using A = fb::AgentStats;
+  static const auto* const columns = new std::vector<Column>{
+      {"timestamp",
+       [](const fb::Frame& f) -> Value { return Rfc3339Utc(f.realtime_ns()); }},
+      {"seq", [](const fb::Frame& f) -> Value { return Num(f.seq()); }},
+      {"interval_s",
+       [](const fb::Frame& f) -> Value {
+         return absl::StrFormat("%.6f", f.interval_ns() / 1e9);
+       }},
+      CpuTotal("cpu_user_percent", [](const C& c) { return c.user_percent(); }),
+      CpuTotal("cpu_nice_percent", [](const C& c) { return c.nice_percent(); }),
+      CpuTotal("cpu_system_percent",
+               [](const C& c) { return c.system_percent(); }),
+      CpuTotal("cpu_idle_percent", [](const C& c) { return c.idle_percent(); }),
+      CpuTotal("cpu_iowait_percent",
+               [](const C& c) { return c.iowait_percent(); }),
+      CpuTotal("cpu_irq_percent", [](const C& c) { return c.irq_percent(); }),
+      CpuTotal("cpu_softirq_percent",
+               [](const C& c) { return c.softirq_percent(); }),
+      CpuTotal("cpu_steal_percent",
+               [](const C& c) { return c.steal_percent(); }),
+      CpuTotal("cpu_guest_percent",
+               [](const C& c) { return c.guest_percent(); }),
+      CpuTotal("cpu_guest_nice_percent",
+               [](const C& c) { return c.guest_nice_percent(); }),
+      Cpu("load_1m", [](const fb::HostCpu& c) { return c.load_1m_count(); }),
+      Cpu("load_5m", [](const fb::HostCpu& c) { return c.load_5m_count(); }),
+      Cpu("load_15m", [](const fb::HostCpu& c) { return c.load_15m_count(); }),
+      Cpu("context_switch_per_sec",
+          [](const fb::HostCpu& c) { return c.context_switch_per_sec(); }),
+      Cpu("interrupt_per_sec",
+          [](const fb::HostCpu& c) { return c.interrupt_per_sec(); }),
+      Cpu("fork_per_sec",
+          [](const fb::HostCpu& c) { return c.fork_per_sec(); }),
+      Cpu("running_task_count",
+          [](const fb::HostCpu& c) { return c.running_task_count(); }),
+      Cpu("blocked_task_count",
+          [](const fb::HostCpu& c) { return c.blocked_task_count(); }),
+      Memory("memory_total_bytes",
+             [](const M& m) { return m.total_bytes(); }),
+      Memory("memory_used_bytes", [](const M& m) { return m.used_bytes(); }),
+      Memory("memory_available_bytes",
+             [](const M& m) { return m.available_bytes(); }),
+      Memory("memory_free_bytes", [](const M& m) { return m.free_bytes(); }),
+      Memory("memory_cached_bytes",
+             [](const M& m) { return m.cached_bytes(); }),
+      Memory("memory_buffers_bytes",
+             [](const M& m) { return m.buffers_bytes(); }),
+      Memory("swap_used_bytes", [](const M& m) { return m.swap_used_bytes(); }),
+      Memory("page_fault_per_sec",
+             [](const M& m) { return m.page_fault_per_sec(); }),
+      Memory("major_page_fault_per_sec",
+             [](const M& m) { return m.major_page_fault_per_sec(); }),
+      DiskSum("disk_read_bytes_per_sec",
+              [](const D& d) { return d.read_bytes_per_sec(); }),
+      DiskSum("disk_write_bytes_per_sec",
+              [](const D& d) { return d.write_bytes_per_sec(); }),
+      DiskSum("disk_read_op_per_sec",
+              [](const D& d) { return d.read_op_per_sec(); }),
+      DiskSum("disk_write_op_per_sec",
+              [](const D& d) { return d.write_op_per_sec(); }),
+      NetSum("network_receive_bytes_per_sec",
+             [](const I& i) { return i.receive_bytes_per_sec(); }),
+      NetSum("network_transmit_bytes_per_sec",
+             [](const I& i) { return i.transmit_bytes_per_sec(); }),
+      NetSum("network_receive_packet_per_sec",
+             [](const I& i) { return i.receive_packet_per_sec(); }),
+      NetSum("network_transmit_packet_per_sec",
+             [](const I& i) { return i.transmit_packet_per_sec(); }),
+      {"tcp_established_count",
+       [](const fb::Frame& f) -> Value {
+         if (f.network() == nullptr) return std::nullopt;
+         return Num(uint64_t{f.network()->tcp_established_count()});
+       }},
+      {"thread_row_count",
+       [](const fb::Frame& f) -> Value {
+         return Num(uint64_t{f.threads() != nullptr ? f.threads()->size() : 0});
+       }},
+      {"threads_cpu_percent",
+       [](const fb::Frame& f) -> Value {
+         if (f.interval_ns() == 0 || f.threads() == nullptr) {
+           return std::nullopt;
+         }
+         uint64_t sum = 0;
+         for (const fb::Thread* t : *f.threads()) sum += t->on_cpu_ns();
+         return Num(100.0 * static_cast<double>(sum) /
+                    static_cast<double>(f.interval_ns()));
+       }},
+      Agent("agent_cpu_ns", [](const A& a) { return a.cpu_ns(); }),
+      Agent("agent_rss_bytes", [](const A& a) { return a.rss_bytes(); }),
+      Agent("agent_thread_count", [](const A& a) { return a.thread_count(); }),
+      Agent("agent_lost_event_count",
+            [](const A& a) { return a.lost_event_count(); }),
+      Agent("agent_collect_ns", [](const A& a) { return a.collect_ns(); }),
+      {"consumer_dropped_frame_count",
+       [](const fb::Frame& f) -> Value {
+         return Num(f.consumer_dropped_frame_count());
+       }},
+  };
+  return *columns;
+}
+
+}  // namespace
+
+std::string CsvEscape(absl::string_view field) {
+  if (field.find_first_of(",\"\r\n") == absl::string_view::npos) {
+    return std::string(field);
+  }
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::string CsvRow(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) out += ',';
+    out += CsvEscape(fields[i]);
+  }
+  out += '\n';
+  return out;
+}
+
+std::string Rfc3339Utc(uint64_t realtime_ns) {
+  const absl::Time t =
+      absl::UnixEpoch() + absl::Nanoseconds(static_cast<int64_t>(realtime_ns));
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+std::vector<std::string> HostCsvHeader() {
+  std::vector<std::string> names;
+  for (const Column& c : HostColumns()) names.push_back(c.name);
+  return names;
+}
+
+std::vector<std::string> HostCsvRow(const fb::Frame& frame) {
+  std::vector<std::string> row;
+  for (const Column& c : HostColumns())
+    row.push_back(c.value(frame).value_or(""));
+  return row;
+}
+
+std::vector<std::string> ThreadCsvHeader() {
+  return {"timestamp",
+          "seq",
+          "tid",
+          "pid",
+          "comm",
+          "cgroup_id",
+          "exited",
+          "on_cpu_ns",
+          "cpu_percent",
+          "voluntary_switch_count",
+          "involuntary_switch_count",
+          "minor_fault_count",
+          "major_fault_count",
+          "read_bytes",
+          "write_bytes",
+          "block_read_bytes",
+          "block_write_bytes",
+          "block_read_op_count",
+          "block_write_op_count"};
+}
+
+std::vector<std::vector<std::string>> ThreadCsvRows(const fb::Frame& frame) {
+  std::vector<std::vector<std::string>> rows;
+  if (frame.threads() == nullptr) return rows;
+  const std::string timestamp = Rfc3339Utc(frame.realtime_ns());
+  const std::string seq = Num(frame.seq());
+  for (const fb::Thread* t : *frame.threads()) {
+    rows.push_back({
+        timestamp,
+        seq,
+        Num(uint64_t{t->tid()}),
+        Num(uint64_t{t->pid()}),
+        t->comm() != nullptr ? t->comm()->str() : "",
+        Num(t->cgroup_id()),
+        t->exited() ? "1" : "0",
+        Num(t->on_cpu_ns()),
+        frame.interval_ns() > 0
+            ? Num(100.0 * static_cast<double>(t->on_cpu_ns()) /
+                  static_cast<double>(frame.interval_ns()))
+            : "",
+        Num(t->voluntary_switch_count()),
+        Num(t->involuntary_switch_count()),
+        Num(t->minor_fault_count()),
+        Num(t->major_fault_count()),
+        Num(t->read_bytes()),
+        Num(t->write_bytes()),
+        Num(t->block_read_bytes()),
+        Num(t->block_write_bytes()),
+        Num(t->block_read_op_count()),
+        Num(t->block_write_op_count()),
+    });
+  }
+  return rows;
+}
+
+}  // namespace perfwire

@@ -1,0 +1,157 @@
+// `perfwire export csv`: frames from perfwired or a recording as CSV.
+// Reached through the format table in export.cc.
+
+#include <errno.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "clients/lib/csv_writer.h"
+#include "clients/lib/frame_stream.h"
+#include "clients/lib/recording.h"
+#include "clients/perfwire/command.h"
+#include "clients/perfwire/common_flags.h"
+#include "clients/perfwire/export.h"
+
+ABSL_FLAG(bool, live, false,
+          "read frames from perfwired (--socket) instead of a recording");
+
+namespace perfwire {
+namespace {
+
+void PrintError(absl::string_view message) {
+  std::fprintf(stderr, "perfwire export: %.*s\n",
+               static_cast<int>(message.size()), message.data());
+}
+
+// Owns the output FILE*.
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+}  // namespace
+
+int RunExportCsv(const std::vector<char*>& args) {
+  const bool live = absl::GetFlag(FLAGS_live);
+  if (live == (args.size() == 1)) {
+    PrintError("give either --live or one recording FILE (see --help)");
+    return 2;
+  }
+  if (args.size() > 1) {
+    PrintError(absl::StrCat("unexpected argument '", args[1], "'"));
+    return 2;
+  }
+  const std::string out_path = absl::GetFlag(FLAGS_o);
+  if (out_path.empty()) {
+    PrintError("-o OUT.csv is required");
+    return 2;
+  }
+  const int64_t count = absl::GetFlag(FLAGS_count);
+  const absl::Duration duration = absl::GetFlag(FLAGS_duration);
+  if (count < 0 || duration < absl::ZeroDuration()) {
+    PrintError("--count and --duration must not be negative");
+    return 2;
+  }
+  const bool threads = absl::GetFlag(FLAGS_threads);
+
+  std::optional<FrameStream> stream;
+  std::optional<RecordingReader> reader;
+  if (live) {
+    absl::StatusOr<FrameStream> s =
+        FrameStream::Connect(absl::GetFlag(FLAGS_socket));
+    if (!s.ok()) {
+      PrintError(absl::StrCat("error: ", s.status().message()));
+      return 1;
+    }
+    stream = *std::move(s);
+  } else {
+    absl::StatusOr<RecordingReader> r = RecordingReader::Open(args[0]);
+    if (!r.ok()) {
+      PrintError(absl::StrCat("error: ", r.status().message()));
+      return 1;
+    }
+    reader = *std::move(r);
+  }
+
+  const std::filesystem::path parent =
+      std::filesystem::path(out_path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      PrintError(absl::StrCat("error: create directory ", parent.string(), ": ",
+                              ec.message()));
+      return 1;
+    }
+  }
+  std::unique_ptr<std::FILE, FileCloser> out(std::fopen(out_path.c_str(), "w"));
+  if (out == nullptr) {
+    PrintError(
+        absl::StrCat("error: open ", out_path, ": ", std::strerror(errno)));
+    return 1;
+  }
+  auto write = [&](const std::string& text) {
+    return std::fwrite(text.data(), 1, text.size(), out.get()) == text.size();
+  };
+  if (!write(CsvRow(threads ? ThreadCsvHeader() : HostCsvHeader()))) {
+    PrintError(absl::StrCat("error: write ", out_path));
+    return 1;
+  }
+
+  const absl::Time start = absl::Now();
+  int64_t frames = 0;
+  int status = 0;
+  while (count == 0 || frames < count) {
+    if (duration > absl::ZeroDuration() && absl::Now() - start >= duration) {
+      break;
+    }
+    absl::StatusOr<const fb::Frame*> frame =
+        live ? stream->Next() : reader->Next();
+    if (absl::IsOutOfRange(frame.status())) {
+      if (live) PrintError("perfwired closed the stream");
+      break;
+    }
+    if (absl::IsDataLoss(frame.status()) && !live) {
+      PrintError(frame.status().message());  // torn tail: keep the rest
+      break;
+    }
+    if (!frame.ok()) {
+      PrintError(absl::StrCat("error: ", frame.status().message()));
+      status = 1;
+      break;
+    }
+    std::string text;
+    if (threads) {
+      for (const auto& row : ThreadCsvRows(**frame)) text += CsvRow(row);
+    } else {
+      text = CsvRow(HostCsvRow(**frame));
+    }
+    if (!write(text) || std::fflush(out.get()) != 0) {
+      PrintError(
+          absl::StrCat("error: write ", out_path, ": ", std::strerror(errno)));
+      return 1;
+    }
+    ++frames;
+  }
+  if (std::fclose(out.release()) != 0) {
+    PrintError(absl::StrCat("error: close ", out_path));
+    return 1;
+  }
+  std::fprintf(stderr, "perfwire export: wrote %lld intervals to %s\n",
+               static_cast<long long>(frames), out_path.c_str());
+  return status;
+}
+
+}  // namespace perfwire

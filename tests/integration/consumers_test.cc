@@ -1,0 +1,295 @@
+// record/replay, export csv and top against a real perfwired.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/harness.h"
+
+namespace perfwire::testing {
+namespace {
+
+std::string PerfwirePath() {
+  return std::string(PERFWIRE_BIN_DIR) + "/perfwire";
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// seq -> JSON line.
+std::map<uint64_t, std::string> BySeq(const std::string& json_lines) {
+  static const std::regex kSeq("\"seq\": *([0-9]+)");
+  std::map<uint64_t, std::string> out;
+  for (const std::string& line : Lines(json_lines)) {
+    std::smatch m;
+    if (std::regex_search(line, m, kSeq)) out[std::stoull(m[1])] = line;
+  }
+  return out;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Records `frames` frames of a live agent into dir/rec/live.pwrec.
+std::string RecordLive(const Agent& agent, const TempDir& dir, int frames) {
+  const std::string path = dir.path() + "/rec/live.pwrec";
+  Child record(PerfwirePath(),
+               {"record", "-o", path, "--count", std::to_string(frames),
+                "--socket", agent.socket()});
+  std::string out;
+  EXPECT_EQ(record.Finish(&out), 0);
+  return path;
+}
+
+TEST(ConsumersTest, RecordReplayJsonIsByteForByteTheLiveFrames) {
+  PERFWIRE_REQUIRE_BPF();
+  Agent agent("100ms");
+  ASSERT_TRUE(agent.started()) << agent.error();
+  TempDir dir;
+  const std::string path = dir.path() + "/nested/dir/live.pwrec";
+  // Both read the same agent at the same time, for ~1 s.
+  Child dump(PerfwirePath(),
+             {"dump", "--json", "--count", "10", "--socket", agent.socket()});
+  Child record(PerfwirePath(), {"record", "-o", path, "--duration", "1s",
+                                "--socket", agent.socket()});
+  std::string dump_out, record_out, replay_out;
+  ASSERT_EQ(dump.Finish(&dump_out), 0);
+  ASSERT_EQ(record.Finish(&record_out), 0);
+  Child replay(PerfwirePath(), {"replay", path, "--json"});
+  ASSERT_EQ(replay.Finish(&replay_out), 0);
+
+  const auto live = BySeq(dump_out);
+  const auto replayed = BySeq(replay_out);
+  ASSERT_GE(live.size(), 5u);
+  ASSERT_GE(replayed.size(), 5u);
+  int common = 0;
+  for (const auto& [seq, line] : replayed) {
+    auto it = live.find(seq);
+    if (it == live.end()) continue;
+    EXPECT_EQ(line, it->second) << "seq " << seq;
+    ++common;
+  }
+  EXPECT_GE(common, 3);
+}
+
+TEST(ConsumersTest, ReplayServeFeedsDumpAndTornTailIsReported) {
+  PERFWIRE_REQUIRE_BPF();
+  Agent agent("100ms");
+  ASSERT_TRUE(agent.started()) << agent.error();
+  TempDir dir;
+  const std::string path = RecordLive(agent, dir, 4);
+  // Tear the tail: drop the last 7 bytes.
+  const std::string bytes = ReadFile(path);
+  std::filesystem::resize_file(path, bytes.size() - 7);
+  std::string replay_out;
+  Child replay(PerfwirePath(), {"replay", path, "--json"});
+  ASSERT_EQ(replay.Finish(&replay_out), 0);
+  EXPECT_EQ(BySeq(replay_out).size(), 3u);
+
+  const std::string socket = dir.path() + "/replay.sock";
+  Child serve(PerfwirePath(), {"replay", path, "--serve", socket});
+  for (int i = 0; i < 100 && !std::filesystem::exists(socket); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Child dump(PerfwirePath(),
+             {"dump", "--json", "--count", "3", "--socket", socket});
+  std::string dump_out;
+  ASSERT_EQ(dump.Finish(&dump_out), 0);
+  EXPECT_EQ(BySeq(dump_out), BySeq(replay_out));
+}
+
+TEST(ConsumersTest, ExportCsvParses) {
+  PERFWIRE_REQUIRE_BPF();
+  Agent agent("100ms");
+  ASSERT_TRUE(agent.started()) << agent.error();
+  TempDir dir;
+  const std::string path = RecordLive(agent, dir, 5);
+  const std::string csv = dir.path() + "/out/sub/host.csv";
+  const std::string threads_csv = dir.path() + "/out/threads.csv";
+  std::string out;
+  ASSERT_EQ(
+      Child(PerfwirePath(), {"export", "csv", path, "-o", csv}).Finish(&out),
+      0);
+  ASSERT_EQ(Child(PerfwirePath(),
+                  {"export", "csv", path, "--threads", "-o", threads_csv})
+                .Finish(&out),
+            0);
+  const std::vector<std::string> rows = Lines(ReadFile(csv));
+  ASSERT_EQ(rows.size(), 6u);  // header + 5 intervals
+  EXPECT_THAT(rows[0], ::testing::StartsWith("timestamp,seq,interval_s,"));
+  EXPECT_THAT(rows[1], ::testing::MatchesRegex(
+                           "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z,[0-9]+,.*"));
+  const std::vector<std::string> thread_rows = Lines(ReadFile(threads_csv));
+  ASSERT_GT(thread_rows.size(), 5u);
+  EXPECT_THAT(thread_rows[0],
+              ::testing::StartsWith("timestamp,seq,tid,pid,comm,"));
+
+  // Python's csv module agrees on the shape: every row as wide as the header.
+  if (std::filesystem::exists("/usr/bin/python3")) {
+    const std::string script =
+        "import csv,sys\n"
+        "for p in sys.argv[1:]:\n"
+        "  rows=list(csv.reader(open(p,newline='')))\n"
+        "  assert len(rows)>1, p\n"
+        "  assert all(len(r)==len(rows[0]) for r in rows), p\n"
+        "print('ok')\n";
+    Child py("/usr/bin/python3", {"-c", script, csv, threads_csv});
+    std::string py_out;
+    EXPECT_EQ(py.Finish(&py_out), 0);
+    EXPECT_EQ(py_out, "ok\n");
+  }
+
+  // --live writes the same shape.
+  const std::string live_csv = dir.path() + "/live.csv";
+  ASSERT_EQ(Child(PerfwirePath(), {"export", "csv", "--live", "--count", "2",
+                                   "--socket", agent.socket(), "-o", live_csv})
+                .Finish(&out),
+            0);
+  EXPECT_EQ(Lines(ReadFile(live_csv)).size(), 3u);
+}
+
+// tmux drives `perfwire top` as a person would.
+class Tmux {
+ public:
+  explicit Tmux(const std::string& command)
+      : session_("pwtop" + std::to_string(getpid())) {
+    Run({"new-session", "-d", "-s", session_, "-x", "120", "-y", "40",
+         command});
+  }
+  ~Tmux() { Run({"kill-session", "-t", session_}); }
+  // Every command goes to a private tmux server (-L), not the user's.
+  int Run(std::vector<std::string> args) {
+    args.insert(args.begin(), {"-L", session_});
+    std::string out;
+    return Child("/usr/bin/tmux", args).Finish(&out);
+  }
+  void Keys(const std::string& keys, bool literal = false) {
+    if (literal) {
+      Run({"send-keys", "-t", session_, "-l", keys});
+    } else {
+      Run({"send-keys", "-t", session_, keys});
+    }
+  }
+  std::string Capture() {
+    std::string out;
+    Child("/usr/bin/tmux",
+          {"-L", session_, "capture-pane", "-p", "-t", session_})
+        .Finish(&out);
+    return out;
+  }
+  // Polls the screen until `pred` holds (up to 15 s); returns the last one.
+  std::string WaitFor(const std::function<bool(const std::string&)>& pred) {
+    std::string screen;
+    for (int i = 0; i < 150; ++i) {
+      screen = Capture();
+      if (pred(screen)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return screen;
+  }
+  bool Alive() { return Run({"has-session", "-t", session_}) == 0; }
+  const std::string& session() const { return session_; }
+
+ private:
+  std::string session_;
+};
+
+// The CPU% of the busiest row whose comm is `comm`, or -1.
+double CpuOf(const std::string& screen, const std::string& comm) {
+  double best = -1;
+  for (const std::string& line : Lines(screen)) {
+    std::istringstream in(line);
+    std::string tid, pid, name, cpu;
+    if (!(in >> tid >> pid >> name >> cpu) || name != comm) continue;
+    try {
+      best = std::max(best, std::stod(cpu));
+    } catch (...) {
+    }
+  }
+  return best;
+}
+
+TEST(ConsumersTest, TopShowsTheSpinnerAndHelp) {
+  PERFWIRE_REQUIRE_BPF();
+  if (!std::filesystem::exists("/usr/bin/tmux")) GTEST_SKIP() << "no tmux";
+  Agent agent("500ms");
+  ASSERT_TRUE(agent.started()) << agent.error();
+  Child spinner(WorkloadPath("spinner"), {"--threads=1", "--ms=20000"});
+  ASSERT_NE(spinner.ReadLineStartingWith("ready"), "");
+  Tmux tmux(PerfwirePath() + " top --socket " + agent.socket());
+  std::string screen = tmux.WaitFor(
+      [](const std::string& s) { return CpuOf(s, "spinner") > 50; });
+  EXPECT_GT(CpuOf(screen, "spinner"), 50) << screen;
+  EXPECT_THAT(screen, ::testing::HasSubstr("TID"));
+
+  tmux.Keys("c");
+  tmux.Keys("/");
+  tmux.Keys("spinner", /*literal=*/true);
+  tmux.Keys("Enter");
+  screen = tmux.WaitFor([](const std::string& s) {
+    return s.find("filter: spinner") != std::string::npos &&
+           CpuOf(s, "spinner") > 50;
+  });
+  EXPECT_THAT(screen, ::testing::HasSubstr("filter: spinner"));
+  EXPECT_GT(CpuOf(screen, "spinner"), 50) << screen;
+  // Only spinner rows remain.
+  EXPECT_LT(CpuOf(screen, "perfwired"), 0) << screen;
+
+  tmux.Keys("h");
+  screen = tmux.WaitFor([](const std::string& s) {
+    return s.find("perfwire top help") != std::string::npos;
+  });
+  EXPECT_THAT(screen, ::testing::HasSubstr("perfwire top help"));
+  tmux.Keys("h");
+  // A smaller terminal: the table is redrawn to fit (KEY_RESIZE).
+  tmux.Run({"resize-window", "-t", tmux.session(), "-x", "80", "-y", "20"});
+  screen = tmux.WaitFor([](const std::string& s) {
+    return s.find("perfwire top help") == std::string::npos &&
+           Lines(s).size() <= 20 && CpuOf(s, "spinner") > 50;
+  });
+  EXPECT_GT(CpuOf(screen, "spinner"), 50) << screen;
+  EXPECT_LE(Lines(screen).size(), 20u) << screen;
+  tmux.Keys("q");
+  for (int i = 0; i < 50 && tmux.Alive(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_FALSE(tmux.Alive()) << "q did not quit";
+}
+
+TEST(ConsumersTest, TopReportsDisconnect) {
+  PERFWIRE_REQUIRE_BPF();
+  if (!std::filesystem::exists("/usr/bin/tmux")) GTEST_SKIP() << "no tmux";
+  auto agent = std::make_unique<Agent>("200ms");
+  ASSERT_TRUE(agent->started()) << agent->error();
+  Tmux tmux(PerfwirePath() + " top --socket " + agent->socket());
+  std::string screen = tmux.WaitFor(
+      [](const std::string& s) { return s.find("seq ") != std::string::npos; });
+  ASSERT_THAT(screen, ::testing::HasSubstr("seq "));
+  agent.reset();  // stops perfwired
+  screen = tmux.WaitFor([](const std::string& s) {
+    return s.find("agent disconnected, reconnecting") != std::string::npos;
+  });
+  EXPECT_THAT(screen, ::testing::HasSubstr("agent disconnected, reconnecting"));
+}
+
+}  // namespace
+}  // namespace perfwire::testing
