@@ -17,6 +17,9 @@ struct HostOptions {
   uint32_t fd_top_count = 10;  // processes listed in top_fd_holders
   bool perf_per_thread_ipc =
       false;  // opt-in per-thread cycles/instructions (PMU only)
+  // Opt-in: system-wide software perf events (context-switches, page-faults
+  // ...) add work to every switch and fault, as `perf stat -a` does.
+  bool software_perf_counters = false;
   std::string nvml_library = "libnvidia-ml.so.1";
 };
 

@@ -1,5 +1,6 @@
 #include "agent/host/host_sources.h"
 
+#include "agent/disabled_source.h"
 #include "agent/host/cpu.h"
 #include "agent/host/disks.h"
 #include "agent/host/filesystems.h"
@@ -19,8 +20,15 @@ void AddHostSources(const HostOptions& options,
   sources.push_back(std::make_unique<FilesystemSource>(options));
   sources.push_back(std::make_unique<NetworkSource>(options));
   sources.push_back(std::make_unique<ProcessSource>(options));
-  sources.push_back(
-      std::make_unique<PerfCounterSource>(PerfEventKind::kSoftware, options));
+  if (options.software_perf_counters) {
+    sources.push_back(
+        std::make_unique<PerfCounterSource>(PerfEventKind::kSoftware, options));
+  } else {
+    sources.push_back(std::make_unique<DisabledSource>(
+        "perf.software",
+        "off by default (costs like perf stat -a on every switch and fault); "
+        "enable with --perf_counters"));
+  }
   sources.push_back(
       std::make_unique<PerfCounterSource>(PerfEventKind::kHardware, options));
   sources.push_back(std::make_unique<GpuSource>(options));

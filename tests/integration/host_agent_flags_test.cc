@@ -43,8 +43,8 @@ bool ReadFrame(int fd, std::vector<uint8_t>& out) {
 
 TEST(HostAgentFlags, MissingProcRootLeavesOtherSections) {
   PERFWIRE_REQUIRE_BPF();
-  Agent agent("200ms",
-              {"--proc_root=/nonexistent/proc", "--sys_root=/nonexistent/sys"});
+  Agent agent("200ms", {"--proc_root=/nonexistent/proc",
+                        "--sys_root=/nonexistent/sys", "--perf_counters"});
   ASSERT_TRUE(agent.started()) << agent.error();
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};

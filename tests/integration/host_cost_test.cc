@@ -27,7 +27,9 @@ uint64_t ThreadCpuNs() {
 TEST(HostCost, CollectCpuPerIntervalPerSource) {
   PERFWIRE_REQUIRE_BPF();  // root: perf sources and every /proc/<pid>/fd
   std::vector<std::unique_ptr<Source>> sources;
-  AddHostSources(HostOptions{}, sources);
+  HostOptions options;
+  options.software_perf_counters = true;  // measure the opt-in one too
+  AddHostSources(options, sources);
   uint64_t total_median = 0;
   for (auto& src : sources) {
     if (!src->Start().ok()) {

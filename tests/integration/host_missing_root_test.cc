@@ -20,6 +20,7 @@ TEST(HostMissingRoot, OtherSectionsStillArrive) {
   HostOptions o;
   o.proc_root = "/nonexistent/proc";
   o.sys_root = "/nonexistent/sys";
+  o.software_perf_counters = true;
   std::vector<std::unique_ptr<Source>> sources;
   AddHostSources(o, sources);
   Collector collector(std::move(sources));
