@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/time/time.h"
 #include "agent/host/host_sources.h"
 
 ABSL_FLAG(std::string, proc_root, "/proc",
@@ -31,6 +32,15 @@ ABSL_FLAG(
     "(about +5% on fault- and switch-heavy loads here); the same totals "
     "are in the cpu and memory sections and per thread for free");
 
+ABSL_FLAG(absl::Duration, socket_count_refresh, absl::Seconds(30),
+          "How often TCP-by-state and UDP socket counts are re-read (each read "
+          "walks the kernel's whole TCP hash, ~5 ms on this 24 GiB host); "
+          "frames in between carry the last counts. 0: every interval");
+ABSL_FLAG(absl::Duration, process_scan_refresh, absl::Seconds(10),
+          "How often the process count and the largest fd holders are "
+          "re-read (a readdir of /proc plus one stat per process); frames in "
+          "between carry the last values. 0: every interval");
+
 namespace perfwire {
 
 HostOptions HostOptionsFromFlags() {
@@ -42,6 +52,8 @@ HostOptions HostOptionsFromFlags() {
   o.fd_top_count = absl::GetFlag(FLAGS_fd_top_count);
   o.perf_per_thread_ipc = absl::GetFlag(FLAGS_perf_per_thread_ipc);
   o.software_perf_counters = absl::GetFlag(FLAGS_perf_counters);
+  o.socket_count_refresh = absl::GetFlag(FLAGS_socket_count_refresh);
+  o.process_scan_refresh = absl::GetFlag(FLAGS_process_scan_refresh);
   return o;
 }
 

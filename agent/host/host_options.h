@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
+
 namespace perfwire {
 
 // Where the host sources read the kernel's files, and what they skip. Tests
@@ -21,6 +23,13 @@ struct HostOptions {
   // ...) add work to every switch and fault, as `perf stat -a` does.
   bool software_perf_counters = false;
   std::string nvml_library = "libnvidia-ml.so.1";
+  // How stale the costly, slow-moving counts may get. A TCP state count walks
+  // the kernel's whole established hash (~5 ms on a 24 GiB host, whatever
+  // the socket count); a process scan is a readdir of /proc (every task, not
+  // just processes) plus one stat per process. Between refreshes a frame
+  // carries the last values. Zero refreshes every interval.
+  absl::Duration socket_count_refresh = absl::Seconds(30);
+  absl::Duration process_scan_refresh = absl::Seconds(10);
 };
 
 }  // namespace perfwire

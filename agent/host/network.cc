@@ -119,7 +119,10 @@ absl::Status NetworkSource::Start() {
       !sockets_ ? "; /proc/net/tcp unreadable: no socket counts"
       : netlink_
           ? "; TCP states from sock_diag netlink, UDP from /proc/net/udp{,6}"
-          : "; sockets from /proc/net/{tcp,tcp6,udp,udp6}");
+          : "; sockets from /proc/net/{tcp,tcp6,udp,udp6}",
+      sockets_ ? absl::StrCat(" every ", absl::FormatDuration(
+                                             options_.socket_count_refresh))
+               : "");
   return absl::OkStatus();
 }
 
@@ -166,10 +169,10 @@ void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   const auto ifaces_vec = fbb.CreateVector(ifaces);
 
   // Socket counts move slowly and a sock_diag dump walks the kernel's whole
-  // TCP hash table (~0.4 ms here), so they are refreshed at most every
-  // kSocketRefresh and reported as of the last refresh in between.
+  // TCP hash table, so they are refreshed at most every
+  // options_.socket_count_refresh and reported as of that refresh in between.
   const absl::Time now = absl::Now();
-  if (sockets_ && now - sockets_read_at_ >= kSocketRefresh) {
+  if (sockets_ && now - sockets_read_at_ >= options_.socket_count_refresh) {
     sockets_read_at_ = now;
     TcpStateCounts& tcp = tcp_cache_;
     uint32_t& udp = udp_cache_;

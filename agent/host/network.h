@@ -53,7 +53,6 @@ class NetworkSource : public Source {
   bool sockets_ = true;   // socket counts available
   bool netlink_ = false;  // TCP states through sock_diag
   TcpStateCounter tcp_counter_;
-  static constexpr absl::Duration kSocketRefresh = absl::Seconds(5);
   absl::Time sockets_read_at_ = absl::InfinitePast();
   TcpStateCounts tcp_cache_{};
   uint32_t udp_cache_ = 0;

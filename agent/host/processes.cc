@@ -75,13 +75,13 @@ uint32_t ProcessSource::CountFds(uint32_t pid) {
   return n;
 }
 
-absl::Status ProcessSource::ScanProcesses(uint32_t& process_count) {
+absl::Status ProcessSource::ScanProcesses() {
   DIR* d = opendir(options_.proc_root.c_str());
   if (!d)
     return absl::ErrnoToStatus(errno,
                                absl::StrCat("opendir ", options_.proc_root));
   fds_.clear();
-  process_count = 0;
+  uint32_t process_count = 0;
   while (dirent* e = readdir(d)) {
     uint32_t pid;
     if (!IsPid(e->d_name, pid)) continue;
@@ -92,6 +92,17 @@ absl::Status ProcessSource::ScanProcesses(uint32_t& process_count) {
     }
   }
   closedir(d);
+  process_count_ = process_count;
+  KeepTopFdCounts(fds_, options_.fd_top_count);
+  top_.clear();
+  for (const FdCount& c : fds_) {
+    path_.clear();
+    absl::StrAppend(&path_, options_.proc_root, "/", c.pid, "/comm");
+    FdHolder h{c.pid, "", c.fds};
+    if (ReadFileInto(path_, buf_).ok())
+      h.comm = std::string(absl::StripTrailingAsciiWhitespace(buf_));
+    top_.push_back(std::move(h));
+  }
   return absl::OkStatus();
 }
 
@@ -119,7 +130,8 @@ absl::Status ProcessSource::Start() {
                    st.st_size > 0;
   status_.available = true;
   status_.reason = absl::StrCat(
-      "/proc/<pid> scan, /proc/loadavg, /proc/sys/fs/file-nr; fd counts by ",
+      "/proc/loadavg, /proc/sys/fs/file-nr; /proc/<pid> scan every ",
+      absl::FormatDuration(options_.process_scan_refresh), ", fd counts by ",
       fd_size_works_ ? "stat(/proc/<pid>/fd).st_size"
                      : "readdir(/proc/<pid>/fd)");
   return absl::OkStatus();
@@ -129,32 +141,29 @@ void ProcessSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
                             FrameSections& sections) {
   FileNr nr;
   LoadAvg la;
-  uint32_t processes = 0;
   absl::Status s = ReadFileInto(options_.proc_root + "/sys/fs/file-nr", buf_);
   if (s.ok()) s = ParseFileNr(buf_, nr);
   if (s.ok()) s = ReadFileInto(options_.proc_root + "/loadavg", buf_);
   if (s.ok()) s = ParseLoadAvg(buf_, la);
-  if (s.ok()) s = ScanProcesses(processes);
+  const absl::Time now = absl::Now();
+  if (s.ok() && now - scanned_at_ >= options_.process_scan_refresh) {
+    s = ScanProcesses();
+    scanned_at_ = now;
+  }
   if (!s.ok()) {
     LogWarning(absl::StrCat("processes source stopped: ", s.message()));
     status_.available = false;
     status_.reason = std::string(s.message());
     return;
   }
-  KeepTopFdCounts(fds_, options_.fd_top_count);
   std::vector<flatbuffers::Offset<fb::HostFdHolder>> top;
-  for (const FdCount& c : fds_) {
-    path_.clear();
-    absl::StrAppend(&path_, options_.proc_root, "/", c.pid, "/comm");
-    absl::string_view comm;
-    if (ReadFileInto(path_, buf_).ok())
-      comm = absl::StripTrailingAsciiWhitespace(buf_);
-    top.push_back(fb::CreateHostFdHolder(
-        fbb, c.pid, fbb.CreateString(comm.data(), comm.size()), c.fds));
+  for (const FdHolder& h : top_) {
+    top.push_back(
+        fb::CreateHostFdHolder(fbb, h.pid, fbb.CreateString(h.comm), h.fds));
   }
   const auto top_vec = fbb.CreateVector(top);
   fb::HostProcessesBuilder b(fbb);
-  b.add_process_count(processes);
+  b.add_process_count(process_count_);
   b.add_thread_count(la.threads);
   b.add_open_file_count(nr.allocated > nr.unused ? nr.allocated - nr.unused
                                                  : 0);

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "agent/host/host_options.h"
 #include "agent/source.h"
 
@@ -29,9 +30,11 @@ struct FdCount {
 void KeepTopFdCounts(std::vector<FdCount>& counts, size_t n);
 
 // The "processes" source: process/thread counts, file-nr, top fd holders.
-// Per process it does one stat() of /proc/<pid>/fd, whose st_size is the
-// number of open fds since Linux 6.2; on older kernels it counts the
-// directory's entries instead (one readdir per process, noted in status).
+// Thread count and file-nr are read every interval. The process scan (a
+// readdir of /proc, which the kernel walks task by task, plus per process one
+// stat() of /proc/<pid>/fd, whose st_size is the number of open fds since
+// Linux 6.2; on older kernels a readdir of it, noted in status) runs at most
+// every options.process_scan_refresh; frames in between repeat its result.
 class ProcessSource : public Source {
  public:
   explicit ProcessSource(HostOptions options);
@@ -41,8 +44,15 @@ class ProcessSource : public Source {
   SourceStatus status() const override { return status_; }
 
  private:
-  absl::Status ScanProcesses(uint32_t& process_count);
+  // Refreshes process_count_ and top_ from a scan of /proc.
+  absl::Status ScanProcesses();
   uint32_t CountFds(uint32_t pid);
+
+  struct FdHolder {
+    uint32_t pid = 0;
+    std::string comm;
+    uint32_t fds = 0;
+  };
 
   HostOptions options_;
   SourceStatus status_;
@@ -50,6 +60,9 @@ class ProcessSource : public Source {
   std::string path_;
   std::vector<FdCount> fds_;
   bool fd_size_works_ = false;
+  absl::Time scanned_at_ = absl::InfinitePast();
+  uint32_t process_count_ = 0;
+  std::vector<FdHolder> top_;  // largest first
 };
 
 }  // namespace perfwire

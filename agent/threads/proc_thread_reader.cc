@@ -254,4 +254,29 @@ absl::StatusOr<ProcThreadSample> ReadProcThread(std::string_view proc_root,
   return sample;
 }
 
+absl::StatusOr<UniqueFd> OpenProcThreadSchedstat(std::string_view proc_root,
+                                                 uint32_t pid, uint32_t tid) {
+  const std::string path = absl::StrCat(std::string(proc_root), "/", pid,
+                                        "/task/", tid, "/schedstat");
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd) return fd;
+  if (errno == ENOENT || errno == ESRCH) {
+    return absl::NotFoundError(absl::StrCat(path, ": task is gone"));
+  }
+  return absl::ErrnoToStatus(errno, path);
+}
+
+absl::StatusOr<uint64_t> ReadProcThreadOnCpuNs(const UniqueFd& schedstat) {
+  char buf[128];
+  ssize_t n;
+  do {
+    n = pread(schedstat.get(), buf, sizeof(buf) - 1, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    if (errno == ESRCH) return absl::NotFoundError("schedstat: task is gone");
+    return absl::ErrnoToStatus(errno, "schedstat");
+  }
+  return ParseProcSchedstat(std::string_view(buf, static_cast<size_t>(n)));
+}
+
 }  // namespace perfwire

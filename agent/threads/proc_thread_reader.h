@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "clients/lib/unique_fd.h"
 
 namespace perfwire {
 
@@ -48,6 +49,14 @@ absl::StatusOr<std::vector<uint32_t>> ListProcThreads(
 // the sample comes back with has_io false.
 absl::StatusOr<ProcThreadSample> ReadProcThread(std::string_view proc_root,
                                                 uint32_t pid, uint32_t tid);
+
+// The cheap test of whether a thread ran at all since an earlier read: its
+// schedstat field 1 (on-CPU ns). If that has not moved, none of the counters
+// ReadProcThread returns can have. The file is opened once and re-read with
+// pread at offset 0 (procfs regenerates it), saving the path walk per read.
+absl::StatusOr<UniqueFd> OpenProcThreadSchedstat(std::string_view proc_root,
+                                                 uint32_t pid, uint32_t tid);
+absl::StatusOr<uint64_t> ReadProcThreadOnCpuNs(const UniqueFd& schedstat);
 
 // Pure parsers of one file's whole content each. They accept only a complete
 // file (the lines they use must end in '\n') and return DataLoss naming the

@@ -5,9 +5,11 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "agent/source.h"
 #include "agent/threads/thread_bpf.h"
 #include "agent/threads/thread_table.h"
+#include "clients/lib/unique_fd.h"
 
 namespace perfwire {
 
@@ -41,6 +43,12 @@ class ThreadSource : public Source {
   std::optional<ThreadTable> table_;
   ThreadLostCounts last_lost_;
   bool saw_init_process_ = false;
+  // pid 1's threads as last read from /proc, by tid.
+  struct InitThread {
+    ThreadSample sample;  // on_cpu_ns 0 until first read
+    UniqueFd schedstat;   // <tid>/schedstat, kept open
+  };
+  absl::flat_hash_map<uint32_t, InitThread> init_threads_;
 };
 
 // Reads /proc/sys/kernel/pid_max under `proc_root`; 32768 if unreadable.

@@ -27,11 +27,54 @@ ThreadDelta& ThreadTable::PendingFor(Entry& entry, const ThreadSample& sample) {
   return d;
 }
 
+uint32_t ThreadTable::FindOrInsert(const Key& key, bool* inserted) {
+  auto [it, is_new] = index_.try_emplace(key, 0);
+  *inserted = is_new;
+  if (!is_new) return it->second;
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slab_.size());
+    slab_.emplace_back();
+  }
+  slab_[slot] = Slot{key, true, Entry{}};
+  it->second = slot;
+  return slot;
+}
+
+void ThreadTable::Free(uint32_t slot) {
+  index_.erase(slab_[slot].key);
+  slab_[slot].live = false;
+  free_slots_.push_back(slot);
+}
+
 void ThreadTable::ObserveLive(const ThreadSample& sample) {
   const Key key{sample.tid, sample.start_time_ns};
-  if (recently_exited_.contains(key)) return;
-  auto [it, inserted] = threads_.try_emplace(key);
-  Entry& entry = it->second;
+  if (!recently_exited_.empty() && recently_exited_.contains(key)) return;
+
+  // Fast path: the last interval saw threads in this order (ascending tid).
+  constexpr size_t kPrefetchAhead = 8;
+  while (cursor_ < last_order_.size() && last_order_[cursor_].key.tid < key.tid)
+    ++cursor_;
+  uint32_t slot = UINT32_MAX;
+  bool inserted = false;
+  if (cursor_ < last_order_.size() && last_order_[cursor_].key == key) {
+    const uint32_t hint = last_order_[cursor_++].slot;
+    // A hint may be stale (the thread exited or vanished since): check it.
+    if (slab_[hint].live && slab_[hint].key == key) slot = hint;
+  }
+  if (cursor_ + kPrefetchAhead < last_order_.size()) {
+    const char* ahead = reinterpret_cast<const char*>(
+        &slab_[last_order_[cursor_ + kPrefetchAhead].slot]);
+    for (size_t off = 0; off < sizeof(Slot); off += 64)
+      __builtin_prefetch(ahead + off);
+  }
+  if (slot == UINT32_MAX) slot = FindOrInsert(key, &inserted);
+  order_.push_back({key, slot});
+
+  Entry& entry = slab_[slot].entry;
   if (inserted && sample.start_time_ns < watch_start_ns_) {
     entry.last = sample.counters;  // pre-existing thread: count from now on
   }
@@ -45,10 +88,10 @@ void ThreadTable::ObserveLive(const ThreadSample& sample) {
 void ThreadTable::ObserveExit(const ThreadSample& sample) {
   const Key key{sample.tid, sample.start_time_ns};
   if (!recently_exited_.try_emplace(key, interval_).second) return;
-  auto it = threads_.find(key);
+  auto it = index_.find(key);
   Entry entry;
-  if (it != threads_.end()) {
-    entry = it->second;
+  if (it != index_.end()) {
+    entry = slab_[it->second].entry;
   } else if (sample.start_time_ns < watch_start_ns_) {
     // Older than the agent and never sampled: its earlier counts are not
     // ours to report, so the exit carries no delta.
@@ -57,21 +100,26 @@ void ThreadTable::ObserveExit(const ThreadSample& sample) {
   ThreadDelta& d = PendingFor(entry, sample);
   d.delta += sample.counters.Minus(entry.last);
   d.exited = true;
-  if (it != threads_.end()) threads_.erase(it);
+  if (it != index_.end()) Free(it->second);
 }
 
 std::vector<ThreadDelta> ThreadTable::EndInterval() {
   std::vector<ThreadDelta> out = std::move(pending_);
   pending_.clear();
-  absl::erase_if(threads_, [this](const auto& kv) {
-    const bool vanished =
-        interval_ - kv.second.last_seen_interval >= vanish_after_intervals_;
-    vanished_count_ += vanished;
-    return vanished;
-  });
+  for (uint32_t slot = 0; slot < slab_.size(); ++slot) {
+    const Slot& s = slab_[slot];
+    if (s.live &&
+        interval_ - s.entry.last_seen_interval >= vanish_after_intervals_) {
+      ++vanished_count_;
+      Free(slot);
+    }
+  }
   absl::erase_if(recently_exited_, [this](const auto& kv) {
     return interval_ - kv.second >= kExitMemoryIntervals;
   });
+  std::swap(last_order_, order_);
+  order_.clear();
+  cursor_ = 0;
   ++interval_;
   return out;
 }

@@ -28,6 +28,14 @@ struct ThreadDelta {
 // back. A thread that disappears without an exit record is forgotten after
 // `vanish_after_intervals` intervals and counted as vanished.
 //
+// Cost: ObserveLive is the per-thread step of every interval, and with
+// thousands of idle threads its memory, cold after a second of other work,
+// dominates. Entries live in a slab; the order in which the last interval
+// observed them (the task iterator's ascending tid order) is kept, so the
+// next interval finds each entry by walking that order instead of probing a
+// hash table, prefetching a few entries ahead. Out-of-order samples fall back
+// to the key index.
+//
 // Not thread-safe: one collector thread owns it.
 class ThreadTable {
  public:
@@ -43,7 +51,7 @@ class ThreadTable {
   // exit seen in it (each thread once), and starts the next interval.
   std::vector<ThreadDelta> EndInterval();
 
-  size_t tracked_count() const { return threads_.size(); }
+  size_t tracked_count() const { return index_.size(); }
   // Threads forgotten without an exit record since the last call.
   uint64_t TakeVanishedCount();
 
@@ -65,15 +73,32 @@ class ThreadTable {
     uint64_t pending_interval = UINT64_MAX;
     uint32_t pending_index = 0;
   };
+  struct Slot {
+    Key key{};
+    bool live = false;
+    Entry entry;
+  };
+  struct Seen {
+    Key key;
+    uint32_t slot;
+  };
 
   ThreadDelta& PendingFor(Entry& entry, const ThreadSample& sample);
+  // The slot of `key` (created when new, `*inserted` then true).
+  uint32_t FindOrInsert(const Key& key, bool* inserted);
+  void Free(uint32_t slot);
 
   const uint64_t watch_start_ns_;
   const uint32_t vanish_after_intervals_;
   uint64_t interval_ = 0;
   uint64_t vanished_count_ = 0;
-  absl::flat_hash_map<Key, Entry> threads_;
+  std::vector<Slot> slab_;
+  std::vector<uint32_t> free_slots_;
+  absl::flat_hash_map<Key, uint32_t> index_;  // live key -> slab_ slot
   absl::flat_hash_map<Key, uint64_t> recently_exited_;  // key -> interval
+  std::vector<Seen> last_order_;  // the previous interval's ObserveLive order
+  std::vector<Seen> order_;       // this interval's, so far
+  size_t cursor_ = 0;             // into last_order_
   std::vector<ThreadDelta> pending_;
 };
 

@@ -1,6 +1,7 @@
-// What the host sources cost per interval: thread CPU time of each source's
-// Collect(), median of 20 intervals, printed for the record and held under a
-// budget (2 ms CPU per source per interval on this 2-vCPU VM).
+// Every host source on this machine starts and stays available over 20
+// back-to-back collections; the thread CPU time of each Collect() (median of
+// the 20) is printed for docs/FRAME_HOST.md. Timings are not asserted here:
+// budgets are checked by `make bench`.
 
 #include <sys/resource.h>
 #include <time.h>
@@ -54,8 +55,8 @@ TEST(HostCost, CollectCpuPerIntervalPerSource) {
         "us\n",
         src->status().name.c_str(), cpu[10] / 1e3, cpu.back() / 1e3,
         wall[10] / 1e3);
+    // Cost is printed, not asserted: timings belong to `make bench`.
     EXPECT_TRUE(src->status().available) << src->status().reason;
-    EXPECT_LT(cpu[10], 2000000u) << src->status().name;
   }
   std::printf("all host sources: %.1f us CPU per interval (sum of medians)\n",
               total_median / 1e3);

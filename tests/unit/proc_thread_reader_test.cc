@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -185,6 +186,59 @@ TEST(ReadProcThread, MalformedFilesNameTheFile) {
         << c.tid;
   }
   EXPECT_TRUE(ReadProcThread(kMalformed, 4242, 50).ok());
+}
+
+TEST(ProcThreadSchedstat, ReadsFixtureAgainAndNamesBadContent) {
+  auto fd = OpenProcThreadSchedstat(kProc, kNamedPid, kNamedTid);
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  for (int i = 0; i < 2; ++i) {  // pread at 0: a second read is a fresh one
+    auto on_cpu = ReadProcThreadOnCpuNs(*fd);
+    ASSERT_TRUE(on_cpu.ok()) << on_cpu.status();
+    EXPECT_EQ(*on_cpu, 18375u);
+  }
+  EXPECT_EQ(OpenProcThreadSchedstat(kProc, kNamedPid, 1).status().code(),
+            absl::StatusCode::kNotFound);
+  for (uint32_t tid : {30u, 31u, 32u}) {  // truncated, empty, garbage
+    auto bad = OpenProcThreadSchedstat(kMalformed, 4242, tid);
+    ASSERT_TRUE(bad.ok()) << bad.status();
+    EXPECT_EQ(ReadProcThreadOnCpuNs(*bad).status().code(),
+              absl::StatusCode::kDataLoss)
+        << tid;
+  }
+}
+
+// A live thread's schedstat fd follows its CPU time and reports its exit.
+TEST(ProcThreadSchedstat, LiveThreadMovesThenIsGone) {
+  std::promise<pid_t> started;
+  std::promise<void> spun, done;
+  std::thread t([&] {
+    started.set_value(static_cast<pid_t>(syscall(SYS_gettid)));
+    spun.get_future().wait();
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    done.set_value();
+  });
+  const uint32_t tid = static_cast<uint32_t>(started.get_future().get());
+  auto fd = OpenProcThreadSchedstat("/proc", getpid(), tid);
+  ASSERT_TRUE(fd.ok()) << fd.status();
+  auto before = ReadProcThreadOnCpuNs(*fd);
+  ASSERT_TRUE(before.ok()) << before.status();
+  spun.set_value();
+  done.get_future().wait();
+  auto after = ReadProcThreadOnCpuNs(*fd);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_GT(*after, *before);  // it ran in between
+  t.join();
+  // join returns at CLONE_CHILD_CLEARTID, a moment before the kernel unhashes
+  // the task: wait for that (bounded), then the fd must say it is gone.
+  bool gone = false;
+  for (int i = 0; i < 1000 && !gone; ++i) {
+    gone = !ReadProcThreadOnCpuNs(*fd).ok();
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_TRUE(gone);
 }
 
 pid_t GetTid() { return static_cast<pid_t>(syscall(SYS_gettid)); }

@@ -156,5 +156,47 @@ TEST(ThreadTable, ManyThreadsChurnWithoutGrowth) {
   EXPECT_EQ(table.tracked_count(), 0u);
 }
 
+// The order hint from the last interval must never hand one thread's entry
+// to another: an exited thread's slot reused by a newcomer, a tid reused with
+// a new start time, and samples arriving in a different order.
+TEST(ThreadTable, StaleOrderHintsNeverMixThreads) {
+  ThreadTable table(kWatchStart);
+  table.ObserveLive(Sample(10, kWatchStart + 1, 100));
+  table.ObserveLive(Sample(20, kWatchStart + 2, 200));
+  table.ObserveLive(Sample(30, kWatchStart + 3, 300));
+  table.EndInterval();
+  table.ObserveExit(Sample(10, kWatchStart + 1, 150));
+  table.ObserveLive(Sample(15, kWatchStart + 4, 40));  // takes 10's slot
+  table.ObserveLive(Sample(20, kWatchStart + 2, 250));
+  table.ObserveLive(Sample(30, kWatchStart + 3, 300));
+  auto d1 = table.EndInterval();
+  ASSERT_EQ(d1.size(), 3u);
+  EXPECT_TRUE(Find(d1, 10)->exited);
+  EXPECT_EQ(Find(d1, 10)->delta.on_cpu_ns, 50u);
+  EXPECT_EQ(Find(d1, 15)->delta.on_cpu_ns, 40u);
+  EXPECT_EQ(Find(d1, 20)->delta.on_cpu_ns, 50u);
+  // Reverse order, and tid 30 is now a different thread (new start time).
+  table.ObserveLive(Sample(30, kWatchStart + 9, 7));
+  table.ObserveLive(Sample(20, kWatchStart + 2, 260));
+  table.ObserveLive(Sample(15, kWatchStart + 4, 45));
+  auto d2 = table.EndInterval();
+  ASSERT_EQ(d2.size(), 3u);
+  EXPECT_EQ(Find(d2, 30)->delta.on_cpu_ns, 7u);
+  EXPECT_EQ(Find(d2, 20)->delta.on_cpu_ns, 10u);
+  EXPECT_EQ(Find(d2, 15)->delta.on_cpu_ns, 5u);
+  // In order again: every hint is from the reversed interval.
+  table.ObserveLive(Sample(15, kWatchStart + 4, 46));
+  table.ObserveLive(Sample(20, kWatchStart + 2, 261));
+  table.ObserveLive(Sample(30, kWatchStart + 9, 8));
+  auto d3 = table.EndInterval();
+  ASSERT_EQ(d3.size(), 3u);
+  for (uint32_t tid : {15u, 20u, 30u})
+    EXPECT_EQ(Find(d3, tid)->delta.on_cpu_ns, 1u);
+  // The old tid-30 thread, unseen for 3 intervals, is forgotten as vanished.
+  table.EndInterval();
+  EXPECT_EQ(table.tracked_count(), 3u);
+  EXPECT_EQ(table.TakeVanishedCount(), 1u);
+}
+
 }  // namespace
 }  // namespace perfwire
