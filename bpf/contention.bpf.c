@@ -191,6 +191,9 @@ static __always_inline bool in_futex_wait(struct task_struct *t) {
 /* tp_btf hands us trusted pointers: plain loads (no helper call). raw_tp
  * hands us raw addresses: probe reads. `btf` is a constant per program. */
 #define PW_READ(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
+#define PW_READ_BITFIELD(btf, p, field)     \
+  ((btf) ? BPF_CORE_READ_BITFIELD(p, field) \
+         : BPF_CORE_READ_BITFIELD_PROBED(p, field))
 
 static __always_inline bool skip_task(__u32 tid, __u32 tgid) {
   return tid == 0 || tgid == agent_tgid;
@@ -212,7 +215,7 @@ static __always_inline int on_switch(bool btf, bool preempt,
         s->sleep_ts = 0;
       } else {
         __u32 cause = PW_CT_CAUSE_OTHER;
-        if (BPF_CORE_READ_BITFIELD_PROBED(prev, in_iowait))
+        if (PW_READ_BITFIELD(btf, prev, in_iowait))
           cause = PW_CT_CAUSE_IO;
         else if (s->lock_ts)
           cause = PW_CT_CAUSE_LOCK;
