@@ -982,15 +982,21 @@ def report(results):
                                 free <= EXIT_BUDGET_NS))
             for what, key, budget in (("sched_switch", "switch", SWITCH_BUDGET_NS),
                                       ("page fault", "fault", FAULT_BUDGET_NS)):
-                per_w = {}
+                # Like the rows above: each program's figure is from the workload
+                # that ran it most (a workload with a few hundred cold runs, say
+                # sched_switch under W2, measures cache misses, not the program).
+                best = {}
                 for s in mine:
-                    if key in (s["hook"] or "") or key in s["prog"]:
-                        if s["ns_per_run"]:
-                            per_w[s["workload"]] = per_w.get(s["workload"], 0) + s["ns_per_run"]
-                if per_w:
-                    v = max(per_w.values())
-                    summary.append(("cost per %s, all our programs summed, %s" % (what, label),
-                                    "≤ %d ns" % budget, "%.0f ns" % v, v <= budget))
+                    if (key in (s["hook"] or "") or key in s["prog"]) and s["ns_per_run"]:
+                        if s["runs"] > best.get(s["prog"], {}).get("runs", 0):
+                            best[s["prog"]] = s
+                if best:
+                    v = sum(s["ns_per_run"] for s in best.values())
+                    where = ", ".join("%s %s, %s runs" % (s["prog"], s["workload"],
+                                                         "{:,}".format(s["runs"]))
+                                      for s in best.values())
+                    summary.append(("cost per %s, all our programs summed, %s (%s)" % (
+                        what, label, where), "≤ %d ns" % budget, "%.0f ns" % v, v <= budget))
                 else:
                     summary.append(("cost per %s, all our programs summed, %s" % (what, label),
                                     "≤ %d ns or zero if not hooked" % budget,
@@ -1140,6 +1146,12 @@ def report(results):
 
 
 def main():
+    report_from = env("REPORT_FROM", "")
+    if report_from:  # rewrite the report from a saved run's raw data
+        with open(report_from) as f:
+            summary = report(json.load(f))
+        log("wrote %s from %s" % (OUT_MD, report_from))
+        return
     if os.geteuid() != 0:
         sys.exit("run_bench.py needs root (BPF, sysctls); use `make bench`")
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
