@@ -27,6 +27,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the agent between open and load. */
 const volatile __u32 agent_tgid = 0;
+const volatile __u64 exits_ring_bytes = 1 << 22; /* = max_entries of `exits` */
 
 #define REQ_OP_BITS 8
 #define REQ_OP_MASK ((1U << REQ_OP_BITS) - 1)
@@ -74,7 +75,10 @@ static __always_inline void fill_counters_trusted(struct task_struct *t,
   s->maj_flt = t->maj_flt;
   s->rchar = t->ioac.rchar;
   s->wchar = t->ioac.wchar;
-  bpf_probe_read_kernel(s->comm, sizeof(s->comm), t->comm);
+  /* comm as two 8-byte loads: no helper call. */
+  __u64 *comm = (__u64 *)s->comm;
+  comm[0] = *(const __u64 *)&t->comm[0];
+  comm[1] = *(const __u64 *)&t->comm[8];
 }
 
 /* raw_tp hands over a plain address: every read goes through the helper. */
@@ -94,7 +98,9 @@ static __always_inline void fill_counters_probed(struct task_struct *t,
   BPF_CORE_READ_INTO(&s->comm, t, comm);
 }
 
-static __always_inline void fill_block_io(struct pw_thread_sample *s) {
+/* Returns whether the task has a block_io entry (so the caller deletes only
+ * entries that exist: a delete takes the bucket lock even for a miss). */
+static __always_inline bool fill_block_io(struct pw_thread_sample *s) {
   __u32 tid = s->tid;
   struct pw_block_io *io = bpf_map_lookup_elem(&block_io, &tid);
   if (io) {
@@ -102,12 +108,13 @@ static __always_inline void fill_block_io(struct pw_thread_sample *s) {
     s->block_write_bytes = io->write_bytes;
     s->block_read_ops = io->read_ops;
     s->block_write_ops = io->write_ops;
-  } else {
-    s->block_read_bytes = 0;
-    s->block_write_bytes = 0;
-    s->block_read_ops = 0;
-    s->block_write_ops = 0;
+    return true;
   }
+  s->block_read_bytes = 0;
+  s->block_write_bytes = 0;
+  s->block_read_ops = 0;
+  s->block_write_ops = 0;
+  return false;
 }
 
 SEC("iter/task")
@@ -128,8 +135,10 @@ int snapshot_threads(struct bpf_iter__task *ctx) {
 }
 
 static __always_inline int on_task_free(struct task_struct *t, bool trusted) {
-  __u32 tid = BPF_CORE_READ(t, pid);
-  if (BPF_CORE_READ(t, tgid) != agent_tgid) {
+  __u32 tid = trusted ? t->pid : BPF_CORE_READ(t, pid);
+  __u32 tgid = trusted ? t->tgid : BPF_CORE_READ(t, tgid);
+  bool has_block_io = true; /* unknown until looked up: delete to be safe */
+  if (tgid != agent_tgid) {
     struct pw_thread_sample *s = bpf_ringbuf_reserve(&exits, sizeof(*s), 0);
     if (s) {
       if (trusted) {
@@ -137,18 +146,19 @@ static __always_inline int on_task_free(struct task_struct *t, bool trusted) {
       } else {
         fill_counters_probed(t, s);
       }
-      fill_block_io(s);
+      has_block_io = fill_block_io(s);
       /* The agent drains once per interval; wake it early only when the
        * ring is half full, so steady-state exits cost no wakeup. */
       __u64 pending = bpf_ringbuf_query(&exits, BPF_RB_AVAIL_DATA);
-      __u64 size = bpf_ringbuf_query(&exits, BPF_RB_RING_SIZE);
-      bpf_ringbuf_submit(
-          s, pending * 2 >= size ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+      bpf_ringbuf_submit(s, pending * 2 >= exits_ring_bytes
+                                ? BPF_RB_FORCE_WAKEUP
+                                : BPF_RB_NO_WAKEUP);
     } else {
       count_lost(PW_LOST_EXIT_RECORD);
     }
   }
-  bpf_map_delete_elem(&block_io, &tid);
+  /* The task is dead: no bio can be queued for this tid after the lookup. */
+  if (has_block_io) bpf_map_delete_elem(&block_io, &tid);
   return 0;
 }
 

@@ -52,6 +52,7 @@ absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options,
   threads_bpf* skel = threads_bpf__open();
   if (!skel) return LibbpfError(errno, "open BPF object threads");
   skel->rodata->agent_tgid = options.agent_tgid;
+  skel->rodata->exits_ring_bytes = options.exit_buffer_bytes;
   bpf_map__set_max_entries(skel->maps.block_io, options.max_threads);
   bpf_map__set_max_entries(skel->maps.exits, options.exit_buffer_bytes);
   bpf_program__set_autoload(skel->progs.task_free_btf, use_btf);
