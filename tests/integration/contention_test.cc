@@ -201,6 +201,24 @@ class ContentionTest : public ::testing::Test {
     poller_ = std::make_unique<ContentionPoller>();
     ASSERT_EQ(poller_->error(), "");
   }
+  // The poller's sums once every workload thread's final record is in (only
+  // for workloads whose threads always have something new at exit). It
+  // comes from sched_process_free, one RCU grace period after the exit, and
+  // lazy RCU may batch that for seconds on a quiet machine: wait (bounded).
+  std::map<uint32_t, ThreadSum> ThreadsAfterExits(const WorkloadRun& run) {
+    std::map<uint32_t, ThreadSum> threads;
+    for (int i = 0; i < 150; ++i) {
+      threads = poller_->threads();
+      bool all = true;
+      for (const auto& t : run.truths) {
+        auto it = threads.find(static_cast<uint32_t>(Field(t, "tid")));
+        all = all && it != threads.end() && it->second.exits > 0;
+      }
+      if (all) break;
+      usleep(100 * 1000);
+    }
+    return threads;
+  }
   std::unique_ptr<ContentionPoller> poller_;
 };
 
@@ -209,7 +227,7 @@ TEST_F(ContentionTest, PinnedSpinnersWaitInRunQueueAsSchedstatSays) {
       {"--mode=pinned", "--threads=4", "--cpu=0", "--duration-ms=3000"});
   ASSERT_EQ(run.exit_code, 0);
   ASSERT_EQ(run.truths.size(), 4u);
-  auto threads = poller_->threads();
+  auto threads = ThreadsAfterExits(run);
   for (const auto& t : run.truths) {
     const uint32_t tid = static_cast<uint32_t>(Field(t, "tid"));
     ASSERT_TRUE(threads.count(tid)) << "no contention rows for tid " << tid;
