@@ -48,6 +48,22 @@ struct {
   __type(value, struct pw_block_io);
 } block_io SEC(".maps");
 
+/* Entries in block_io, per CPU (+1 where inserted, -1 where deleted; the sum
+ * is the count): lets the agent skip reading an empty map, whose batch read
+ * still walks and locks every bucket. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __s64);
+} block_io_entries SEC(".maps");
+
+static __always_inline void count_block_io_entries(__s64 change) {
+  __u32 zero = 0;
+  __s64 *n = bpf_map_lookup_elem(&block_io_entries, &zero);
+  if (n) *n += change; /* per-CPU slot: no atomic needed */
+}
+
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, PW_LOST_CAUSE_COUNT);
@@ -158,7 +174,8 @@ static __always_inline int on_task_free(struct task_struct *t, bool trusted) {
     }
   }
   /* The task is dead: no bio can be queued for this tid after the lookup. */
-  if (has_block_io) bpf_map_delete_elem(&block_io, &tid);
+  if (has_block_io && bpf_map_delete_elem(&block_io, &tid) == 0)
+    count_block_io_entries(-1);
   return 0;
 }
 
@@ -185,7 +202,9 @@ static __always_inline int on_bio_queue(struct bio *bio) {
   if (!io) {
     struct pw_block_io zero = {};
     long err = bpf_map_update_elem(&block_io, &tid, &zero, BPF_NOEXIST);
-    if (err && err != -17 /* EEXIST: raced with another CPU */) {
+    if (err == 0) {
+      count_block_io_entries(1);
+    } else if (err != -17 /* EEXIST: raced with another CPU */) {
       count_lost(PW_LOST_BLOCK_IO);
       return 0;
     }

@@ -1,5 +1,7 @@
 #include "agent/host/filesystems.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -79,6 +81,9 @@ FilesystemSource::FilesystemSource(HostOptions options)
 
 absl::Status FilesystemSource::Start() {
   status_.available = false;
+  // Watch first, then read: a change in between is then seen next interval.
+  mounts_watch_.reset(open((options_.proc_root + "/self/mounts").c_str(),
+                           O_RDONLY | O_CLOEXEC));
   absl::Status s = ReadFileInto(options_.proc_root + "/self/mounts", buf_);
   if (s.ok()) s = ParseMounts(buf_, mounts_);
   if (!s.ok()) {
@@ -86,15 +91,21 @@ absl::Status FilesystemSource::Start() {
     return s;
   }
   status_.available = true;
-  status_.reason = "/proc/self/mounts + statvfs; pseudo filesystems skipped";
+  status_.reason =
+      "/proc/self/mounts (re-read when it changes) + statvfs; pseudo "
+      "filesystems skipped";
   return absl::OkStatus();
 }
 
 void FilesystemSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
                                FrameSections& sections) {
-  // The mount table is re-read every interval: mounts come and go.
-  absl::Status s = ReadFileInto(options_.proc_root + "/self/mounts", buf_);
-  if (s.ok()) s = ParseMounts(buf_, mounts_);
+  absl::Status s;
+  pollfd changed{mounts_watch_.get(), POLLPRI, 0};
+  if (!mounts_watch_ ||
+      (poll(&changed, 1, 0) > 0 && (changed.revents & (POLLERR | POLLPRI)))) {
+    s = ReadFileInto(options_.proc_root + "/self/mounts", buf_);
+    if (s.ok()) s = ParseMounts(buf_, mounts_);
+  }
   if (!s.ok()) {
     LogWarning(absl::StrCat("filesystems source stopped: ", s.message()));
     status_.available = false;

@@ -8,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "agent/host/host_options.h"
 #include "agent/source.h"
+#include "clients/lib/unique_fd.h"
 
 namespace perfwire {
 
@@ -24,7 +25,10 @@ struct MountEntry {
 absl::Status ParseMounts(absl::string_view text, std::vector<MountEntry>& out);
 bool IsPseudoFilesystem(absl::string_view fs_type);
 
-// The "filesystems" source: statvfs of every real mounted filesystem.
+// The "filesystems" source: statvfs of every real mounted filesystem. The
+// mount table is re-read only when it changed: procfs flags a change of the
+// mount namespace on an open /proc/self/mounts with POLLPRI (on anything
+// else, e.g. a fixture file, it is read once, at Start).
 class FilesystemSource : public Source {
  public:
   explicit FilesystemSource(HostOptions options);
@@ -38,6 +42,7 @@ class FilesystemSource : public Source {
   SourceStatus status_;
   std::string buf_;
   std::vector<MountEntry> mounts_;
+  UniqueFd mounts_watch_;  // open /proc/self/mounts, polled for changes
 };
 
 }  // namespace perfwire

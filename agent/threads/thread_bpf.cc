@@ -106,6 +106,13 @@ ThreadBpf::~ThreadBpf() = default;
 
 absl::Status ThreadBpf::ReadBlockIoMap() {
   block_io_.clear();
+  // An empty map is the common case on a quiet host, and a batch read walks
+  // (and locks) every bucket anyway. A count racing an insert only delays
+  // that entry to the next interval: its counters are cumulative.
+  auto entries = SumPerCpuCounter(bpf_map__fd(skel_->maps.block_io_entries), 0);
+  if (entries.ok() && static_cast<int64_t>(*entries) <= 0) {
+    return absl::OkStatus();
+  }
   const int fd = bpf_map__fd(skel_->maps.block_io);
   constexpr uint32_t kBatch = 1024;
   batch_keys_.resize(kBatch);
