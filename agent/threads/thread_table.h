@@ -34,7 +34,8 @@ struct ThreadDelta {
 // observed them (the task iterator's ascending tid order) is kept, so the
 // next interval finds each entry by walking that order instead of probing a
 // hash table, prefetching a few entries ahead. Out-of-order samples fall back
-// to the key index.
+// to the key index. Freed slots are reused, so the slab stays at the largest
+// population seen (EndInterval's vanish sweep walks all of it).
 //
 // Not thread-safe: one collector thread owns it.
 class ThreadTable {
