@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Per-thread contention: where threads wait, counted in kernel maps.
  *
- *  - sched_switch / sched_wakeup(_new): run-queue wait (woken or preempted
- *    -> switched in) with a log2 histogram per thread and per CPU, and
- *    blocked time split by the cause seen at switch-out: futex wait, kernel
- *    lock, block IO (task->in_iowait), other sleep. All accounting of a
- *    thread happens at its own switch-in/out; the waker only stamps
- *    `queued_ts`, so every counter has one writer.
- *  - sched_wakeup also counts waker -> wakee pairs (wakee was blocked).
+ *  - sched_switch: run-queue wait is the kernel's own: sched_info, the
+ *    accounting behind schedstat, stamps `last_queued` when a task is queued
+ *    and adds the wait to `run_delay` at switch-in. We read both at
+ *    switch-in (log2 histograms per thread and per CPU from the clock the
+ *    kernel uses, rq->clock) and take `run_delay` itself as the per-thread
+ *    total, so nothing is stamped at wakeup or preemption. Blocked time is
+ *    split by the cause seen at switch-out: futex wait, kernel lock, block
+ *    IO (task->in_iowait), other sleep. A thread's accounting happens at its
+ *    own switch-in/out, so every counter has one writer.
+ *  - sched_wakeup counts waker -> wakee pairs (wakee was blocked): in the
+ *    wakee's state while the waker stays the same, in the ct_wakes hash when
+ *    it changes or the reader collects.
  *  - sys_enter / sys_exit: FUTEX_WAIT* syscalls, count and time. Every other
  *    syscall costs one compare.
  *  - lock:contention_begin/end: kernel lock contention, count and time.
@@ -53,8 +58,8 @@ const volatile bool use_task_storage = true; /* false on the raw_tp path */
 #define PW_REGS_NR(r) ((r)->PW_REGS_NR_FIELD)
 #define PW_REGS_ARG2(r) ((r)->PW_REGS_ARG2_FIELD)
 
-#define PW_FUTEX_CMD_MASK                             \
-  127 /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) \
+#define PW_FUTEX_CMD_MASK                                                      \
+  127 /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)                          \
        */
 
 struct {
@@ -122,15 +127,18 @@ struct {
   __type(value, struct pw_ct_record);
 } ct_scratch SEC(".maps");
 
-static __always_inline void count_lost(__u32 cause) {
+static __always_inline void count_lost_n(__u32 cause, __u64 events) {
   __u64 *n = bpf_map_lookup_elem(&ct_lost, &cause);
-  if (n) *n += 1; /* per-CPU slot: no atomic needed */
+  if (n)
+    *n += events; /* per-CPU slot: no atomic needed */
 }
+#define count_lost(cause) count_lost_n(cause, 1)
 
 /* floor(log2(v)) clamped to the histogram, branch-free (libbpf-tools). */
 static __always_inline __u32 hist_slot(__u64 v) {
   __u32 r, shift;
-  if (v >> 32) return PW_CT_HIST_SLOTS - 1; /* >= 2^32 ns */
+  if (v >> 32)
+    return PW_CT_HIST_SLOTS - 1; /* >= 2^32 ns */
   __u32 x = (__u32)v;
   r = (x > 0xFFFF) << 4;
   x >>= r;
@@ -147,10 +155,19 @@ static __always_inline __u32 hist_slot(__u64 v) {
   return r < PW_CT_HIST_SLOTS ? r : PW_CT_HIST_SLOTS - 1;
 }
 
+/* tp_btf hands us trusted pointers: plain loads (no helper call). raw_tp
+ * hands us raw addresses: probe reads. `btf` is a constant per program. */
+#define PW_READ(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
+#define PW_READ_BITFIELD(btf, p, field)                                        \
+  ((btf) ? BPF_CORE_READ_BITFIELD(p, field)                                    \
+         : BPF_CORE_READ_BITFIELD_PROBED(p, field))
+
 /* The thread's state, created on first use when `create`. NULL when it
- * could not be had; counted as lost only when creation was asked for. */
-static __always_inline struct pw_ct_state *state_of(struct task_struct *t,
-                                                    __u32 tid, bool create) {
+ * could not be had; counted as lost only when creation was asked for. A new
+ * state takes the thread's run-queue totals so far as its base: deltas
+ * start when we first see the thread. */
+static __always_inline struct pw_ct_state *
+state_of(bool btf, struct task_struct *t, __u32 tid, bool create) {
   struct pw_ct_state *s;
   if (use_task_storage) {
     s = bpf_task_storage_get(&ct_task, t, 0,
@@ -163,7 +180,19 @@ static __always_inline struct pw_ct_state *state_of(struct task_struct *t,
       s = bpf_map_lookup_elem(&ct_tid, &tid);
     }
   }
-  if (!s && create) count_lost(PW_CT_LOST_STATE);
+  if (!s) {
+    if (create)
+      count_lost(PW_CT_LOST_STATE);
+    return s;
+  }
+  if (!s->ready) {
+    /* A thread that never ran yet keeps every wait of its life, including
+     * one the kernel closed when it migrated before its first run. */
+    s->pcount_base = PW_READ(btf, t, sched_info.pcount);
+    s->run_delay_base =
+        s->pcount_base ? PW_READ(btf, t, sched_info.run_delay) : 0;
+    s->ready = 1;
+  }
   return s;
 }
 
@@ -176,98 +205,162 @@ static __always_inline void state_delete(struct task_struct *t, __u32 tid) {
 
 /* Is `t` (switching out, blocked) inside a FUTEX_WAIT*-type syscall? */
 static __always_inline bool in_futex_wait(struct task_struct *t) {
-  if (!use_task_storage) return false; /* raw_tp: only via sys_enter */
+  if (!use_task_storage)
+    return false; /* raw_tp: only via sys_enter */
   struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
-  if (!regs) return false;
+  if (!regs)
+    return false;
   long nr = PW_REGS_NR(regs);
-  if (nr == PW_NR_FUTEX_WAITV) return true;
-  if (nr != PW_NR_FUTEX) return false;
+  if (nr == PW_NR_FUTEX_WAITV)
+    return true;
+  if (nr != PW_NR_FUTEX)
+    return false;
   __u32 cmd = PW_REGS_ARG2(regs) & PW_FUTEX_CMD_MASK;
   /* FUTEX_WAIT, FUTEX_LOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
    * FUTEX_LOCK_PI2 */
   return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;
 }
 
-/* tp_btf hands us trusted pointers: plain loads (no helper call). raw_tp
- * hands us raw addresses: probe reads. `btf` is a constant per program. */
-#define PW_READ(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
-#define PW_READ_BITFIELD(btf, p, field)     \
-  ((btf) ? BPF_CORE_READ_BITFIELD(p, field) \
-         : BPF_CORE_READ_BITFIELD_PROBED(p, field))
-
 static __always_inline bool skip_task(__u32 tid, __u32 tgid) {
   return tid == 0 || tgid == agent_tgid;
 }
 
+/* ---- waker -> wakee pairs ------------------------------------------------ */
+
+static __always_inline __u64 wake_id(__u32 waker_tid, __u32 waker_pid) {
+  return ((__u64)(waker_tid & PW_CT_WAKE_ID_MASK)
+          << (PW_CT_WAKE_COUNT_BITS + 22)) |
+         ((__u64)(waker_pid & PW_CT_WAKE_ID_MASK) << PW_CT_WAKE_COUNT_BITS);
+}
+
+/* Adds a wake_pending word's count to its pair in ct_wakes. */
+static __always_inline void add_wake_edge(__u64 word, __u32 wakee_tid,
+                                          __u32 wakee_pid) {
+  __u64 n = word & PW_CT_WAKE_COUNT_MASK;
+  if (!n)
+    return;
+  struct pw_ct_wake_key key = {
+      .waker_tid = (__u32)(word >> (PW_CT_WAKE_COUNT_BITS + 22)),
+      .wakee_tid = wakee_tid};
+  struct pw_ct_wake_value *v = bpf_map_lookup_elem(&ct_wakes, &key);
+  if (v) {
+    __sync_fetch_and_add(&v->count, n);
+    return;
+  }
+  struct pw_ct_wake_value init = {
+      .count = n,
+      .waker_pid =
+          (__u32)((word >> PW_CT_WAKE_COUNT_BITS) & PW_CT_WAKE_ID_MASK),
+      .wakee_pid = wakee_pid};
+  long err = bpf_map_update_elem(&ct_wakes, &key, &init, BPF_NOEXIST);
+  if (err == -17 /* EEXIST: raced with another CPU */) {
+    v = bpf_map_lookup_elem(&ct_wakes, &key);
+    if (v)
+      __sync_fetch_and_add(&v->count, n);
+  } else if (err) {
+    count_lost_n(PW_CT_LOST_WAKE_EDGE, n);
+  }
+}
+
+/* The reader's side: moves the pending count to ct_wakes, keeping the waker
+ * so the next wakeup by it stays a single add. Wakeups of one task are
+ * serialized by the kernel (p->pi_lock); this races only with them, and a
+ * lost compare-and-swap leaves the count for the next reader. */
+static __always_inline void collect_wakes(struct pw_ct_state *s, __u32 tid,
+                                          __u32 pid) {
+  __u64 w = s->wake_pending;
+  if (!(w & PW_CT_WAKE_COUNT_MASK))
+    return;
+  if (__sync_val_compare_and_swap(&s->wake_pending, w,
+                                  w & ~PW_CT_WAKE_COUNT_MASK) == w)
+    add_wake_edge(w, tid, pid);
+}
+
 /* ---- scheduler ---------------------------------------------------------- */
+
+/* This CPU's rq->clock, the clock of sched_info's timestamps, which
+ * __schedule() updated just before the tracepoint. Reached through a task on
+ * this CPU (its group's cfs_rq points at the rq: CONFIG_FAIR_GROUP_SCHED),
+ * because the per-CPU `runqueues` symbol is not in kallsyms on kernels built
+ * without CONFIG_KALLSYMS_ALL. */
+static __always_inline __u64 rq_clock_now(bool btf, struct task_struct *t) {
+  return btf ? t->se.cfs_rq->rq->clock : BPF_CORE_READ(t, se.cfs_rq, rq, clock);
+}
 
 static __always_inline int on_switch(bool btf, bool preempt,
                                      struct task_struct *prev,
                                      struct task_struct *next,
                                      unsigned int prev_state) {
-  __u64 now = bpf_ktime_get_ns();
-  __u32 tid = PW_READ(btf, prev, pid);
-  if (!skip_task(tid, PW_READ(btf, prev, tgid))) {
-    struct pw_ct_state *s = state_of(prev, tid, true);
+  __u64 now = 0;
+  /* A prev that stays runnable (preempted) needs nothing: the kernel queues
+   * it (sched_info.last_queued) and its wait ends at its next switch-in. */
+  if (!preempt && prev_state != 0) {
+    __u32 tid = PW_READ(btf, prev, pid);
+    struct pw_ct_state *s = skip_task(tid, PW_READ(btf, prev, tgid))
+                                ? NULL
+                                : state_of(btf, prev, tid, true);
     if (s) {
-      if (preempt || prev_state == 0) { /* still runnable: queued from now */
-        s->queued_ts = now;
-        s->sleep_ts = 0;
-      } else {
-        __u32 cause = PW_CT_CAUSE_OTHER;
-        if (PW_READ_BITFIELD(btf, prev, in_iowait))
-          cause = PW_CT_CAUSE_IO;
-        else if (s->lock_ts)
-          cause = PW_CT_CAUSE_LOCK;
-        else if (s->futex_ts || in_futex_wait(prev))
-          cause = PW_CT_CAUSE_FUTEX;
-        s->sleep_cause = cause;
-        s->sleep_ts = now;
-        s->queued_ts = 0;
-      }
+      __u32 cause = PW_CT_CAUSE_OTHER;
+      if (PW_READ_BITFIELD(btf, prev, in_iowait))
+        cause = PW_CT_CAUSE_IO;
+      else if (s->lock_ts)
+        cause = PW_CT_CAUSE_LOCK;
+      else if (s->futex_ts || in_futex_wait(prev))
+        cause = PW_CT_CAUSE_FUTEX;
+      now = rq_clock_now(btf, prev);
+      s->sleep_cause = cause;
+      s->sleep_ts = now;
+      s->sleep_run_delay = PW_READ(btf, prev, sched_info.run_delay);
     }
   }
 
-  tid = PW_READ(btf, next, pid);
-  if (skip_task(tid, PW_READ(btf, next, tgid))) return 0;
-  struct pw_ct_state *s = state_of(next, tid, false);
-  if (!s) return 0;
-  __u64 queued = s->queued_ts;
+  __u32 tid = PW_READ(btf, next, pid);
+  if (skip_task(tid, PW_READ(btf, next, tgid)))
+    return 0;
+  /* Queued since (rq clock); sched_info_arrive() ends the wait just after
+   * this tracepoint. 0: the thread was not waiting in a run queue. */
+  __u64 queued = PW_READ(btf, next, sched_info.last_queued);
+  struct pw_ct_state *s = state_of(btf, next, tid, queued != 0);
+  if (!s || (!queued && !s->sleep_ts))
+    return 0;
+  if (!now)
+    now = rq_clock_now(btf, next);
+  __u64 wait = queued && now > queued ? now - queued : 0;
   if (s->sleep_ts) {
-    __u64 end = queued ? queued : now;
-    __u64 slept = end > s->sleep_ts ? end - s->sleep_ts : 0;
+    /* Off-CPU since the switch-out, minus every run-queue wait since the
+     * wakeup: the current one, and any the kernel closed on migration. */
+    __u64 off = now > s->sleep_ts ? now - s->sleep_ts : 0;
+    __u64 queued_total =
+        wait + (PW_READ(btf, next, sched_info.run_delay) - s->sleep_run_delay);
+    __u64 slept = off > queued_total ? off - queued_total : 0;
     switch (s->sleep_cause) {
-      case PW_CT_CAUSE_FUTEX:
-        s->cur.futex_sleep_ns += slept;
-        s->cur.futex_sleep_count += 1;
-        break;
-      case PW_CT_CAUSE_LOCK:
-        s->cur.lock_sleep_ns += slept;
-        s->cur.lock_sleep_count += 1;
-        break;
-      case PW_CT_CAUSE_IO:
-        s->cur.io_sleep_ns += slept;
-        s->cur.io_sleep_count += 1;
-        break;
-      default:
-        s->cur.other_sleep_ns += slept;
-        s->cur.other_sleep_count += 1;
+    case PW_CT_CAUSE_FUTEX:
+      s->cur.futex_sleep_ns += slept;
+      s->cur.futex_sleep_count += 1;
+      break;
+    case PW_CT_CAUSE_LOCK:
+      s->cur.lock_sleep_ns += slept;
+      s->cur.lock_sleep_count += 1;
+      break;
+    case PW_CT_CAUSE_IO:
+      s->cur.io_sleep_ns += slept;
+      s->cur.io_sleep_count += 1;
+      break;
+    default:
+      s->cur.other_sleep_ns += slept;
+      s->cur.other_sleep_count += 1;
     }
     s->sleep_ts = 0;
   }
   if (queued) {
-    __u64 wait = now > queued ? now - queued : 0;
-    __u32 slot = hist_slot(wait);
-    s->cur.run_queue_wait_ns += wait;
-    s->cur.run_queue_wait_count += 1;
-    s->cur.run_queue_wait_hist[slot & (PW_CT_HIST_SLOTS - 1)] += 1;
-    s->queued_ts = 0;
+    __u32 slot = hist_slot(wait) & (PW_CT_HIST_SLOTS - 1);
+    s->cur.run_queue_wait_hist[slot] += 1;
     __u32 zero = 0;
     struct pw_ct_cpu_hist *h = bpf_map_lookup_elem(&ct_cpu_rq, &zero);
     if (h) {
       h->wait_count += 1;
       h->wait_total_ns += wait;
-      h->hist[slot & (PW_CT_HIST_SLOTS - 1)] += 1;
+      h->hist[slot] += 1;
     }
   }
   return 0;
@@ -285,57 +378,50 @@ int BPF_PROG(ct_switch_raw, bool preempt, struct task_struct *prev,
   return on_switch(false, preempt, prev, next, prev_state);
 }
 
-static __always_inline int on_wakeup(bool btf, struct task_struct *p,
-                                     bool is_new) {
+static __always_inline int on_wakeup(bool btf, struct task_struct *p) {
   __u32 tid = PW_READ(btf, p, pid);
   __u32 tgid = PW_READ(btf, p, tgid);
-  if (skip_task(tid, tgid)) return 0;
-  struct pw_ct_state *s = state_of(p, tid, true);
-  if (!s || s->queued_ts) return 0; /* already runnable */
-  s->queued_ts = bpf_ktime_get_ns();
-  if (is_new || !s->sleep_ts) return 0; /* not blocked: no waker edge */
-
+  if (skip_task(tid, tgid))
+    return 0;
+  /* A pair counts only when the wakee was blocked: then it has state. */
+  struct pw_ct_state *s = state_of(btf, p, tid, false);
+  if (!s || !s->sleep_ts)
+    return 0;
   __u64 id = bpf_get_current_pid_tgid();
-  struct pw_ct_wake_key key = {.waker_tid = (__u32)id, .wakee_tid = tid};
-  if (key.waker_tid == 0 || (__u32)(id >> 32) == agent_tgid) return 0;
-  struct pw_ct_wake_value *v = bpf_map_lookup_elem(&ct_wakes, &key);
-  if (v) {
-    __sync_fetch_and_add(&v->count, 1);
+  if ((__u32)id == 0 || (__u32)(id >> 32) == agent_tgid)
+    return 0;
+  __u64 me = wake_id((__u32)id, (__u32)(id >> 32));
+  __u64 w = s->wake_pending;
+  if ((w & ~PW_CT_WAKE_COUNT_MASK) == me &&
+      (w & PW_CT_WAKE_COUNT_MASK) != PW_CT_WAKE_COUNT_MASK) {
+    __sync_fetch_and_add(&s->wake_pending, 1); /* the same waker again */
     return 0;
   }
-  struct pw_ct_wake_value init = {
-      .count = 1, .waker_pid = id >> 32, .wakee_pid = tgid};
-  long err = bpf_map_update_elem(&ct_wakes, &key, &init, BPF_NOEXIST);
-  if (err == -17 /* EEXIST: raced with another CPU */) {
-    v = bpf_map_lookup_elem(&ct_wakes, &key);
-    if (v) __sync_fetch_and_add(&v->count, 1);
-  } else if (err) {
-    count_lost(PW_CT_LOST_WAKE_EDGE);
-  }
+  add_wake_edge(__sync_lock_test_and_set(&s->wake_pending, me | 1), tid, tgid);
   return 0;
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(ct_wakeup_btf, struct task_struct *p) {
-  return on_wakeup(true, p, false);
+  return on_wakeup(true, p);
 }
 
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(ct_wakeup_raw, struct task_struct *p) {
-  return on_wakeup(false, p, false);
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(ct_wakeup_new_btf, struct task_struct *p) {
-  return on_wakeup(true, p, true);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(ct_wakeup_new_raw, struct task_struct *p) {
-  return on_wakeup(false, p, true);
+  return on_wakeup(false, p);
 }
 
 /* ---- reading ------------------------------------------------------------ */
+
+/* Run-queue totals come from the kernel's sched_info (written only by the
+ * reader, so the delta below stays single-writer per word). */
+static __always_inline void
+take_run_queue_totals(bool btf, struct task_struct *t, struct pw_ct_state *s) {
+  s->cur.run_queue_wait_ns =
+      PW_READ(btf, t, sched_info.run_delay) - s->run_delay_base;
+  s->cur.run_queue_wait_count =
+      PW_READ(btf, t, sched_info.pcount) - s->pcount_base;
+}
 
 /* delta = cur - reported; reported = cur. Returns whether any is nonzero. */
 static __always_inline bool take_delta(struct pw_ct_state *s,
@@ -357,16 +443,23 @@ static __always_inline bool take_delta(struct pw_ct_state *s,
 SEC("iter/task")
 int ct_snapshot(struct bpf_iter__task *ctx) {
   struct task_struct *t = ctx->task;
-  if (!t) return 0;
+  if (!t)
+    return 0;
   __u32 tid = t->pid;
   /* An exiting task's last delta comes from sched_process_free. */
-  if (skip_task(tid, t->tgid) || t->exit_state) return 0;
-  struct pw_ct_state *s = state_of(t, tid, false);
-  if (!s) return 0;
+  if (skip_task(tid, t->tgid) || t->exit_state)
+    return 0;
+  struct pw_ct_state *s = state_of(true, t, tid, false);
+  if (!s)
+    return 0;
+  collect_wakes(s, tid, t->tgid);
   __u32 zero = 0;
   struct pw_ct_record *r = bpf_map_lookup_elem(&ct_scratch, &zero);
-  if (!r) return 0;
-  if (!take_delta(s, &r->delta)) return 0;
+  if (!r)
+    return 0;
+  take_run_queue_totals(true, t, s);
+  if (!take_delta(s, &r->delta))
+    return 0;
   r->tid = tid;
   r->pid = t->tgid;
   r->start_time_ns = t->start_time;
@@ -378,21 +471,27 @@ int ct_snapshot(struct bpf_iter__task *ctx) {
 
 static __always_inline int on_task_free(struct task_struct *t) {
   __u32 tid = BPF_CORE_READ(t, pid);
-  struct pw_ct_state *s = state_of(t, tid, false);
-  if (!s) return 0;
+  __u32 tgid = BPF_CORE_READ(t, tgid);
+  struct pw_ct_state *s = state_of(false, t, tid, false);
+  if (!s)
+    return 0;
+  /* Dead: no wakeup can race with this read. */
+  add_wake_edge(s->wake_pending, tid, tgid);
+  s->wake_pending = 0;
+  take_run_queue_totals(false, t, s);
   struct pw_ct_record *r = bpf_ringbuf_reserve(&ct_exits, sizeof(*r), 0);
   if (r) {
     if (take_delta(s, &r->delta)) {
       r->tid = tid;
-      r->pid = BPF_CORE_READ(t, tgid);
+      r->pid = tgid;
       r->start_time_ns = BPF_CORE_READ(t, start_time);
       r->exited = 1;
       r->pad = 0;
       /* Drained once per interval; wake the agent only when half full. */
       __u64 pending = bpf_ringbuf_query(&ct_exits, BPF_RB_AVAIL_DATA);
       __u64 size = bpf_ringbuf_query(&ct_exits, BPF_RB_RING_SIZE);
-      bpf_ringbuf_submit(
-          r, pending * 2 >= size ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+      bpf_ringbuf_submit(r, pending * 2 >= size ? BPF_RB_FORCE_WAKEUP
+                                                : BPF_RB_NO_WAKEUP);
     } else {
       bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
     }
@@ -409,25 +508,37 @@ int BPF_PROG(ct_free_btf, struct task_struct *t) { return on_task_free(t); }
 SEC("raw_tp/sched_process_free")
 int BPF_PROG(ct_free_raw, struct task_struct *t) { return on_task_free(t); }
 
+/* The calling thread's state (syscall and lock hooks). */
+static __always_inline struct pw_ct_state *state_of_current(__u32 tid,
+                                                            bool create) {
+  if (use_task_storage)
+    return state_of(true, bpf_get_current_task_btf(), tid, create);
+  return state_of(false, (struct task_struct *)bpf_get_current_task(), tid,
+                  create);
+}
+
 /* ---- futex syscalls ----------------------------------------------------- */
 
 static __always_inline int on_futex_enter(__u64 op) {
   __u32 cmd = op & PW_FUTEX_CMD_MASK;
-  if (cmd != 0 && cmd != 6 && cmd != 9 && cmd != 11 && cmd != 13) return 0;
+  if (cmd != 0 && cmd != 6 && cmd != 9 && cmd != 11 && cmd != 13)
+    return 0;
   __u64 id = bpf_get_current_pid_tgid();
-  if (skip_task((__u32)id, id >> 32)) return 0;
-  struct task_struct *t = use_task_storage ? bpf_get_current_task_btf() : 0;
-  struct pw_ct_state *s = state_of(t, (__u32)id, true);
-  if (s) s->futex_ts = bpf_ktime_get_ns();
+  if (skip_task((__u32)id, id >> 32))
+    return 0;
+  struct pw_ct_state *s = state_of_current((__u32)id, true);
+  if (s)
+    s->futex_ts = bpf_ktime_get_ns();
   return 0;
 }
 
 static __always_inline int on_futex_exit(void) {
   __u64 id = bpf_get_current_pid_tgid();
-  if (skip_task((__u32)id, id >> 32)) return 0;
-  struct task_struct *t = use_task_storage ? bpf_get_current_task_btf() : 0;
-  struct pw_ct_state *s = state_of(t, (__u32)id, false);
-  if (!s || !s->futex_ts) return 0;
+  if (skip_task((__u32)id, id >> 32))
+    return 0;
+  struct pw_ct_state *s = state_of_current((__u32)id, false);
+  if (!s || !s->futex_ts)
+    return 0;
   __u64 now = bpf_ktime_get_ns();
   s->cur.futex_wait_count += 1;
   s->cur.futex_wait_ns += now - s->futex_ts;
@@ -437,25 +548,29 @@ static __always_inline int on_futex_exit(void) {
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ct_sys_enter_btf, struct pt_regs *regs, long id) {
-  if (id != PW_NR_FUTEX) return 0;
+  if (id != PW_NR_FUTEX)
+    return 0;
   return on_futex_enter(PW_REGS_ARG2(regs));
 }
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(ct_sys_enter_raw, struct pt_regs *regs, long id) {
-  if (id != PW_NR_FUTEX) return 0;
+  if (id != PW_NR_FUTEX)
+    return 0;
   return on_futex_enter(BPF_CORE_READ(regs, PW_REGS_ARG2_FIELD));
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ct_sys_exit_btf, struct pt_regs *regs, long ret) {
-  if (PW_REGS_NR(regs) != PW_NR_FUTEX) return 0;
+  if (PW_REGS_NR(regs) != PW_NR_FUTEX)
+    return 0;
   return on_futex_exit();
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(ct_sys_exit_raw, struct pt_regs *regs, long ret) {
-  if (BPF_CORE_READ(regs, PW_REGS_NR_FIELD) != PW_NR_FUTEX) return 0;
+  if (BPF_CORE_READ(regs, PW_REGS_NR_FIELD) != PW_NR_FUTEX)
+    return 0;
   return on_futex_exit();
 }
 
@@ -463,19 +578,21 @@ int BPF_PROG(ct_sys_exit_raw, struct pt_regs *regs, long ret) {
 
 static __always_inline int on_lock_begin(void) {
   __u64 id = bpf_get_current_pid_tgid();
-  if (skip_task((__u32)id, id >> 32)) return 0;
-  struct task_struct *t = use_task_storage ? bpf_get_current_task_btf() : 0;
-  struct pw_ct_state *s = state_of(t, (__u32)id, true);
-  if (s && !s->lock_ts) s->lock_ts = bpf_ktime_get_ns();
+  if (skip_task((__u32)id, id >> 32))
+    return 0;
+  struct pw_ct_state *s = state_of_current((__u32)id, true);
+  if (s && !s->lock_ts)
+    s->lock_ts = bpf_ktime_get_ns();
   return 0;
 }
 
 static __always_inline int on_lock_end(void) {
   __u64 id = bpf_get_current_pid_tgid();
-  if (skip_task((__u32)id, id >> 32)) return 0;
-  struct task_struct *t = use_task_storage ? bpf_get_current_task_btf() : 0;
-  struct pw_ct_state *s = state_of(t, (__u32)id, false);
-  if (!s || !s->lock_ts) return 0;
+  if (skip_task((__u32)id, id >> 32))
+    return 0;
+  struct pw_ct_state *s = state_of_current((__u32)id, false);
+  if (!s || !s->lock_ts)
+    return 0;
   s->cur.lock_contention_count += 1;
   s->cur.lock_contention_ns += bpf_ktime_get_ns() - s->lock_ts;
   s->lock_ts = 0;
@@ -502,7 +619,8 @@ int BPF_PROG(ct_lock_end_raw, void *lock, int ret) { return on_lock_end(); }
 
 static __always_inline int on_rq_issue(struct request *rq) {
   struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
-  if (!disk) return 0;
+  if (!disk)
+    return 0;
   __u32 major = BPF_CORE_READ(disk, major);
   __u32 minor = BPF_CORE_READ(disk, first_minor);
   struct pw_ct_inflight v = {.issue_ts = bpf_ktime_get_ns(),
@@ -516,7 +634,8 @@ static __always_inline int on_rq_issue(struct request *rq) {
 static __always_inline int on_rq_complete(struct request *rq) {
   __u64 key = (__u64)rq;
   struct pw_ct_inflight *in = bpf_map_lookup_elem(&ct_inflight, &key);
-  if (!in) return 0; /* issued before we attached */
+  if (!in)
+    return 0; /* issued before we attached */
   __u64 now = bpf_ktime_get_ns();
   __u64 lat = now > in->issue_ts ? now - in->issue_ts : 0;
   __u32 dev = in->dev;
@@ -532,7 +651,8 @@ static __always_inline int on_rq_complete(struct request *rq) {
       return 0;
     }
     d = bpf_map_lookup_elem(&ct_disks, &dev);
-    if (!d) return 0;
+    if (!d)
+      return 0;
   }
   __sync_fetch_and_add(&d->request_count, 1);
   __sync_fetch_and_add(&d->latency_total_ns, lat);

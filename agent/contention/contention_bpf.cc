@@ -48,7 +48,6 @@ std::vector<HookPair> HookPairs(contention_bpf* skel) {
   return {
       {p.ct_switch_btf, p.ct_switch_raw, HookGroup::kCore},
       {p.ct_wakeup_btf, p.ct_wakeup_raw, HookGroup::kCore},
-      {p.ct_wakeup_new_btf, p.ct_wakeup_new_raw, HookGroup::kCore},
       {p.ct_free_btf, p.ct_free_raw, HookGroup::kCore},
       {p.ct_rq_issue_btf, p.ct_rq_issue_raw, HookGroup::kCore},
       {p.ct_rq_complete_btf, p.ct_rq_complete_raw, HookGroup::kCore},

@@ -15,8 +15,9 @@
  * state; per-interval deltas in the records the agent reads. u64 only: the
  * kernel side walks it as an array of words. */
 struct pw_ct_counters {
-  __u64 run_queue_wait_ns;    /* runnable (woken or preempted) -> switched in */
-  __u64 run_queue_wait_count; /* switch-ins that ended such a wait */
+  __u64 run_queue_wait_ns;    /* runnable (woken or preempted) -> switched in:
+                                 the kernel's sched_info.run_delay (schedstat) */
+  __u64 run_queue_wait_count; /* switch-ins that ended such a wait (pcount) */
   __u64 futex_sleep_ns; /* blocked inside a FUTEX_WAIT* syscall: switch-out ->
                            wakeup */
   __u64 futex_sleep_count;
@@ -43,17 +44,32 @@ enum pw_ct_cause {
   PW_CT_CAUSE_IO = 3,
 };
 
-/* Per-thread state: TASK_STORAGE (tp_btf) or a hash by tid (raw_tp). */
+/* Per-thread state: TASK_STORAGE (tp_btf) or a hash by tid (raw_tp).
+ * Timestamps here are the run-queue clock (rq->clock), the clock of the
+ * kernel's own sched_info run-queue accounting, which this state extends. */
 struct pw_ct_state {
-  __u64 queued_ts; /* runnable since (wakeup or preemption); 0: not queued */
-  __u64 sleep_ts;  /* blocked since (switch-out); 0: not blocked */
-  __u64 futex_ts;  /* inside a FUTEX_WAIT* syscall since; 0: not */
-  __u64 lock_ts;   /* in kernel lock contention since; 0: not */
+  __u64 sleep_ts;        /* blocked since (switch-out); 0: not blocked */
+  __u64 sleep_run_delay; /* task's sched_info.run_delay at that switch-out */
+  __u64 futex_ts;        /* inside a FUTEX_WAIT* syscall since; 0: not */
+  __u64 lock_ts;         /* in kernel lock contention since; 0: not */
+  __u64 wake_pending;    /* uncounted wakeups by one waker: PW_CT_WAKE_* */
+  __u64 run_delay_base;  /* sched_info.run_delay when the state was made */
+  __u64 pcount_base;     /* sched_info.pcount when the state was made */
   __u32 sleep_cause;
-  __u32 pad;
-  struct pw_ct_counters cur; /* written only on behalf of the thread itself */
+  __u32 ready;               /* the bases are set */
+  struct pw_ct_counters cur; /* written only on behalf of the thread itself,
+                                except run_queue_wait_ns/count, which the
+                                iterator and free hook take from sched_info */
   struct pw_ct_counters reported; /* written only by the iterator / free hook */
 };
+
+/* pw_ct_state.wake_pending packs the wakee's last waker and the wakeups it
+ * made that are not yet in the ct_wakes map into one word, so the waker and
+ * the reader hand it over with single atomic operations: waker tid (22 bits:
+ * pid_max is at most 2^22), waker pid (22 bits), count (20 bits). */
+#define PW_CT_WAKE_COUNT_BITS 20
+#define PW_CT_WAKE_COUNT_MASK ((1ULL << PW_CT_WAKE_COUNT_BITS) - 1)
+#define PW_CT_WAKE_ID_MASK 0x3fffffULL
 
 /* One thread's interval delta: from the task iterator (live) or the exit
  * ring buffer (final, exited = 1). */
