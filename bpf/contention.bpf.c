@@ -58,8 +58,8 @@ const volatile bool use_task_storage = true; /* false on the raw_tp path */
 #define PW_REGS_NR(r) ((r)->PW_REGS_NR_FIELD)
 #define PW_REGS_ARG2(r) ((r)->PW_REGS_ARG2_FIELD)
 
-#define PW_FUTEX_CMD_MASK                                                      \
-  127 /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME)                          \
+#define PW_FUTEX_CMD_MASK                             \
+  127 /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) \
        */
 
 struct {
@@ -129,16 +129,14 @@ struct {
 
 static __always_inline void count_lost_n(__u32 cause, __u64 events) {
   __u64 *n = bpf_map_lookup_elem(&ct_lost, &cause);
-  if (n)
-    *n += events; /* per-CPU slot: no atomic needed */
+  if (n) *n += events; /* per-CPU slot: no atomic needed */
 }
 #define count_lost(cause) count_lost_n(cause, 1)
 
 /* floor(log2(v)) clamped to the histogram, branch-free (libbpf-tools). */
 static __always_inline __u32 hist_slot(__u64 v) {
   __u32 r, shift;
-  if (v >> 32)
-    return PW_CT_HIST_SLOTS - 1; /* >= 2^32 ns */
+  if (v >> 32) return PW_CT_HIST_SLOTS - 1; /* >= 2^32 ns */
   __u32 x = (__u32)v;
   r = (x > 0xFFFF) << 4;
   x >>= r;
@@ -158,16 +156,17 @@ static __always_inline __u32 hist_slot(__u64 v) {
 /* tp_btf hands us trusted pointers: plain loads (no helper call). raw_tp
  * hands us raw addresses: probe reads. `btf` is a constant per program. */
 #define PW_READ(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
-#define PW_READ_BITFIELD(btf, p, field)                                        \
-  ((btf) ? BPF_CORE_READ_BITFIELD(p, field)                                    \
+#define PW_READ_BITFIELD(btf, p, field)     \
+  ((btf) ? BPF_CORE_READ_BITFIELD(p, field) \
          : BPF_CORE_READ_BITFIELD_PROBED(p, field))
 
 /* The thread's state, created on first use when `create`. NULL when it
  * could not be had; counted as lost only when creation was asked for. A new
  * state takes the thread's run-queue totals so far as its base: deltas
  * start when we first see the thread. */
-static __always_inline struct pw_ct_state *
-state_of(bool btf, struct task_struct *t, __u32 tid, bool create) {
+static __always_inline struct pw_ct_state *state_of(bool btf,
+                                                    struct task_struct *t,
+                                                    __u32 tid, bool create) {
   struct pw_ct_state *s;
   if (use_task_storage) {
     s = bpf_task_storage_get(&ct_task, t, 0,
@@ -181,8 +180,7 @@ state_of(bool btf, struct task_struct *t, __u32 tid, bool create) {
     }
   }
   if (!s) {
-    if (create)
-      count_lost(PW_CT_LOST_STATE);
+    if (create) count_lost(PW_CT_LOST_STATE);
     return s;
   }
   if (!s->ready) {
@@ -205,16 +203,12 @@ static __always_inline void state_delete(struct task_struct *t, __u32 tid) {
 
 /* Is `t` (switching out, blocked) inside a FUTEX_WAIT*-type syscall? */
 static __always_inline bool in_futex_wait(struct task_struct *t) {
-  if (!use_task_storage)
-    return false; /* raw_tp: only via sys_enter */
+  if (!use_task_storage) return false; /* raw_tp: only via sys_enter */
   struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
-  if (!regs)
-    return false;
+  if (!regs) return false;
   long nr = PW_REGS_NR(regs);
-  if (nr == PW_NR_FUTEX_WAITV)
-    return true;
-  if (nr != PW_NR_FUTEX)
-    return false;
+  if (nr == PW_NR_FUTEX_WAITV) return true;
+  if (nr != PW_NR_FUTEX) return false;
   __u32 cmd = PW_REGS_ARG2(regs) & PW_FUTEX_CMD_MASK;
   /* FUTEX_WAIT, FUTEX_LOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
    * FUTEX_LOCK_PI2 */
@@ -237,8 +231,7 @@ static __always_inline __u64 wake_id(__u32 waker_tid, __u32 waker_pid) {
 static __always_inline void add_wake_edge(__u64 word, __u32 wakee_tid,
                                           __u32 wakee_pid) {
   __u64 n = word & PW_CT_WAKE_COUNT_MASK;
-  if (!n)
-    return;
+  if (!n) return;
   struct pw_ct_wake_key key = {
       .waker_tid = (__u32)(word >> (PW_CT_WAKE_COUNT_BITS + 22)),
       .wakee_tid = wakee_tid};
@@ -255,8 +248,7 @@ static __always_inline void add_wake_edge(__u64 word, __u32 wakee_tid,
   long err = bpf_map_update_elem(&ct_wakes, &key, &init, BPF_NOEXIST);
   if (err == -17 /* EEXIST: raced with another CPU */) {
     v = bpf_map_lookup_elem(&ct_wakes, &key);
-    if (v)
-      __sync_fetch_and_add(&v->count, n);
+    if (v) __sync_fetch_and_add(&v->count, n);
   } else if (err) {
     count_lost_n(PW_CT_LOST_WAKE_EDGE, n);
   }
@@ -269,8 +261,7 @@ static __always_inline void add_wake_edge(__u64 word, __u32 wakee_tid,
 static __always_inline void collect_wakes(struct pw_ct_state *s, __u32 tid,
                                           __u32 pid) {
   __u64 w = s->wake_pending;
-  if (!(w & PW_CT_WAKE_COUNT_MASK))
-    return;
+  if (!(w & PW_CT_WAKE_COUNT_MASK)) return;
   if (__sync_val_compare_and_swap(&s->wake_pending, w,
                                   w & ~PW_CT_WAKE_COUNT_MASK) == w)
     add_wake_edge(w, tid, pid);
@@ -315,16 +306,13 @@ static __always_inline int on_switch(bool btf, bool preempt,
   }
 
   __u32 tid = PW_READ(btf, next, pid);
-  if (skip_task(tid, PW_READ(btf, next, tgid)))
-    return 0;
+  if (skip_task(tid, PW_READ(btf, next, tgid))) return 0;
   /* Queued since (rq clock); sched_info_arrive() ends the wait just after
    * this tracepoint. 0: the thread was not waiting in a run queue. */
   __u64 queued = PW_READ(btf, next, sched_info.last_queued);
   struct pw_ct_state *s = state_of(btf, next, tid, queued != 0);
-  if (!s || (!queued && !s->sleep_ts))
-    return 0;
-  if (!now)
-    now = rq_clock_now(btf, next);
+  if (!s || (!queued && !s->sleep_ts)) return 0;
+  if (!now) now = rq_clock_now(btf, next);
   __u64 wait = queued && now > queued ? now - queued : 0;
   if (s->sleep_ts) {
     /* Off-CPU since the switch-out, minus every run-queue wait since the
@@ -334,21 +322,21 @@ static __always_inline int on_switch(bool btf, bool preempt,
         wait + (PW_READ(btf, next, sched_info.run_delay) - s->sleep_run_delay);
     __u64 slept = off > queued_total ? off - queued_total : 0;
     switch (s->sleep_cause) {
-    case PW_CT_CAUSE_FUTEX:
-      s->cur.futex_sleep_ns += slept;
-      s->cur.futex_sleep_count += 1;
-      break;
-    case PW_CT_CAUSE_LOCK:
-      s->cur.lock_sleep_ns += slept;
-      s->cur.lock_sleep_count += 1;
-      break;
-    case PW_CT_CAUSE_IO:
-      s->cur.io_sleep_ns += slept;
-      s->cur.io_sleep_count += 1;
-      break;
-    default:
-      s->cur.other_sleep_ns += slept;
-      s->cur.other_sleep_count += 1;
+      case PW_CT_CAUSE_FUTEX:
+        s->cur.futex_sleep_ns += slept;
+        s->cur.futex_sleep_count += 1;
+        break;
+      case PW_CT_CAUSE_LOCK:
+        s->cur.lock_sleep_ns += slept;
+        s->cur.lock_sleep_count += 1;
+        break;
+      case PW_CT_CAUSE_IO:
+        s->cur.io_sleep_ns += slept;
+        s->cur.io_sleep_count += 1;
+        break;
+      default:
+        s->cur.other_sleep_ns += slept;
+        s->cur.other_sleep_count += 1;
     }
     s->sleep_ts = 0;
   }
@@ -381,15 +369,12 @@ int BPF_PROG(ct_switch_raw, bool preempt, struct task_struct *prev,
 static __always_inline int on_wakeup(bool btf, struct task_struct *p) {
   __u32 tid = PW_READ(btf, p, pid);
   __u32 tgid = PW_READ(btf, p, tgid);
-  if (skip_task(tid, tgid))
-    return 0;
+  if (skip_task(tid, tgid)) return 0;
   /* A pair counts only when the wakee was blocked: then it has state. */
   struct pw_ct_state *s = state_of(btf, p, tid, false);
-  if (!s || !s->sleep_ts)
-    return 0;
+  if (!s || !s->sleep_ts) return 0;
   __u64 id = bpf_get_current_pid_tgid();
-  if ((__u32)id == 0 || (__u32)(id >> 32) == agent_tgid)
-    return 0;
+  if ((__u32)id == 0 || (__u32)(id >> 32) == agent_tgid) return 0;
   __u64 me = wake_id((__u32)id, (__u32)(id >> 32));
   __u64 w = s->wake_pending;
   if ((w & ~PW_CT_WAKE_COUNT_MASK) == me &&
@@ -415,8 +400,9 @@ int BPF_PROG(ct_wakeup_raw, struct task_struct *p) {
 
 /* Run-queue totals come from the kernel's sched_info (written only by the
  * reader, so the delta below stays single-writer per word). */
-static __always_inline void
-take_run_queue_totals(bool btf, struct task_struct *t, struct pw_ct_state *s) {
+static __always_inline void take_run_queue_totals(bool btf,
+                                                  struct task_struct *t,
+                                                  struct pw_ct_state *s) {
   s->cur.run_queue_wait_ns =
       PW_READ(btf, t, sched_info.run_delay) - s->run_delay_base;
   s->cur.run_queue_wait_count =
@@ -443,23 +429,18 @@ static __always_inline bool take_delta(struct pw_ct_state *s,
 SEC("iter/task")
 int ct_snapshot(struct bpf_iter__task *ctx) {
   struct task_struct *t = ctx->task;
-  if (!t)
-    return 0;
+  if (!t) return 0;
   __u32 tid = t->pid;
   /* An exiting task's last delta comes from sched_process_free. */
-  if (skip_task(tid, t->tgid) || t->exit_state)
-    return 0;
+  if (skip_task(tid, t->tgid) || t->exit_state) return 0;
   struct pw_ct_state *s = state_of(true, t, tid, false);
-  if (!s)
-    return 0;
+  if (!s) return 0;
   collect_wakes(s, tid, t->tgid);
   __u32 zero = 0;
   struct pw_ct_record *r = bpf_map_lookup_elem(&ct_scratch, &zero);
-  if (!r)
-    return 0;
+  if (!r) return 0;
   take_run_queue_totals(true, t, s);
-  if (!take_delta(s, &r->delta))
-    return 0;
+  if (!take_delta(s, &r->delta)) return 0;
   r->tid = tid;
   r->pid = t->tgid;
   r->start_time_ns = t->start_time;
@@ -473,8 +454,7 @@ static __always_inline int on_task_free(struct task_struct *t) {
   __u32 tid = BPF_CORE_READ(t, pid);
   __u32 tgid = BPF_CORE_READ(t, tgid);
   struct pw_ct_state *s = state_of(false, t, tid, false);
-  if (!s)
-    return 0;
+  if (!s) return 0;
   /* Dead: no wakeup can race with this read. */
   add_wake_edge(s->wake_pending, tid, tgid);
   s->wake_pending = 0;
@@ -490,8 +470,8 @@ static __always_inline int on_task_free(struct task_struct *t) {
       /* Drained once per interval; wake the agent only when half full. */
       __u64 pending = bpf_ringbuf_query(&ct_exits, BPF_RB_AVAIL_DATA);
       __u64 size = bpf_ringbuf_query(&ct_exits, BPF_RB_RING_SIZE);
-      bpf_ringbuf_submit(r, pending * 2 >= size ? BPF_RB_FORCE_WAKEUP
-                                                : BPF_RB_NO_WAKEUP);
+      bpf_ringbuf_submit(
+          r, pending * 2 >= size ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
     } else {
       bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
     }
@@ -521,24 +501,19 @@ static __always_inline struct pw_ct_state *state_of_current(__u32 tid,
 
 static __always_inline int on_futex_enter(__u64 op) {
   __u32 cmd = op & PW_FUTEX_CMD_MASK;
-  if (cmd != 0 && cmd != 6 && cmd != 9 && cmd != 11 && cmd != 13)
-    return 0;
+  if (cmd != 0 && cmd != 6 && cmd != 9 && cmd != 11 && cmd != 13) return 0;
   __u64 id = bpf_get_current_pid_tgid();
-  if (skip_task((__u32)id, id >> 32))
-    return 0;
+  if (skip_task((__u32)id, id >> 32)) return 0;
   struct pw_ct_state *s = state_of_current((__u32)id, true);
-  if (s)
-    s->futex_ts = bpf_ktime_get_ns();
+  if (s) s->futex_ts = bpf_ktime_get_ns();
   return 0;
 }
 
 static __always_inline int on_futex_exit(void) {
   __u64 id = bpf_get_current_pid_tgid();
-  if (skip_task((__u32)id, id >> 32))
-    return 0;
+  if (skip_task((__u32)id, id >> 32)) return 0;
   struct pw_ct_state *s = state_of_current((__u32)id, false);
-  if (!s || !s->futex_ts)
-    return 0;
+  if (!s || !s->futex_ts) return 0;
   __u64 now = bpf_ktime_get_ns();
   s->cur.futex_wait_count += 1;
   s->cur.futex_wait_ns += now - s->futex_ts;
@@ -548,29 +523,25 @@ static __always_inline int on_futex_exit(void) {
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ct_sys_enter_btf, struct pt_regs *regs, long id) {
-  if (id != PW_NR_FUTEX)
-    return 0;
+  if (id != PW_NR_FUTEX) return 0;
   return on_futex_enter(PW_REGS_ARG2(regs));
 }
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(ct_sys_enter_raw, struct pt_regs *regs, long id) {
-  if (id != PW_NR_FUTEX)
-    return 0;
+  if (id != PW_NR_FUTEX) return 0;
   return on_futex_enter(BPF_CORE_READ(regs, PW_REGS_ARG2_FIELD));
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ct_sys_exit_btf, struct pt_regs *regs, long ret) {
-  if (PW_REGS_NR(regs) != PW_NR_FUTEX)
-    return 0;
+  if (PW_REGS_NR(regs) != PW_NR_FUTEX) return 0;
   return on_futex_exit();
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(ct_sys_exit_raw, struct pt_regs *regs, long ret) {
-  if (BPF_CORE_READ(regs, PW_REGS_NR_FIELD) != PW_NR_FUTEX)
-    return 0;
+  if (BPF_CORE_READ(regs, PW_REGS_NR_FIELD) != PW_NR_FUTEX) return 0;
   return on_futex_exit();
 }
 
@@ -578,21 +549,17 @@ int BPF_PROG(ct_sys_exit_raw, struct pt_regs *regs, long ret) {
 
 static __always_inline int on_lock_begin(void) {
   __u64 id = bpf_get_current_pid_tgid();
-  if (skip_task((__u32)id, id >> 32))
-    return 0;
+  if (skip_task((__u32)id, id >> 32)) return 0;
   struct pw_ct_state *s = state_of_current((__u32)id, true);
-  if (s && !s->lock_ts)
-    s->lock_ts = bpf_ktime_get_ns();
+  if (s && !s->lock_ts) s->lock_ts = bpf_ktime_get_ns();
   return 0;
 }
 
 static __always_inline int on_lock_end(void) {
   __u64 id = bpf_get_current_pid_tgid();
-  if (skip_task((__u32)id, id >> 32))
-    return 0;
+  if (skip_task((__u32)id, id >> 32)) return 0;
   struct pw_ct_state *s = state_of_current((__u32)id, false);
-  if (!s || !s->lock_ts)
-    return 0;
+  if (!s || !s->lock_ts) return 0;
   s->cur.lock_contention_count += 1;
   s->cur.lock_contention_ns += bpf_ktime_get_ns() - s->lock_ts;
   s->lock_ts = 0;
@@ -619,8 +586,7 @@ int BPF_PROG(ct_lock_end_raw, void *lock, int ret) { return on_lock_end(); }
 
 static __always_inline int on_rq_issue(struct request *rq) {
   struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
-  if (!disk)
-    return 0;
+  if (!disk) return 0;
   __u32 major = BPF_CORE_READ(disk, major);
   __u32 minor = BPF_CORE_READ(disk, first_minor);
   struct pw_ct_inflight v = {.issue_ts = bpf_ktime_get_ns(),
@@ -634,8 +600,7 @@ static __always_inline int on_rq_issue(struct request *rq) {
 static __always_inline int on_rq_complete(struct request *rq) {
   __u64 key = (__u64)rq;
   struct pw_ct_inflight *in = bpf_map_lookup_elem(&ct_inflight, &key);
-  if (!in)
-    return 0; /* issued before we attached */
+  if (!in) return 0; /* issued before we attached */
   __u64 now = bpf_ktime_get_ns();
   __u64 lat = now > in->issue_ts ? now - in->issue_ts : 0;
   __u32 dev = in->dev;
@@ -651,8 +616,7 @@ static __always_inline int on_rq_complete(struct request *rq) {
       return 0;
     }
     d = bpf_map_lookup_elem(&ct_disks, &dev);
-    if (!d)
-      return 0;
+    if (!d) return 0;
   }
   __sync_fetch_and_add(&d->request_count, 1);
   __sync_fetch_and_add(&d->latency_total_ns, lat);

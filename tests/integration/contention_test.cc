@@ -39,12 +39,12 @@ struct ThreadSum {
 
 // Polls the BPF side every 100 ms on its own thread and sums what it reads.
 class ContentionPoller {
-public:
+ public:
   explicit ContentionPoller(bool force_raw_tp = false) {
     ContentionBpfOptions o;
     o.agent_tgid = static_cast<uint32_t>(getpid());
     o.force_raw_tp = force_raw_tp;
-    o.futex_syscalls = true; // the mutex test checks the syscall view too
+    o.futex_syscalls = true;  // the mutex test checks the syscall view too
     auto bpf = ContentionBpf::Open(o);
     if (!bpf.ok()) {
       error_ = std::string(bpf.status().message());
@@ -53,8 +53,7 @@ public:
     bpf_ = std::move(*bpf);
     std::vector<DiskLatencyTotals> disks;
     (void)bpf_->ReadDisks(&disks);
-    for (const auto &d : disks)
-      disk_base_[d.dev] = d;
+    for (const auto &d : disks) disk_base_[d.dev] = d;
     thread_ = std::thread([this] {
       while (!stop_) {
         Poll();
@@ -65,8 +64,7 @@ public:
   }
   ~ContentionPoller() {
     stop_ = true;
-    if (thread_.joinable())
-      thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   const std::string &error() const { return error_; }
   const ContentionBpf &bpf() const { return *bpf_; }
@@ -96,7 +94,7 @@ public:
     return out;
   }
 
-private:
+ private:
   void Poll() {
     auto add = [this](const ThreadContentionDelta &d)
                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -114,8 +112,7 @@ private:
     (void)bpf_->ForEachThreadDelta(add);
     (void)bpf_->DrainExits(add);
     (void)bpf_->TakeWakeEdges(&e);
-    for (const auto &x : e)
-      edges_[{x.waker_tid, x.wakee_tid}] += x.count;
+    for (const auto &x : e) edges_[{x.waker_tid, x.wakee_tid}] += x.count;
   }
 
   std::unique_ptr<ContentionBpf> bpf_;
@@ -159,12 +156,9 @@ WaitBreakdown TruthBreakdown(const std::map<std::string, std::string> &t,
   b.run_queue_ns = Field(t, "run_delay_ns");
   const uint64_t accounted = b.on_cpu_ns + b.run_queue_ns;
   const uint64_t rest = b.window_ns > accounted ? b.window_ns - accounted : 0;
-  if (std::string(wait_kind) == "lock")
-    b.lock_ns = rest;
-  if (std::string(wait_kind) == "io")
-    b.io_ns = rest;
-  if (std::string(wait_kind) == "sleep")
-    b.sleep_ns = rest;
+  if (std::string(wait_kind) == "lock") b.lock_ns = rest;
+  if (std::string(wait_kind) == "io") b.io_ns = rest;
+  if (std::string(wait_kind) == "sleep") b.sleep_ns = rest;
   return b;
 }
 
@@ -172,8 +166,8 @@ WaitBreakdown Ours(const ThreadSum &s,
                    const std::map<std::string, std::string> &t) {
   WaitBreakdown b;
   b.window_ns = Field(t, "wall_ns");
-  b.on_cpu_ns =
-      Field(t, "on_cpu_ns"); // the threads source's figure, same kernel counter
+  b.on_cpu_ns = Field(
+      t, "on_cpu_ns");  // the threads source's figure, same kernel counter
   b.run_queue_ns = s.c.run_queue_wait_ns;
   b.lock_ns = s.c.futex_sleep_ns + s.c.lock_sleep_ns;
   b.io_ns = s.c.io_sleep_ns;
@@ -202,7 +196,7 @@ void ExpectVerdict(const ThreadSum &s,
 }
 
 class ContentionTest : public ::testing::Test {
-public:
+ public:
   void SetUp() override {
     PERFWIRE_REQUIRE_BPF();
     poller_ = std::make_unique<ContentionPoller>();
@@ -221,8 +215,7 @@ public:
         auto it = threads.find(static_cast<uint32_t>(Field(t, "tid")));
         all = all && it != threads.end() && it->second.exits > 0;
       }
-      if (all)
-        break;
+      if (all) break;
       usleep(100 * 1000);
     }
     return threads;
@@ -251,10 +244,9 @@ void ExpectPinnedSpinnersMatchSchedstat(ContentionTest &test) {
     // Ours runs to the thread's exit; schedstat was read just before it.
     EXPECT_NEAR(ours / truth, 1.0, 0.02);
     EXPECT_GT(ours / static_cast<double>(Field(t, "wall_ns")),
-              0.5); // ~3/4 by construction
+              0.5);  // ~3/4 by construction
     uint64_t hist = 0;
-    for (uint64_t n : s.c.run_queue_wait_hist)
-      hist += n;
+    for (uint64_t n : s.c.run_queue_wait_hist) hist += n;
     EXPECT_EQ(hist, s.c.run_queue_wait_count);
     ExpectVerdict(s, t, "sleep", Verdict::kCpuStarved);
   }
@@ -309,14 +301,13 @@ TEST_F(ContentionTest, DirectWriterIsIoBoundAndMatchesBlockLatency) {
   const uint64_t writes = Field(t, "calls");
   ASSERT_GT(writes, 10u);
   EXPECT_GE(s.c.io_sleep_count,
-            writes * 9 / 10); // one IO sleep per O_DSYNC write
+            writes * 9 / 10);  // one IO sleep per O_DSYNC write
   EXPECT_LE(s.c.io_sleep_ns, Field(t, "call_ns"));
 
   const DiskLatencyTotals *vda = nullptr;
   auto disks = poller_->disks();
   for (const auto &d : disks) {
-    if (!vda || d.request_count > vda->request_count)
-      vda = &d;
+    if (!vda || d.request_count > vda->request_count) vda = &d;
   }
   ASSERT_NE(vda, nullptr);
   ASSERT_GE(vda->request_count, writes);
@@ -389,8 +380,8 @@ TEST_F(ContentionTest, PipeProducerWakesConsumer) {
   EXPECT_GE(forward, kMessages * 9 / 10);
   EXPECT_LE(forward, kMessages);
   EXPECT_EQ(backward,
-            0u); // the pipe never fills; the producer's timer wakes it
+            0u);  // the pipe never fills; the producer's timer wakes it
 }
 
-} // namespace
-} // namespace perfwire::testing
+}  // namespace
+}  // namespace perfwire::testing
