@@ -119,6 +119,24 @@ struct {
   __type(value, __u64);
 } ct_lost SEC(".maps");
 
+/* Per CPU: the switch-in that the running thread's next switch-out settles
+ * (on_switch). tid 0: none. */
+#define PW_CT_NO_SLOT 0xffffffffU
+struct pw_ct_arrival {
+  __u32 tid;
+  __u32 hist_slot; /* PW_CT_NO_SLOT: it was not queued */
+  __u64 at;        /* rq clock at the switch-in */
+  __u64 wait;      /* the run-queue wait it ended */
+  __u64 run_delay; /* sched_info.run_delay before that wait was added */
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pw_ct_arrival);
+} ct_arrival SEC(".maps");
+
 /* Scratch for the iterator's record (too big for the BPF stack). */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -164,9 +182,9 @@ static __always_inline __u32 hist_slot(__u64 v) {
  * could not be had; counted as lost only when creation was asked for. A new
  * state takes the thread's run-queue totals so far as its base: deltas
  * start when we first see the thread. */
-static __always_inline struct pw_ct_state *state_of(bool btf,
-                                                    struct task_struct *t,
-                                                    __u32 tid, bool create) {
+static __always_inline struct pw_ct_state *state_of_at(
+    bool btf, struct task_struct *t, __u32 tid, bool create,
+    const struct pw_ct_arrival *unsettled) {
   struct pw_ct_state *s;
   if (use_task_storage) {
     s = bpf_task_storage_get(&ct_task, t, 0,
@@ -186,12 +204,25 @@ static __always_inline struct pw_ct_state *state_of(bool btf,
   if (!s->ready) {
     /* A thread that never ran yet keeps every wait of its life, including
      * one the kernel closed when it migrated before its first run. */
-    s->pcount_base = PW_READ(btf, t, sched_info.pcount);
-    s->run_delay_base =
-        s->pcount_base ? PW_READ(btf, t, sched_info.run_delay) : 0;
+    __u64 pcount = PW_READ(btf, t, sched_info.pcount);
+    __u64 run_delay = PW_READ(btf, t, sched_info.run_delay);
+    if (unsettled && unsettled->hist_slot < PW_CT_HIST_SLOTS && pcount) {
+      /* Made to settle a switch-in the kernel has already counted: that
+       * wait belongs to the new state. */
+      pcount -= 1;
+      run_delay = unsettled->run_delay;
+    }
+    s->pcount_base = pcount;
+    s->run_delay_base = pcount ? run_delay : 0;
     s->ready = 1;
   }
   return s;
+}
+
+static __always_inline struct pw_ct_state *state_of(bool btf,
+                                                    struct task_struct *t,
+                                                    __u32 tid, bool create) {
+  return state_of_at(btf, t, tid, create, NULL);
 }
 
 static __always_inline void state_delete(struct task_struct *t, __u32 tid) {
@@ -213,6 +244,19 @@ static __always_inline bool in_futex_wait(struct task_struct *t) {
   /* FUTEX_WAIT, FUTEX_LOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
    * FUTEX_LOCK_PI2 */
   return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;
+}
+
+/* Every FUTEX_WAIT*-type sleep but the priority-inheritance ones (LOCK_PI,
+ * LOCK_PI2: an rt_mutex wait) is TASK_FREEZABLE from 6.1 on, and pipes,
+ * sockets and epoll are not: the register check above (~30 ns) is skipped
+ * for them. PI sleeps count as futex only with the syscall hooks. */
+extern unsigned int LINUX_KERNEL_VERSION __kconfig;
+#define PW_TASK_FREEZABLE 0x00002000
+#define PW_TASK_DEAD 0x00000080 /* prev_state of a thread's last switch */
+
+static __always_inline bool may_be_futex_wait(unsigned int prev_state) {
+  return LINUX_KERNEL_VERSION < KERNEL_VERSION(6, 1, 0) ||
+         (prev_state & PW_TASK_FREEZABLE);
 }
 
 static __always_inline bool skip_task(__u32 tid, __u32 tgid) {
@@ -278,72 +322,97 @@ static __always_inline __u64 rq_clock_now(bool btf, struct task_struct *t) {
   return btf ? t->se.cfs_rq->rq->clock : BPF_CORE_READ(t, se.cfs_rq, rq, clock);
 }
 
+/* Ends a wait that `a` recorded at the thread's switch-in: the run-queue
+ * histogram slot, and the blocked time before it by cause. */
+static __always_inline void settle_arrival(struct pw_ct_state *s,
+                                           const struct pw_ct_arrival *a) {
+  if (a->hist_slot < PW_CT_HIST_SLOTS)
+    s->cur.run_queue_wait_hist[a->hist_slot & (PW_CT_HIST_SLOTS - 1)] += 1;
+  if (!s->sleep_ts) return;
+  /* Off-CPU from the switch-out to the switch-in, minus every run-queue
+   * wait since the wakeup: the one the switch-in ended, and any the kernel
+   * closed on migration. */
+  __u64 off = a->at > s->sleep_ts ? a->at - s->sleep_ts : 0;
+  __u64 queued = a->wait + (a->run_delay - s->sleep_run_delay);
+  __u64 slept = off > queued ? off - queued : 0;
+  switch (s->sleep_cause) {
+    case PW_CT_CAUSE_FUTEX:
+      s->cur.futex_sleep_ns += slept;
+      s->cur.futex_sleep_count += 1;
+      break;
+    case PW_CT_CAUSE_LOCK:
+      s->cur.lock_sleep_ns += slept;
+      s->cur.lock_sleep_count += 1;
+      break;
+    case PW_CT_CAUSE_IO:
+      s->cur.io_sleep_ns += slept;
+      s->cur.io_sleep_count += 1;
+      break;
+    default:
+      s->cur.other_sleep_ns += slept;
+      s->cur.other_sleep_count += 1;
+  }
+  s->sleep_ts = 0;
+}
+
+/* One task-storage lookup per switch: prev's. What next's switch-in ends is
+ * kept in this CPU's `ct_arrival` slot and settled into its state at its
+ * switch-out, which happens on this CPU before any other switch-in here. */
 static __always_inline int on_switch(bool btf, bool preempt,
                                      struct task_struct *prev,
                                      struct task_struct *next,
                                      unsigned int prev_state) {
+  __u32 zero = 0;
+  struct pw_ct_arrival *a = bpf_map_lookup_elem(&ct_arrival, &zero);
+  if (!a) return 0;
   __u64 now = 0;
-  /* A prev that stays runnable (preempted) needs nothing: the kernel queues
-   * it (sched_info.last_queued) and its wait ends at its next switch-in. */
-  if (!preempt && prev_state != 0) {
-    __u32 tid = PW_READ(btf, prev, pid);
-    struct pw_ct_state *s = skip_task(tid, PW_READ(btf, prev, tgid))
-                                ? NULL
-                                : state_of(btf, prev, tid, true);
+  __u32 tid = PW_READ(btf, prev, pid);
+  /* Blocking (sleep or exit), or preempted with an arrival to settle; a
+   * preempted thread is queued by the kernel (sched_info.last_queued) and
+   * its wait ends at its next switch-in. */
+  bool blocking = !preempt && prev_state != 0;
+  bool pending = a->tid != 0 && a->tid == tid;
+  if ((blocking || pending) && !skip_task(tid, PW_READ(btf, prev, tgid))) {
+    bool sleeps = blocking && !(prev_state & PW_TASK_DEAD);
+    struct pw_ct_state *s = state_of_at(
+        btf, prev, tid, sleeps || (pending && a->hist_slot < PW_CT_HIST_SLOTS),
+        pending ? a : NULL);
     if (s) {
-      __u32 cause = PW_CT_CAUSE_OTHER;
-      if (PW_READ_BITFIELD(btf, prev, in_iowait))
-        cause = PW_CT_CAUSE_IO;
-      else if (s->lock_ts)
-        cause = PW_CT_CAUSE_LOCK;
-      else if (s->futex_ts || in_futex_wait(prev))
-        cause = PW_CT_CAUSE_FUTEX;
-      now = rq_clock_now(btf, prev);
-      s->sleep_cause = cause;
-      s->sleep_ts = now;
-      s->sleep_run_delay = PW_READ(btf, prev, sched_info.run_delay);
+      if (pending) settle_arrival(s, a);
+      if (sleeps) {
+        __u32 cause = PW_CT_CAUSE_OTHER;
+        if (PW_READ_BITFIELD(btf, prev, in_iowait))
+          cause = PW_CT_CAUSE_IO;
+        else if (s->lock_ts)
+          cause = PW_CT_CAUSE_LOCK;
+        else if (s->futex_ts ||
+                 (may_be_futex_wait(prev_state) && in_futex_wait(prev)))
+          cause = PW_CT_CAUSE_FUTEX;
+        now = rq_clock_now(btf, prev);
+        s->sleep_cause = cause;
+        s->sleep_ts = now;
+        s->sleep_run_delay = PW_READ(btf, prev, sched_info.run_delay);
+      }
     }
   }
+  a->tid = 0;
 
-  __u32 tid = PW_READ(btf, next, pid);
+  tid = PW_READ(btf, next, pid);
   if (skip_task(tid, PW_READ(btf, next, tgid))) return 0;
-  /* Queued since (rq clock); sched_info_arrive() ends the wait just after
-   * this tracepoint. 0: the thread was not waiting in a run queue. */
-  __u64 queued = PW_READ(btf, next, sched_info.last_queued);
-  struct pw_ct_state *s = state_of(btf, next, tid, queued != 0);
-  if (!s || (!queued && !s->sleep_ts)) return 0;
   if (!now) now = rq_clock_now(btf, next);
-  __u64 wait = queued && now > queued ? now - queued : 0;
-  if (s->sleep_ts) {
-    /* Off-CPU since the switch-out, minus every run-queue wait since the
-     * wakeup: the current one, and any the kernel closed on migration. */
-    __u64 off = now > s->sleep_ts ? now - s->sleep_ts : 0;
-    __u64 queued_total =
-        wait + (PW_READ(btf, next, sched_info.run_delay) - s->sleep_run_delay);
-    __u64 slept = off > queued_total ? off - queued_total : 0;
-    switch (s->sleep_cause) {
-      case PW_CT_CAUSE_FUTEX:
-        s->cur.futex_sleep_ns += slept;
-        s->cur.futex_sleep_count += 1;
-        break;
-      case PW_CT_CAUSE_LOCK:
-        s->cur.lock_sleep_ns += slept;
-        s->cur.lock_sleep_count += 1;
-        break;
-      case PW_CT_CAUSE_IO:
-        s->cur.io_sleep_ns += slept;
-        s->cur.io_sleep_count += 1;
-        break;
-      default:
-        s->cur.other_sleep_ns += slept;
-        s->cur.other_sleep_count += 1;
-    }
-    s->sleep_ts = 0;
-  }
+  /* Queued since (rq clock); sched_info_arrive() ends the wait just after
+   * this tracepoint and adds it to run_delay. 0: not waiting. */
+  __u64 queued = PW_READ(btf, next, sched_info.last_queued);
+  a->tid = tid;
+  a->at = now;
+  a->run_delay = PW_READ(btf, next, sched_info.run_delay);
+  a->wait = 0;
+  a->hist_slot = PW_CT_NO_SLOT;
   if (queued) {
+    __u64 wait = now > queued ? now - queued : 0;
     __u32 slot = hist_slot(wait) & (PW_CT_HIST_SLOTS - 1);
-    s->cur.run_queue_wait_hist[slot] += 1;
-    __u32 zero = 0;
+    a->wait = wait;
+    a->hist_slot = slot;
     struct pw_ct_cpu_hist *h = bpf_map_lookup_elem(&ct_cpu_rq, &zero);
     if (h) {
       h->wait_count += 1;
@@ -370,9 +439,13 @@ static __always_inline int on_wakeup(bool btf, struct task_struct *p) {
   __u32 tid = PW_READ(btf, p, pid);
   __u32 tgid = PW_READ(btf, p, tgid);
   if (skip_task(tid, tgid)) return 0;
-  /* A pair counts only when the wakee was blocked: then it has state. */
+  /* A pair counts only when the wakee was blocked: then it has state, and
+   * has not been switched in since (sleep_ts is cleared only at its next
+   * switch-out). */
   struct pw_ct_state *s = state_of(btf, p, tid, false);
-  if (!s || !s->sleep_ts) return 0;
+  if (!s || !s->sleep_ts ||
+      PW_READ(btf, p, sched_info.last_arrival) > s->sleep_ts)
+    return 0;
   __u64 id = bpf_get_current_pid_tgid();
   if ((__u32)id == 0 || (__u32)(id >> 32) == agent_tgid) return 0;
   __u64 me = wake_id((__u32)id, (__u32)(id >> 32));
@@ -409,21 +482,27 @@ static __always_inline void take_run_queue_totals(bool btf,
       PW_READ(btf, t, sched_info.pcount) - s->pcount_base;
 }
 
-/* delta = cur - reported; reported = cur. Returns whether any is nonzero. */
-static __always_inline bool take_delta(struct pw_ct_state *s,
+/* out = cur - reported. Returns whether any is nonzero. */
+static __always_inline bool peek_delta(const struct pw_ct_state *s,
                                        struct pw_ct_counters *out) {
-  __u64 *cur = (__u64 *)&s->cur;
-  __u64 *rep = (__u64 *)&s->reported;
+  const __u64 *cur = (const __u64 *)&s->cur;
+  const __u64 *rep = (const __u64 *)&s->reported;
   __u64 *o = (__u64 *)out;
   __u64 any = 0;
   for (int i = 0; i < PW_CT_COUNTER_WORDS; i++) {
-    __u64 c = *(volatile __u64 *)&cur[i];
-    __u64 d = c - rep[i];
-    rep[i] = c;
+    __u64 d = *(const volatile __u64 *)&cur[i] - rep[i];
     o[i] = d;
     any |= d;
   }
   return any != 0;
+}
+
+/* reported += delta, once the delta has reached the reader. */
+static __always_inline void commit_delta(struct pw_ct_state *s,
+                                         const struct pw_ct_counters *delta) {
+  __u64 *rep = (__u64 *)&s->reported;
+  const __u64 *d = (const __u64 *)delta;
+  for (int i = 0; i < PW_CT_COUNTER_WORDS; i++) rep[i] += d[i];
 }
 
 SEC("iter/task")
@@ -440,13 +519,16 @@ int ct_snapshot(struct bpf_iter__task *ctx) {
   struct pw_ct_record *r = bpf_map_lookup_elem(&ct_scratch, &zero);
   if (!r) return 0;
   take_run_queue_totals(true, t, s);
-  if (!take_delta(s, &r->delta)) return 0;
+  if (!peek_delta(s, &r->delta)) return 0;
   r->tid = tid;
   r->pid = t->tgid;
   r->start_time_ns = t->start_time;
   r->exited = 0;
   r->pad = 0;
-  bpf_seq_write(ctx->meta->seq, r, sizeof(*r));
+  /* A record that does not fit ends this read(); the next one shows the
+   * same task again, so the delta is committed only once written. */
+  if (bpf_seq_write(ctx->meta->seq, r, sizeof(*r)) == 0)
+    commit_delta(s, &r->delta);
   return 0;
 }
 
@@ -461,7 +543,8 @@ static __always_inline int on_task_free(struct task_struct *t) {
   take_run_queue_totals(false, t, s);
   struct pw_ct_record *r = bpf_ringbuf_reserve(&ct_exits, sizeof(*r), 0);
   if (r) {
-    if (take_delta(s, &r->delta)) {
+    if (peek_delta(s, &r->delta)) {
+      commit_delta(s, &r->delta);
       r->tid = tid;
       r->pid = tgid;
       r->start_time_ns = BPF_CORE_READ(t, start_time);
@@ -488,13 +571,22 @@ int BPF_PROG(ct_free_btf, struct task_struct *t) { return on_task_free(t); }
 SEC("raw_tp/sched_process_free")
 int BPF_PROG(ct_free_raw, struct task_struct *t) { return on_task_free(t); }
 
-/* The calling thread's state (syscall and lock hooks). */
+/* The calling thread's state (syscall and lock hooks). The thread is
+ * running, so its switch-in may still be unsettled in this CPU's slot; a
+ * state made now must leave that wait to the settling. */
 static __always_inline struct pw_ct_state *state_of_current(__u32 tid,
                                                             bool create) {
+  const struct pw_ct_arrival *unsettled = NULL;
+  if (create) {
+    __u32 zero = 0;
+    struct pw_ct_arrival *a = bpf_map_lookup_elem(&ct_arrival, &zero);
+    if (a && a->tid == tid) unsettled = a;
+  }
   if (use_task_storage)
-    return state_of(true, bpf_get_current_task_btf(), tid, create);
-  return state_of(false, (struct task_struct *)bpf_get_current_task(), tid,
-                  create);
+    return state_of_at(true, bpf_get_current_task_btf(), tid, create,
+                       unsettled);
+  return state_of_at(false, (struct task_struct *)bpf_get_current_task(), tid,
+                     create, unsettled);
 }
 
 /* ---- futex syscalls ----------------------------------------------------- */
