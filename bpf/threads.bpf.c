@@ -34,6 +34,18 @@ const volatile __u64 exits_ring_bytes = 1 << 22; /* = max_entries of `exits` */
 #define PW_REQ_OP_READ 0
 #define PW_REQ_OP_WRITE 1
 
+/* Written by the agent before each snapshot (.data is mmap'ed). */
+__u32 full_snapshot = 1; /* 1: a full sample for every task */
+__u64 snapshot_seq = 0;  /* +1 per snapshot */
+
+/* Sized by the agent to the possible CPUs. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pw_cpu_clock);
+} cpu_clocks SEC(".maps");
+
 /* Sizes are set by the agent from pid_max (or its flags) before load. */
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -133,10 +145,39 @@ static __always_inline bool fill_block_io(struct pw_thread_sample *s) {
   return false;
 }
 
+/* Has `t` not run since the previous snapshot read it? Then none of its
+ * counters moved: each one changes only while the task runs (CPU time,
+ * faults, syscall bytes) or at its switch-out (switch counts). The kernel
+ * stamps se.exec_start with its CPU's rq->clock_task at switch-in, at every
+ * tick while it runs and at switch-out; a stamp not past what that CPU's
+ * clock read during the previous snapshot means the task has been off CPU
+ * since before that snapshot. A stamp of 0 (a new task, or a fair task
+ * migrated at wakeup) or no previous reading count as changed. Only fields
+ * the walk has already brought into cache and the se line are read: this
+ * path is for the thousands of idle threads. cgroup and comm can change
+ * while a task sleeps: the agent asks for a full snapshot periodically. */
+static __always_inline bool unchanged_since_last_snapshot(
+    struct task_struct *t) {
+  __u32 cpu = t->thread_info.cpu; /* the CPU it last ran on */
+  struct pw_cpu_clock *c = bpf_map_lookup_elem(&cpu_clocks, &cpu);
+  if (!c) return false;
+  if (c->snapshot != snapshot_seq) {
+    c->prev = c->snapshot + 1 == snapshot_seq ? c->now : 0;
+    c->now = t->se.cfs_rq->rq->clock_task;
+    c->snapshot = snapshot_seq;
+  }
+  __u64 stamp = t->se.exec_start;
+  return !full_snapshot && stamp && c->prev && stamp <= c->prev;
+}
+
 SEC("iter/task")
 int snapshot_threads(struct bpf_iter__task *ctx) {
   struct task_struct *t = ctx->task;
   if (!t || t->tgid == agent_tgid) return 0;
+  /* Nothing for a task that has not run: the agent keeps what it has. */
+  if (unchanged_since_last_snapshot(t)) {
+    return 0;
+  }
   struct pw_thread_sample s;
   fill_counters_trusted(t, &s);
   /* Block IO is left zero here: a hash lookup per task would cost more than

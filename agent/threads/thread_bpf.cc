@@ -54,6 +54,12 @@ absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options,
   skel->rodata->agent_tgid = options.agent_tgid;
   skel->rodata->exits_ring_bytes = options.exit_buffer_bytes;
   bpf_map__set_max_entries(skel->maps.block_io, options.max_threads);
+  const int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) {
+    threads_bpf__destroy(skel);
+    return LibbpfError(cpus, "count possible CPUs");
+  }
+  bpf_map__set_max_entries(skel->maps.cpu_clocks, static_cast<uint32_t>(cpus));
   bpf_map__set_max_entries(skel->maps.exits, options.exit_buffer_bytes);
   bpf_program__set_autoload(skel->progs.task_free_btf, use_btf);
   bpf_program__set_autoload(skel->progs.bio_queue_btf, use_btf);
@@ -135,6 +141,10 @@ absl::Status ThreadBpf::ReadBlockIoMap() {
 
 absl::Status ThreadBpf::ForEachLiveThread(
     absl::FunctionRef<void(const ThreadSample&)> fn) {
+  last_full_ = snapshots_ % kFullSnapshotEvery == 0;
+  ++snapshots_;
+  skel_->data->full_snapshot = last_full_;
+  skel_->bss->snapshot_seq = snapshots_;
   absl::StatusOr<size_t> used =
       RunIterator(skel_->links.snapshot_threads, sizeof(pw_thread_sample),
                   "task iterator", iter_buffer_);

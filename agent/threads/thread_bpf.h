@@ -53,9 +53,15 @@ class ThreadBpf {
   const std::string& hook() const { return hook_; }
 
   // Runs the task iterator once: calls `fn` for every live task but the
-  // agent's own, with its block IO counters from the block_io map.
+  // agent's own, with its block IO counters from the block_io map. The
+  // first and every kFullSnapshotEvery-th snapshot is full; the others leave
+  // out the tasks that have not run since the previous one (their counters
+  // have not moved; cgroup and comm may have, hence the full ones).
   absl::Status ForEachLiveThread(
       absl::FunctionRef<void(const ThreadSample&)> fn);
+  // Whether the last ForEachLiveThread reported every live task.
+  bool last_snapshot_full() const { return last_full_; }
+  static constexpr uint64_t kFullSnapshotEvery = 10;
 
   // Consumes every queued exit record, calling `fn` for each.
   absl::Status DrainExits(absl::FunctionRef<void(const ThreadSample&)> fn);
@@ -81,6 +87,8 @@ class ThreadBpf {
   absl::Status ReadBlockIoMap();
 
   std::vector<char> iter_buffer_;  // reused across intervals
+  uint64_t snapshots_ = 0;
+  bool last_full_ = true;
   // block_io map contents, read once per iteration; buffers reused.
   absl::flat_hash_map<uint32_t, pw_block_io> block_io_;
   std::vector<uint32_t> batch_keys_;

@@ -66,7 +66,9 @@ absl::Status ThreadSource::Start() {
   status_.available = true;
   status_.hook = bpf_->hook();
   status_.reason = absl::StrCat(
-      "iter/task each interval + sched_process_free (", bpf_->hook(),
+      "iter/task each interval (threads that ran since the last; all of "
+      "them every ",
+      ThreadBpf::kFullSnapshotEvery, ") + sched_process_free (", bpf_->hook(),
       "); block IO via block_bio_queue; capacity ", bpf_options.max_threads,
       " threads, exit buffer ", bpf_options.exit_buffer_bytes >> 10, " KiB");
   // Baseline: threads older than the agent count from this sighting.
@@ -95,11 +97,15 @@ void ThreadSource::OnWakeup() {
 
 void ThreadSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
                            FrameSections& sections) {
-  saw_init_process_ = false;
-  absl::Status s = bpf_->ForEachLiveThread([this](const ThreadSample& t) {
-    saw_init_process_ |= t.pid == 1;
+  bool saw_init = false;
+  absl::Status s = bpf_->ForEachLiveThread([&](const ThreadSample& t) {
+    saw_init |= t.pid == 1;
     table_->ObserveLive(t);
   });
+  // A partial snapshot leaves pid 1 out when it has not run: keep what the
+  // last full one said.
+  const bool full = bpf_->last_snapshot_full();
+  saw_init_process_ = full ? saw_init : saw_init_process_ || saw_init;
   if (s.ok()) {
     // Exits after the iteration, so a thread sampled live and freed since
     // reports its last counts in this frame.
@@ -109,7 +115,7 @@ void ThreadSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   if (!s.ok()) return MarkBroken(s);
   if (!saw_init_process_) ObserveInitProcessFromProc();
 
-  const std::vector<ThreadDelta> deltas = table_->EndInterval();
+  const std::vector<ThreadDelta> deltas = table_->EndInterval(full);
   sections.threads = BuildThreadsSection(fbb, deltas);
 
   SourceLossCounters& losses = sections.losses;

@@ -50,16 +50,12 @@ void ThreadTable::Free(uint32_t slot) {
   free_slots_.push_back(slot);
 }
 
-void ThreadTable::ObserveLive(const ThreadSample& sample) {
-  const Key key{sample.tid, sample.start_time_ns};
-  if (!recently_exited_.empty() && recently_exited_.contains(key)) return;
-
-  // Fast path: the last interval saw threads in this order (ascending tid).
+uint32_t ThreadTable::HintedSlot(const Key& key) {
+  // The last interval saw threads in this order (ascending tid).
   constexpr size_t kPrefetchAhead = 8;
   while (cursor_ < last_order_.size() && last_order_[cursor_].key.tid < key.tid)
     ++cursor_;
   uint32_t slot = UINT32_MAX;
-  bool inserted = false;
   if (cursor_ < last_order_.size() && last_order_[cursor_].key == key) {
     const uint32_t hint = last_order_[cursor_++].slot;
     // A hint may be stale (the thread exited or vanished since): check it.
@@ -71,6 +67,14 @@ void ThreadTable::ObserveLive(const ThreadSample& sample) {
     for (size_t off = 0; off < sizeof(Slot); off += 64)
       __builtin_prefetch(ahead + off);
   }
+  return slot;
+}
+
+void ThreadTable::ObserveLive(const ThreadSample& sample) {
+  const Key key{sample.tid, sample.start_time_ns};
+  if (!recently_exited_.empty() && recently_exited_.contains(key)) return;
+  uint32_t slot = HintedSlot(key);
+  bool inserted = false;
   if (slot == UINT32_MAX) slot = FindOrInsert(key, &inserted);
   order_.push_back({key, slot});
 
@@ -103,10 +107,10 @@ void ThreadTable::ObserveExit(const ThreadSample& sample) {
   if (it != index_.end()) Free(it->second);
 }
 
-std::vector<ThreadDelta> ThreadTable::EndInterval() {
+std::vector<ThreadDelta> ThreadTable::EndInterval(bool saw_every_thread) {
   std::vector<ThreadDelta> out = std::move(pending_);
   pending_.clear();
-  for (uint32_t slot = 0; slot < slab_.size(); ++slot) {
+  for (uint32_t slot = 0; saw_every_thread && slot < slab_.size(); ++slot) {
     const Slot& s = slab_[slot];
     if (s.live &&
         interval_ - s.entry.last_seen_interval >= vanish_after_intervals_) {

@@ -50,7 +50,10 @@ class ThreadTable {
 
   // Closes the interval. Returns the threads with anything new plus every
   // exit seen in it (each thread once), and starts the next interval.
-  std::vector<ThreadDelta> EndInterval();
+  // `saw_every_thread`: this interval observed every live thread (a full
+  // snapshot); only then are unseen ones counted as vanished, since a
+  // partial one leaves out threads that have not run.
+  std::vector<ThreadDelta> EndInterval(bool saw_every_thread = true);
 
   size_t tracked_count() const { return index_.size(); }
   // Threads forgotten without an exit record since the last call.
@@ -85,6 +88,8 @@ class ThreadTable {
   };
 
   ThreadDelta& PendingFor(Entry& entry, const ThreadSample& sample);
+  // The slot of `key` from the last interval's order, or UINT32_MAX.
+  uint32_t HintedSlot(const Key& key);
   // The slot of `key` (created when new, `*inserted` then true).
   uint32_t FindOrInsert(const Key& key, bool* inserted);
   void Free(uint32_t slot);

@@ -30,6 +30,14 @@ struct pw_thread_sample {
   char comm[PW_COMM_LEN];
 };
 
+/* Per CPU, the run-queue task clock (rq->clock_task) the iterator saw in
+ * the current and the previous snapshot (array `cpu_clocks`). */
+struct pw_cpu_clock {
+  __u64 snapshot; /* snapshot_seq of `now` */
+  __u64 now;
+  __u64 prev; /* of snapshot - 1; 0: unknown */
+};
+
 /* Block IO submitted by one live task, keyed by tid in map `block_io`. */
 struct pw_block_io {
   __u64 read_bytes;

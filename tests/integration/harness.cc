@@ -194,6 +194,7 @@ void FrameTotals::Run(std::string socket) {
       tt.exited_rows += t->exited();
       ThreadCounters c;
       c.on_cpu_ns = t->on_cpu_ns();
+      if (!t->exited()) tt.live_on_cpu_ns.push_back(c.on_cpu_ns);
       c.voluntary_switch_count = t->voluntary_switch_count();
       c.involuntary_switch_count = t->involuntary_switch_count();
       c.minor_fault_count = t->minor_fault_count();

@@ -87,6 +87,7 @@ struct ThreadTotals {
   uint64_t rows = 0;
   uint64_t exited_rows = 0;
   ThreadCounters sum;
+  std::vector<uint64_t> live_on_cpu_ns;  // each live (not exit) row's delta
 };
 
 // Connects to the agent and sums every frame's per-thread deltas by tid.

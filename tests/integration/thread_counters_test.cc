@@ -122,9 +122,9 @@ TEST(ThreadCounters, PingPongSwitchesAndCpuMatchKernel) {
     EXPECT_EQ(got->exited_rows, 1u);
     // The workload really switched (preemptions replace some blocking
     // switches on a loaded machine, so the sum is checked).
-    EXPECT_GE(got->sum.voluntary_switch_count +
-                  got->sum.involuntary_switch_count,
-              19000u);
+    EXPECT_GE(
+        got->sum.voluntary_switch_count + got->sum.involuntary_switch_count,
+        19000u);
     ExpectSwitchesExact(got->sum, truth);
     ExpectWithinPercent(got->sum.on_cpu_ns, Field(truth, "on_cpu_ns"), 1.0,
                         "on_cpu_ns");
@@ -143,6 +143,32 @@ TEST(ThreadCounters, SpinnerCpuMatchesSchedstat) {
     ExpectWithinPercent(got->sum.on_cpu_ns, Field(truth, "on_cpu_ns"), 1.0,
                         "on_cpu_ns");
   }
+}
+
+// A thread that naps through several intervals is left out of the partial
+// task snapshots; each of its spins must still arrive live, in the interval
+// it ran in (not merged into the next full snapshot or its exit row).
+TEST(ThreadCounters, NapperIsReportedInTheIntervalsItRan) {
+  PERFWIRE_REQUIRE_BPF();
+  WorkloadRun run;
+  RunUnderAgent("napper", {"--rounds=4", "--nap-ms=700", "--spin-ms=60"}, &run);
+  ASSERT_EQ(run.truths.size(), 1u);
+  const Fields& truth = run.truths[0];
+  const ThreadTotals* got = Totals(run, truth);
+  ASSERT_NE(got, nullptr);
+  ExpectWithinPercent(got->sum.on_cpu_ns, Field(truth, "on_cpu_ns"), 1.0,
+                      "on_cpu_ns");
+  // A 60 ms spin falls into one 200 ms interval or splits across two; a
+  // delayed one would merge with the next (>= 100 ms) or land in the exit.
+  uint64_t spins_seen = 0, live_ns = 0;
+  for (uint64_t ns : got->live_on_cpu_ns) {
+    live_ns += ns;
+    if (ns >= 30'000'000) ++spins_seen;
+    EXPECT_LT(ns, 100'000'000u) << "two spins reported in one interval";
+  }
+  EXPECT_GE(spins_seen, 4u);
+  EXPECT_GE(live_ns, Field(truth, "on_cpu_ns") * 95 / 100)
+      << "the spins must arrive while the thread lives";
 }
 
 TEST(ThreadCounters, PageToucherFaultsMatchKernel) {

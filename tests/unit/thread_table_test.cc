@@ -122,6 +122,24 @@ TEST(ThreadTable, PreexistingThreadExitingBeforeFirstSightingReportsNoDelta) {
   EXPECT_TRUE(deltas[0].exited);
 }
 
+// Partial snapshots leave out threads that did not run: they are not gone.
+TEST(ThreadTable, UnseenInPartialIntervalsIsKeptUntilAFullOne) {
+  ThreadTable table(kWatchStart, /*vanish_after_intervals=*/2);
+  table.ObserveLive(Sample(9, 10, 1));
+  table.EndInterval();
+  for (int i = 0; i < 5; ++i) table.EndInterval(/*saw_every_thread=*/false);
+  EXPECT_EQ(table.tracked_count(), 1u);
+  table.ObserveLive(Sample(9, 10, 4));  // it ran: the delta spans the gap
+  auto deltas = table.EndInterval(/*saw_every_thread=*/false);
+  ASSERT_EQ(deltas.size(), 1u);
+  EXPECT_EQ(deltas[0].delta.on_cpu_ns, 3u);
+  table.EndInterval(/*saw_every_thread=*/true);  // seen last interval: kept
+  EXPECT_EQ(table.tracked_count(), 1u);
+  table.EndInterval(/*saw_every_thread=*/true);  // a full one without it
+  EXPECT_EQ(table.tracked_count(), 0u);
+  EXPECT_EQ(table.TakeVanishedCount(), 1u);
+}
+
 TEST(ThreadTable, VanishedThreadIsForgottenAndCounted) {
   ThreadTable table(kWatchStart, /*vanish_after_intervals=*/2);
   table.ObserveLive(Sample(9, 10, 1));
