@@ -60,20 +60,14 @@ struct {
   __type(value, struct pw_block_io);
 } block_io SEC(".maps");
 
-/* Entries in block_io, per CPU (+1 where inserted, -1 where deleted; the sum
- * is the count): lets the agent skip reading an empty map, whose batch read
- * still walks and locks every bucket. */
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, __s64);
-} block_io_entries SEC(".maps");
+/* Entries in block_io (+1 per insert, -1 per delete; rare, so one shared
+ * atomic): lets the exit path skip the map entirely while no task has block
+ * IO, and the agent skip reading an empty map, whose batch read still walks
+ * and locks every bucket. The agent reads it through the mmap'ed .bss. */
+__s64 block_io_count = 0;
 
 static __always_inline void count_block_io_entries(__s64 change) {
-  __u32 zero = 0;
-  __s64 *n = bpf_map_lookup_elem(&block_io_entries, &zero);
-  if (n) *n += change; /* per-CPU slot: no atomic needed */
+  __sync_fetch_and_add(&block_io_count, change);
 }
 
 struct {
@@ -126,11 +120,13 @@ static __always_inline void fill_counters_probed(struct task_struct *t,
   BPF_CORE_READ_INTO(&s->comm, t, comm);
 }
 
-/* Returns whether the task has a block_io entry (so the caller deletes only
- * entries that exist: a delete takes the bucket lock even for a miss). */
-static __always_inline bool fill_block_io(struct pw_thread_sample *s) {
+/* Fills the block IO counters (zero unless `may_have`). Returns whether the
+ * task has a block_io entry (so the caller deletes only entries that exist:
+ * a delete takes the bucket lock even for a miss). */
+static __always_inline bool fill_block_io(struct pw_thread_sample *s,
+                                          bool may_have) {
   __u32 tid = s->tid;
-  struct pw_block_io *io = bpf_map_lookup_elem(&block_io, &tid);
+  struct pw_block_io *io = may_have ? bpf_map_lookup_elem(&block_io, &tid) : 0;
   if (io) {
     s->block_read_bytes = io->read_bytes;
     s->block_write_bytes = io->write_bytes;
@@ -194,7 +190,9 @@ int snapshot_threads(struct bpf_iter__task *ctx) {
 static __always_inline int on_task_free(struct task_struct *t, bool trusted) {
   __u32 tid = trusted ? t->pid : BPF_CORE_READ(t, pid);
   __u32 tgid = trusted ? t->tgid : BPF_CORE_READ(t, tgid);
-  bool has_block_io = true; /* unknown until looked up: delete to be safe */
+  /* The task's own insert, if any, happened before it died and an RCU grace
+   * period ago: a count of 0 means it has no entry. */
+  bool has_block_io = block_io_count > 0; /* else unknown until looked up */
   if (tgid != agent_tgid) {
     struct pw_thread_sample *s = bpf_ringbuf_reserve(&exits, sizeof(*s), 0);
     if (s) {
@@ -203,7 +201,7 @@ static __always_inline int on_task_free(struct task_struct *t, bool trusted) {
       } else {
         fill_counters_probed(t, s);
       }
-      has_block_io = fill_block_io(s);
+      has_block_io = fill_block_io(s, has_block_io);
       /* The agent drains once per interval; wake it early only when the
        * ring is half full, so steady-state exits cost no wakeup. */
       __u64 pending = bpf_ringbuf_query(&exits, BPF_RB_AVAIL_DATA);

@@ -115,8 +115,9 @@ absl::Status ThreadBpf::ReadBlockIoMap() {
   // An empty map is the common case on a quiet host, and a batch read walks
   // (and locks) every bucket anyway. A count racing an insert only delays
   // that entry to the next interval: its counters are cumulative.
-  auto entries = SumPerCpuCounter(bpf_map__fd(skel_->maps.block_io_entries), 0);
-  if (entries.ok() && static_cast<int64_t>(*entries) <= 0) {
+  const int64_t entries =
+      __atomic_load_n(&skel_->bss->block_io_count, __ATOMIC_RELAXED);
+  if (entries <= 0) {
     return absl::OkStatus();
   }
   const int fd = bpf_map__fd(skel_->maps.block_io);
