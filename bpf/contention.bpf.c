@@ -253,6 +253,9 @@ static __always_inline bool in_futex_wait(struct task_struct *t) {
 extern unsigned int LINUX_KERNEL_VERSION __kconfig;
 #define PW_TASK_FREEZABLE 0x00002000
 #define PW_TASK_DEAD 0x00000080 /* prev_state of a thread's last switch */
+/* io_schedule() sleeps (in_iowait) are uninterruptible (also KILLABLE, IDLE):
+ * in_iowait, on a cache line of its own, is read only for those. */
+#define PW_TASK_UNINTERRUPTIBLE 0x00000002
 
 static __always_inline bool may_be_futex_wait(unsigned int prev_state) {
   return LINUX_KERNEL_VERSION < KERNEL_VERSION(6, 1, 0) ||
@@ -381,7 +384,8 @@ static __always_inline int on_switch(bool btf, bool preempt,
       if (pending) settle_arrival(s, a);
       if (sleeps) {
         __u32 cause = PW_CT_CAUSE_OTHER;
-        if (PW_READ_BITFIELD(btf, prev, in_iowait))
+        if ((prev_state & PW_TASK_UNINTERRUPTIBLE) &&
+            PW_READ_BITFIELD(btf, prev, in_iowait))
           cause = PW_CT_CAUSE_IO;
         else if (s->lock_ts)
           cause = PW_CT_CAUSE_LOCK;
