@@ -210,7 +210,7 @@ TEST(ProcThreadSchedstat, ReadsFixtureAgainAndNamesBadContent) {
 // A live thread's schedstat fd follows its CPU time and reports its exit.
 TEST(ProcThreadSchedstat, LiveThreadMovesThenIsGone) {
   std::promise<pid_t> started;
-  std::promise<void> spun, done;
+  std::promise<void> spun, done, release;
   std::thread t([&] {
     started.set_value(static_cast<pid_t>(syscall(SYS_gettid)));
     spun.get_future().wait();
@@ -219,6 +219,7 @@ TEST(ProcThreadSchedstat, LiveThreadMovesThenIsGone) {
     while (std::chrono::steady_clock::now() < until) {
     }
     done.set_value();
+    release.get_future().wait();  // alive until `after` is read
   });
   const uint32_t tid = static_cast<uint32_t>(started.get_future().get());
   auto fd = OpenProcThreadSchedstat("/proc", getpid(), tid);
@@ -228,9 +229,10 @@ TEST(ProcThreadSchedstat, LiveThreadMovesThenIsGone) {
   spun.set_value();
   done.get_future().wait();
   auto after = ReadProcThreadOnCpuNs(*fd);
+  release.set_value();
+  t.join();
   ASSERT_TRUE(after.ok()) << after.status();
   EXPECT_GT(*after, *before);  // it ran in between
-  t.join();
   // join returns at CLONE_CHILD_CLEARTID, a moment before the kernel unhashes
   // the task: wait for that (bounded), then the fd must say it is gone.
   bool gone = false;
