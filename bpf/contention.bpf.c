@@ -9,7 +9,7 @@
  *    total, so nothing is stamped at wakeup or preemption. Blocked time is
  *    split by the cause seen at switch-out: futex wait, kernel lock, block
  *    IO (task->in_iowait), other sleep. A thread's accounting happens at its
- *    own switch-in/out, so every counter has one writer.
+ *    own switch-out (see on_switch), so every counter has one writer.
  *  - sched_wakeup counts waker -> wakee pairs (wakee was blocked): in the
  *    wakee's state while the waker stays the same, in the ct_wakes hash when
  *    it changes or the reader collects.
@@ -269,8 +269,7 @@ static __always_inline bool skip_task(__u32 tid, __u32 tgid) {
 /* ---- waker -> wakee pairs ------------------------------------------------ */
 
 static __always_inline __u64 wake_id(__u32 waker_tid, __u32 waker_pid) {
-  return ((__u64)(waker_tid & PW_CT_WAKE_ID_MASK)
-          << (PW_CT_WAKE_COUNT_BITS + 22)) |
+  return ((__u64)(waker_tid & PW_CT_WAKE_ID_MASK) << PW_CT_WAKE_TID_SHIFT) |
          ((__u64)(waker_pid & PW_CT_WAKE_ID_MASK) << PW_CT_WAKE_COUNT_BITS);
 }
 
@@ -280,7 +279,7 @@ static __always_inline void add_wake_edge(__u64 word, __u32 wakee_tid,
   __u64 n = word & PW_CT_WAKE_COUNT_MASK;
   if (!n) return;
   struct pw_ct_wake_key key = {
-      .waker_tid = (__u32)(word >> (PW_CT_WAKE_COUNT_BITS + 22)),
+      .waker_tid = (__u32)(word >> PW_CT_WAKE_TID_SHIFT),
       .wakee_tid = wakee_tid};
   struct pw_ct_wake_value *v = bpf_map_lookup_elem(&ct_wakes, &key);
   if (v) {

@@ -152,9 +152,23 @@ static __always_inline bool fill_block_io(struct pw_thread_sample *s,
  * the walk has already brought into cache and the se line are read: this
  * path is for the thousands of idle threads. cgroup and comm can change
  * while a task sleeps: the agent asks for a full snapshot periodically. */
+/* Before 5.16 the CPU lived in task_struct itself. */
+struct task_struct___pre_5_16 {
+  unsigned int cpu;
+} __attribute__((preserve_access_index));
+
 static __always_inline bool unchanged_since_last_snapshot(
     struct task_struct *t) {
-  __u32 cpu = t->thread_info.cpu; /* the CPU it last ran on */
+  /* A kernel without these fields (no CONFIG_FAIR_GROUP_SCHED: no cfs_rq->rq)
+   * gets full samples every time rather than a program that cannot load. */
+  if (!bpf_core_field_exists(t->se.cfs_rq) ||
+      !bpf_core_field_exists(struct cfs_rq, rq))
+    return false;
+  __u32 cpu; /* the CPU it last ran on */
+  if (bpf_core_field_exists(t->thread_info.cpu))
+    cpu = t->thread_info.cpu;
+  else
+    cpu = BPF_CORE_READ((struct task_struct___pre_5_16 *)t, cpu);
   struct pw_cpu_clock *c = bpf_map_lookup_elem(&cpu_clocks, &cpu);
   if (!c) return false;
   if (c->snapshot != snapshot_seq) {
@@ -171,9 +185,7 @@ int snapshot_threads(struct bpf_iter__task *ctx) {
   struct task_struct *t = ctx->task;
   if (!t || t->tgid == agent_tgid) return 0;
   /* Nothing for a task that has not run: the agent keeps what it has. */
-  if (unchanged_since_last_snapshot(t)) {
-    return 0;
-  }
+  if (unchanged_since_last_snapshot(t)) return 0;
   struct pw_thread_sample s;
   fill_counters_trusted(t, &s);
   /* Block IO is left zero here: a hash lookup per task would cost more than

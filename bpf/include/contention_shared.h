@@ -69,7 +69,8 @@ struct pw_ct_state {
  * pid_max is at most 2^22), waker pid (22 bits), count (20 bits). */
 #define PW_CT_WAKE_COUNT_BITS 20
 #define PW_CT_WAKE_COUNT_MASK ((1ULL << PW_CT_WAKE_COUNT_BITS) - 1)
-#define PW_CT_WAKE_ID_MASK 0x3fffffULL
+#define PW_CT_WAKE_ID_MASK 0x3fffffULL /* 22 bits */
+#define PW_CT_WAKE_TID_SHIFT (PW_CT_WAKE_COUNT_BITS + 22)
 
 /* One thread's interval delta: from the task iterator (live) or the exit
  * ring buffer (final, exited = 1). */
