@@ -225,13 +225,6 @@ static __always_inline struct pw_ct_state *state_of(bool btf,
   return state_of_at(btf, t, tid, create, NULL);
 }
 
-static __always_inline void state_delete(struct task_struct *t, __u32 tid) {
-  if (use_task_storage)
-    bpf_task_storage_delete(&ct_task, t);
-  else
-    bpf_map_delete_elem(&ct_tid, &tid);
-}
-
 /* Is `t` (switching out, blocked) inside a FUTEX_WAIT*-type syscall? */
 static __always_inline bool in_futex_wait(struct task_struct *t) {
   if (!use_task_storage) return false; /* raw_tp: only via sys_enter */
@@ -564,7 +557,11 @@ static __always_inline int on_task_free(struct task_struct *t) {
   } else {
     count_lost(PW_CT_LOST_EXIT_RECORD);
   }
-  state_delete(t, tid);
+  /* Task storage is freed by the kernel right after this hook (free_task),
+   * which may reuse the memory at once because the task is past an RCU grace
+   * period; deleting it here instead defers the free through RCU tasks-trace
+   * (~0.6 µs more per exit, measured). The tid hash has no such owner. */
+  if (!use_task_storage) bpf_map_delete_elem(&ct_tid, &tid);
   return 0;
 }
 
