@@ -643,6 +643,24 @@ def run_pairs(results):
                     el / done * (planned - done)))
 
 
+# PERFORMANCE.md's bpftrace per-tid sched_switch counter, ns per run, on its host.
+REFERENCE_BPFTRACE_SWITCH_NS = 199
+
+
+def host_speed_line(results):
+    """How this host compares with PERFORMANCE.md's, from the same peer program
+    measured in both: the ns budgets are absolute and are not scaled by it."""
+    for s in results.get("bpf_stats", []):
+        if (s["observer"] == "bpftrace-switch" and s["workload"] == "W1" and
+                s["ns_per_run"] and "sched_switch" in s["prog"]):
+            f = s["ns_per_run"] / REFERENCE_BPFTRACE_SWITCH_NS
+            return ("Host speed: bpftrace's per-tid sched_switch counter took %.0f ns per run "
+                    "in this run's W1, %d ns in PERFORMANCE.md's (×%.2f). The ns budgets above "
+                    "are PERFORMANCE.md's, not scaled by that factor." % (
+                        s["ns_per_run"], REFERENCE_BPFTRACE_SWITCH_NS, f))
+    return None
+
+
 def bpf_stats_snapshot(ids):
     progs = bpftool_progs()
     return {i: (progs[i].get("run_time_ns", 0), progs[i].get("run_cnt", 0),
@@ -1147,6 +1165,9 @@ def report(results):
     if not summary:
         S.append("| (nothing measured against a budget in this run) | | | |")
     S.append("")
+    speed = host_speed_line(results)
+    if speed:
+        S += [speed, ""]
     idx = L.index("## Observers")
     L[idx:idx] = S
 
