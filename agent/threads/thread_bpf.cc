@@ -45,6 +45,13 @@ ThreadSample ToThreadSample(const pw_thread_sample& s) {
 
 namespace {
 
+void CopyBlockIo(const pw_block_io& io, pw_thread_sample& s) {
+  s.block_read_bytes = io.read_bytes;
+  s.block_write_bytes = io.write_bytes;
+  s.block_read_ops = io.read_ops;
+  s.block_write_ops = io.write_ops;
+}
+
 // One load attempt with the given hook flavour ("tp_btf" or "raw_tp").
 absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options,
                                       bool use_btf, std::string* why) {
@@ -132,8 +139,10 @@ absl::Status ThreadBpf::ReadBlockIoMap() {
                                          &out_batch, batch_keys_.data(),
                                          batch_values_.data(), &count, nullptr);
     first = false;
-    for (uint32_t i = 0; i < count; ++i)
-      block_io_[batch_keys_[i]] = batch_values_[i];
+    for (uint32_t i = 0; i < count; ++i) {
+      block_io_[BlockIoKey(batch_keys_[i].tid, batch_keys_[i].start_time_ns)] =
+          batch_values_[i];
+    }
     if (err == 0) continue;
     if (errno == ENOENT) return absl::OkStatus();  // no more entries
     return LibbpfError(errno, "read block_io map");
@@ -151,35 +160,68 @@ absl::Status ThreadBpf::ForEachLiveThread(
                   "task iterator", iter_buffer_);
   if (!used.ok()) return used.status();
   if (absl::Status s = ReadBlockIoMap(); !s.ok()) return s;
+  absl::flat_hash_set<BlockIoKey> live;
   for (size_t off = 0; off < *used; off += sizeof(pw_thread_sample)) {
     pw_thread_sample s;
     std::memcpy(&s, iter_buffer_.data() + off, sizeof(s));
-    if (auto it = block_io_.find(s.tid); it != block_io_.end()) {
-      s.block_read_bytes = it->second.read_bytes;
-      s.block_write_bytes = it->second.write_bytes;
-      s.block_read_ops = it->second.read_ops;
-      s.block_write_ops = it->second.write_ops;
+    const BlockIoKey key(s.tid, s.start_time_ns);
+    if (auto it = block_io_.find(key); it != block_io_.end()) {
+      CopyBlockIo(it->second, s);
+      if (last_full_) live.insert(key);
     }
     fn(ToThreadSample(s));
   }
+  if (last_full_) CollectOrphanBlockIo(live);
   return absl::OkStatus();
+}
+
+void ThreadBpf::DeleteBlockIoEntry(const pw_block_io_key& key) {
+  if (bpf_map_delete_elem(bpf_map__fd(skel_->maps.block_io), &key) == 0)
+    __atomic_fetch_sub(&skel_->bss->block_io_count, 1, __ATOMIC_RELAXED);
+}
+
+void ThreadBpf::CollectOrphanBlockIo(
+    const absl::flat_hash_set<BlockIoKey>& live) {
+  absl::flat_hash_set<BlockIoKey> missing;
+  for (const auto& [key, io] : block_io_) {
+    if (live.contains(key)) continue;
+    if (orphan_candidates_.contains(key)) {
+      DeleteBlockIoEntry(pw_block_io_key{key.first, 0, key.second});
+    } else {
+      missing.insert(key);
+    }
+  }
+  orphan_candidates_ = std::move(missing);
 }
 
 int ThreadBpf::OnExitRecord(void* ctx, void* data, size_t size) {
   auto* self = static_cast<ThreadBpf*>(ctx);
-  if (size < sizeof(pw_thread_sample) || !self->exit_fn_) return 0;
+  if (size < sizeof(pw_thread_sample)) return 0;
   pw_thread_sample s;
   std::memcpy(&s, data, sizeof(s));
-  (*self->exit_fn_)(ToThreadSample(s));
+  self->exits_pending_.push_back(s);
   return 0;
 }
 
 absl::Status ThreadBpf::DrainExits(
     absl::FunctionRef<void(const ThreadSample&)> fn) {
-  exit_fn_ = &fn;
+  exits_pending_.clear();
   int n = ring_buffer__consume(exits_.get());
-  exit_fn_ = nullptr;
   if (n < 0) return LibbpfError(n, "consume exit ring buffer");
+  if (exits_pending_.empty()) return absl::OkStatus();
+  // Every task here is dead, so its block_io entry (if any) is final. It is
+  // read after the records: an entry made after an earlier read is seen.
+  if (absl::Status st = ReadBlockIoMap(); !st.ok()) return st;
+  for (pw_thread_sample& s : exits_pending_) {
+    const BlockIoKey key(s.tid, s.start_time_ns);
+    if (auto it = block_io_.find(key); it != block_io_.end()) {
+      CopyBlockIo(it->second, s);
+      DeleteBlockIoEntry(pw_block_io_key{s.tid, 0, s.start_time_ns});
+      block_io_.erase(it);
+    }
+    fn(ToThreadSample(s));
+  }
+  exits_pending_.clear();
   return absl::OkStatus();
 }
 

@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,6 +35,9 @@ struct ThreadLostCounts {
   uint64_t exit_records = 0;  // exits dropped: ring buffer full
   uint64_t block_io = 0;      // bios not attributed: block IO map full
 };
+
+// A task's identity in the block_io map: (tid, start_time_ns).
+using BlockIoKey = std::pair<uint32_t, uint64_t>;
 
 class ThreadBpf {
  public:
@@ -63,7 +68,8 @@ class ThreadBpf {
   bool last_snapshot_full() const { return last_full_; }
   static constexpr uint64_t kFullSnapshotEvery = 10;
 
-  // Consumes every queued exit record, calling `fn` for each.
+  // Consumes every queued exit record, calling `fn` for each with the
+  // thread's final block IO from the block_io map, whose entry it deletes.
   absl::Status DrainExits(absl::FunctionRef<void(const ThreadSample&)> fn);
 
   // Readable when the kernel forced a wakeup (exit ring buffer half full).
@@ -85,16 +91,23 @@ class ThreadBpf {
   std::unique_ptr<ring_buffer, RingDeleter> exits_;
   std::string hook_;
   absl::Status ReadBlockIoMap();
+  // Deletes a block_io entry and takes it off the kernel's entry count.
+  void DeleteBlockIoEntry(const pw_block_io_key& key);
+  // After a full snapshot: deletes entries of tasks that are gone without an
+  // exit record (ring buffer full), once they were missing from two full
+  // snapshots in a row; a task started during a walk is in the next one.
+  void CollectOrphanBlockIo(const absl::flat_hash_set<BlockIoKey>& live);
 
   std::vector<char> iter_buffer_;  // reused across intervals
   uint64_t snapshots_ = 0;
   bool last_full_ = true;
-  // block_io map contents, read once per iteration; buffers reused.
-  absl::flat_hash_map<uint32_t, pw_block_io> block_io_;
-  std::vector<uint32_t> batch_keys_;
+  // block_io map contents, read when needed; buffers reused.
+  absl::flat_hash_map<BlockIoKey, pw_block_io> block_io_;
+  std::vector<pw_block_io_key> batch_keys_;
   std::vector<pw_block_io> batch_values_;
-  // Set only during DrainExits.
-  absl::FunctionRef<void(const ThreadSample&)>* exit_fn_ = nullptr;
+  absl::flat_hash_set<BlockIoKey> orphan_candidates_;
+  // Exit records of one DrainExits, completed with block IO before delivery.
+  std::vector<pw_thread_sample> exits_pending_;
 };
 
 // Converts the kernel's record into the agent's type.

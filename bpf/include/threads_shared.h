@@ -38,7 +38,16 @@ struct pw_cpu_clock {
   __u64 prev; /* of snapshot - 1; 0: unknown */
 };
 
-/* Block IO submitted by one live task, keyed by tid in map `block_io`. */
+/* Key of map `block_io`: a tid and its task's start time, so that a reused
+ * tid never adds to a dead thread's entry before the agent has taken it. */
+struct pw_block_io_key {
+  __u32 tid;
+  __u32 pad;
+  __u64 start_time_ns; /* task->start_time */
+};
+
+/* Block IO submitted by one task (map `block_io`). Entries of exited tasks
+ * are read and deleted by the agent, not at exit (see on_task_free). */
 struct pw_block_io {
   __u64 read_bytes;
   __u64 write_bytes;
