@@ -40,10 +40,10 @@ OUT_JSON = os.path.join(BUILD, "bench-results.json")
 PAIRS = int(env("PAIRS", "2" if QUICK else "6"))  # even: AB/BA orders balance
 # Workload sizes: scaled down in QUICK mode (development on a busy machine).
 SCALE = float(env("SCALE", "0.25" if QUICK else "1"))
-W1_LOOPS = int(int(env("W1_LOOPS", "340000")) * SCALE)
-W2_FAULTS = int(int(env("W2_FAULTS", "850000")) * SCALE)
-W3_HANDOFFS = int(int(env("W3_HANDOFFS", "380000")) * SCALE)
-W4_SECONDS = float(env("W4_SECONDS", "2" if QUICK else "4"))
+W1_LOOPS = int(int(env("W1_LOOPS", "280000")) * SCALE)
+W2_FAULTS = int(int(env("W2_FAULTS", "700000")) * SCALE)
+W3_HANDOFFS = int(int(env("W3_HANDOFFS", "320000")) * SCALE)
+W4_SECONDS = float(env("W4_SECONDS", "2" if QUICK else "3"))
 # perfwired flags per observer configuration. "everything on" is its own
 # variable so contention sources slot in here when they land.
 PERFWIRED_DEFAULT_FLAGS = env("PERFWIRED_DEFAULT_FLAGS", "--interval=1s").split()
