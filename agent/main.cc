@@ -50,7 +50,7 @@ ABSL_FLAG(uint32_t, exit_buffer_bytes, 0,
 ABSL_FLAG(
     bool, contention, false,
     "opt-in contention source: run-queue wait, off-CPU time by cause, "
-    "futex and kernel-lock waits, IO latency, wakers (costs about +14% on "
+    "futex and kernel-lock waits, IO latency, wakers (costs about +9% on "
     "a context-switch-heavy load; see docs/CONTENTION.md)");
 ABSL_FLAG(bool, contention_futex_syscalls, false,
           "with --contention: also time FUTEX_WAIT* syscalls through "
