@@ -210,8 +210,10 @@ absl::Status ThreadBpf::DrainExits(
   if (n < 0) return LibbpfError(n, "consume exit ring buffer");
   if (exits_pending_.empty()) return absl::OkStatus();
   // Every task here is dead, so its block_io entry (if any) is final. It is
-  // read after the records: an entry made after an earlier read is seen.
-  if (absl::Status st = ReadBlockIoMap(); !st.ok()) return st;
+  // read after the records: an entry made after an earlier read is seen. A
+  // failed read still delivers the records, without their block IO.
+  const absl::Status read = ReadBlockIoMap();
+  if (!read.ok()) block_io_.clear();
   for (pw_thread_sample& s : exits_pending_) {
     const BlockIoKey key(s.tid, s.start_time_ns);
     if (auto it = block_io_.find(key); it != block_io_.end()) {
@@ -222,7 +224,7 @@ absl::Status ThreadBpf::DrainExits(
     fn(ToThreadSample(s));
   }
   exits_pending_.clear();
-  return absl::OkStatus();
+  return read;
 }
 
 int ThreadBpf::exit_wakeup_fd() const {
