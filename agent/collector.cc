@@ -66,7 +66,9 @@ std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
   agent.add_lost_block_io_count(l.lost_block_io_count);
   agent.add_vanished_thread_count(l.vanished_thread_count);
   agent.add_collect_ns(end_ns - start_ns);
-  if (!sections.app_metrics_stats.IsNull()) agent.add_app_metrics(sections.app_metrics_stats);
+  agent.add_exit_without_final_count(l.exit_without_final_count);
+  if (!sections.app_metrics_stats.IsNull())
+    agent.add_app_metrics(sections.app_metrics_stats);
   const auto agent_stats = agent.Finish();
 
   fb::FrameBuilder frame(fbb);
@@ -82,18 +84,25 @@ std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
   if (!sections.cpu.IsNull()) frame.add_cpu(sections.cpu);
   if (!sections.memory.IsNull()) frame.add_memory(sections.memory);
   if (!sections.disks.IsNull()) frame.add_disks(sections.disks);
-  if (!sections.filesystems.IsNull()) frame.add_filesystems(sections.filesystems);
+  if (!sections.filesystems.IsNull())
+    frame.add_filesystems(sections.filesystems);
   if (!sections.network.IsNull()) frame.add_network(sections.network);
   if (!sections.processes.IsNull()) frame.add_processes(sections.processes);
-  if (!sections.perf_software.IsNull()) frame.add_perf_software(sections.perf_software);
-  if (!sections.perf_hardware.IsNull()) frame.add_perf_hardware(sections.perf_hardware);
+  if (!sections.perf_software.IsNull())
+    frame.add_perf_software(sections.perf_software);
+  if (!sections.perf_hardware.IsNull())
+    frame.add_perf_hardware(sections.perf_hardware);
   if (!sections.gpus.IsNull()) frame.add_gpus(sections.gpus);
-  if (!sections.app_metrics.IsNull()) frame.add_app_metrics(sections.app_metrics);
+  if (!sections.app_metrics.IsNull())
+    frame.add_app_metrics(sections.app_metrics);
   frame.add_agent(agent_stats);
-  if (!sections.thread_contention.IsNull()) frame.add_thread_contention(sections.thread_contention);
-  if (!sections.disk_latency.IsNull()) frame.add_disk_latency(sections.disk_latency);
+  if (!sections.thread_contention.IsNull())
+    frame.add_thread_contention(sections.thread_contention);
+  if (!sections.disk_latency.IsNull())
+    frame.add_disk_latency(sections.disk_latency);
   if (!sections.wake_edges.IsNull()) frame.add_wake_edges(sections.wake_edges);
-  if (!sections.cpu_run_queue.IsNull()) frame.add_cpu_run_queue(sections.cpu_run_queue);
+  if (!sections.cpu_run_queue.IsNull())
+    frame.add_cpu_run_queue(sections.cpu_run_queue);
   if (!sections.contention.IsNull()) frame.add_contention(sections.contention);
   // Always present so the server can patch it per consumer in place.
   fbb.ForceDefaults(true);

@@ -13,6 +13,7 @@ struct SourceLossCounters {
   uint64_t lost_exit_record_count = 0;
   uint64_t lost_block_io_count = 0;
   uint64_t vanished_thread_count = 0;
+  uint64_t exit_without_final_count = 0;
   uint64_t tracked_thread_count = 0;
 };
 

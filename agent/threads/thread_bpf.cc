@@ -4,11 +4,13 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "agent/bpf/libbpf_util.h"
+#include "agent/bpf/mmap_region.h"
 #include "clients/lib/unique_fd.h"
 #include "threads.skel.h"
 
@@ -43,7 +45,31 @@ ThreadSample ToThreadSample(const pw_thread_sample& s) {
   return out;
 }
 
+absl::StatusOr<ThreadSnapshotMode> ParseThreadSnapshotMode(
+    absl::string_view name) {
+  if (name == "auto") return ThreadSnapshotMode::kAuto;
+  if (name == "walk") return ThreadSnapshotMode::kWalk;
+  if (name == "iter") return ThreadSnapshotMode::kIterTask;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--thread_snapshot=", name, ": expected auto, walk or iter"));
+}
+
+ThreadFinal ToThreadFinal(const pw_thread_final& f) {
+  ThreadFinal out;
+  out.tid = f.tid;
+  out.start_time_ns = f.start_time_ns;
+  out.on_cpu_ns = f.on_cpu_ns;
+  out.voluntary_switch_count = f.nvcsw;
+  out.involuntary_switch_count = f.nivcsw;
+  out.minor_fault_count = f.min_flt;
+  out.major_fault_count = f.maj_flt;
+  return out;
+}
+
 namespace {
+
+// The exit ring carries two record types, told apart by size.
+static_assert(sizeof(pw_thread_sample) != sizeof(pw_thread_final));
 
 void CopyBlockIo(const pw_block_io& io, pw_thread_sample& s) {
   s.block_read_bytes = io.read_bytes;
@@ -52,9 +78,11 @@ void CopyBlockIo(const pw_block_io& io, pw_thread_sample& s) {
   s.block_write_ops = io.write_ops;
 }
 
-// One load attempt with the given hook flavour ("tp_btf" or "raw_tp").
+// One load attempt: hooks of the given flavour ("tp_btf" or "raw_tp"), and
+// the snapshot as the open-coded task walk or as iter/task.
 absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options,
-                                      bool use_btf, std::string* why) {
+                                      bool use_btf, bool use_walk,
+                                      std::string* why) {
   LibbpfLogCapture capture;
   threads_bpf* skel = threads_bpf__open();
   if (!skel) return LibbpfError(errno, "open BPF object threads");
@@ -68,8 +96,14 @@ absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options,
   }
   bpf_map__set_max_entries(skel->maps.cpu_clocks, static_cast<uint32_t>(cpus));
   bpf_map__set_max_entries(skel->maps.exits, options.exit_buffer_bytes);
+  bpf_map__set_max_entries(skel->maps.snapshot_out,
+                           use_walk ? std::max(options.walk_batch, 1u) : 1);
+  bpf_program__set_autoload(skel->progs.snapshot_walk, use_walk);
+  bpf_program__set_autoload(skel->progs.snapshot_threads, !use_walk);
+  bpf_program__set_autoload(skel->progs.task_exit_btf, use_btf);
   bpf_program__set_autoload(skel->progs.task_free_btf, use_btf);
   bpf_program__set_autoload(skel->progs.bio_queue_btf, use_btf);
+  bpf_program__set_autoload(skel->progs.task_exit_raw, !use_btf);
   bpf_program__set_autoload(skel->progs.task_free_raw, !use_btf);
   bpf_program__set_autoload(skel->progs.bio_queue_raw, !use_btf);
   int err = threads_bpf__load(skel);
@@ -92,21 +126,51 @@ absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options,
 absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(
     const ThreadBpfOptions& options) {
   auto self = std::make_unique<ThreadBpf>(PassKey());
-  std::string why;
-  auto skel = LoadWith(options, /*use_btf=*/true, &why);
-  self->hook_ = "tp_btf";
-  if (!skel.ok()) {
-    std::string why_raw;
-    auto raw = LoadWith(options, /*use_btf=*/false, &why_raw);
-    if (!raw.ok()) {
-      return absl::Status(raw.status().code(),
-                          absl::StrCat(raw.status().message(), " (tp_btf: ",
-                                       why, "; raw_tp: ", why_raw, ")"));
+  // Best first; each later one needs less of the kernel (the walk needs
+  // open-coded task iterators, 6.7; tp_btf needs BTF-typed tracepoints).
+  struct Attempt {
+    bool btf;
+    bool walk;
+    const char* name;
+  };
+  constexpr Attempt kAttempts[] = {{true, true, "tp_btf + task walk"},
+                                   {true, false, "tp_btf + iter/task"},
+                                   {false, false, "raw_tp + iter/task"}};
+  absl::StatusOr<threads_bpf*> skel;
+  std::string failures;
+  for (const Attempt& a : kAttempts) {
+    if ((a.walk && options.snapshot == ThreadSnapshotMode::kIterTask) ||
+        (!a.walk && options.snapshot == ThreadSnapshotMode::kWalk)) {
+      continue;
     }
-    skel = raw;
-    self->hook_ = "raw_tp";
+    std::string why;
+    skel = LoadWith(options, a.btf, a.walk, &why);
+    if (skel.ok()) {
+      self->hook_ = a.btf ? "tp_btf" : "raw_tp";
+      self->walk_ = a.walk;
+      break;
+    }
+    absl::StrAppend(&failures, failures.empty() ? "" : "; ", a.name, ": ",
+                    skel.status().message(), why.empty() ? "" : " ", why);
   }
+  if (!skel.ok()) {
+    return absl::Status(
+        skel.status().code(),
+        absl::StrCat("no way to load the threads BPF programs (", failures,
+                     ")"));
+  }
+  self->load_failures_ = std::move(failures);
   self->skel_.reset(*skel);
+  if (self->walk_) {
+    self->walk_batch_ = std::max(options.walk_batch, 1u);
+    const size_t bytes = sizeof(pw_thread_sample) * self->walk_batch_;
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    auto out =
+        MmapRegion::MapReadOnly(bpf_map__fd(self->skel_->maps.snapshot_out),
+                                (bytes + page - 1) / page * page);
+    if (!out.ok()) return out.status();
+    self->walk_out_ = std::move(*out);
+  }
   ring_buffer* rb =
       ring_buffer__new(bpf_map__fd(self->skel_->maps.exits),
                        &ThreadBpf::OnExitRecord, self.get(), nullptr);
@@ -155,24 +219,59 @@ absl::Status ThreadBpf::ForEachLiveThread(
   ++snapshots_;
   skel_->data->full_snapshot = last_full_;
   skel_->bss->snapshot_seq = snapshots_;
-  absl::StatusOr<size_t> used =
-      RunIterator(skel_->links.snapshot_threads, sizeof(pw_thread_sample),
-                  "task iterator", iter_buffer_);
-  if (!used.ok()) return used.status();
   if (absl::Status s = ReadBlockIoMap(); !s.ok()) return s;
   absl::flat_hash_set<BlockIoKey> live;
-  for (size_t off = 0; off < *used; off += sizeof(pw_thread_sample)) {
-    pw_thread_sample s;
-    std::memcpy(&s, iter_buffer_.data() + off, sizeof(s));
+  auto deliver = [&](const pw_thread_sample& kernel_sample) {
+    pw_thread_sample s = kernel_sample;
     const BlockIoKey key(s.tid, s.start_time_ns);
     if (auto it = block_io_.find(key); it != block_io_.end()) {
       CopyBlockIo(it->second, s);
       if (last_full_) live.insert(key);
     }
     fn(ToThreadSample(s));
+  };
+  if (walk_) {
+    if (absl::Status s = Walk(deliver); !s.ok()) return s;
+  } else {
+    absl::StatusOr<size_t> used =
+        RunIterator(skel_->links.snapshot_threads, sizeof(pw_thread_sample),
+                    "task iterator", iter_buffer_);
+    if (!used.ok()) return used.status();
+    for (size_t off = 0; off < *used; off += sizeof(pw_thread_sample)) {
+      pw_thread_sample s;
+      std::memcpy(&s, iter_buffer_.data() + off, sizeof(s));
+      deliver(s);
+    }
   }
   if (last_full_) CollectOrphanBlockIo(live);
   return absl::OkStatus();
+}
+
+absl::Status ThreadBpf::Walk(
+    absl::FunctionRef<void(const pw_thread_sample&)> deliver) {
+  const int prog = bpf_program__fd(skel_->progs.snapshot_walk);
+  const auto* out = static_cast<const pw_thread_sample*>(walk_out_.data());
+  skel_->bss->walk_skip = 0;
+  // A run stops when snapshot_out is full; the next one resumes after the
+  // tasks already passed. Tasks created or gone between runs may shift that
+  // position by a few: a task then comes twice (harmless: the second sample
+  // has nothing new) or waits for the next snapshot (its counters are
+  // cumulative, so nothing is lost).
+  for (int run = 0;; ++run) {  // run: for the error message
+    LIBBPF_OPTS(bpf_test_run_opts, opts);
+    if (int err = bpf_prog_test_run_opts(prog, &opts); err != 0) {
+      return LibbpfError(err, "run the task walk");
+    }
+    const uint32_t n = std::min(skel_->bss->walk_samples, walk_batch_);
+    for (uint32_t i = 0; i < n; ++i) deliver(out[i]);
+    if (skel_->bss->walk_complete) return absl::OkStatus();
+    // A run that made no progress would loop forever: a bug, not a load.
+    if (n == 0) {
+      return absl::InternalError(absl::StrCat(
+          "task walk stopped making progress after ", run + 1, " runs"));
+    }
+    skel_->bss->walk_skip = skel_->bss->walk_visited;
+  }
 }
 
 void ThreadBpf::DeleteBlockIoEntry(const pw_block_io_key& key) {
@@ -196,35 +295,54 @@ void ThreadBpf::CollectOrphanBlockIo(
 
 int ThreadBpf::OnExitRecord(void* ctx, void* data, size_t size) {
   auto* self = static_cast<ThreadBpf*>(ctx);
-  if (size < sizeof(pw_thread_sample)) return 0;
-  pw_thread_sample s;
-  std::memcpy(&s, data, sizeof(s));
-  self->exits_pending_.push_back(s);
+  if (size == sizeof(pw_thread_sample)) {
+    pw_thread_sample s;
+    std::memcpy(&s, data, sizeof(s));
+    self->drained_exits_.push_back(s);
+  } else if (size == sizeof(pw_thread_final)) {
+    pw_thread_final f;
+    std::memcpy(&f, data, sizeof(f));
+    self->drained_finals_.push_back(f);
+  }
   return 0;
 }
 
 absl::Status ThreadBpf::DrainExits(
-    absl::FunctionRef<void(const ThreadSample&)> fn) {
-  exits_pending_.clear();
-  int n = ring_buffer__consume(exits_.get());
+    absl::FunctionRef<void(const ThreadSample&)> on_exit,
+    absl::FunctionRef<void(const ThreadFinal&)> on_final) {
+  drained_exits_.clear();
+  drained_finals_.clear();
+  const int n = ring_buffer__consume(exits_.get());
+  // A thread's final always follows its exit sample in the ring, so exits
+  // first keeps every pair in order within one drain.
+  for (const pw_thread_sample& s : drained_exits_) on_exit(ToThreadSample(s));
+  for (const pw_thread_final& f : drained_finals_) on_final(ToThreadFinal(f));
+  drained_exits_.clear();
+  drained_finals_.clear();
   if (n < 0) return LibbpfError(n, "consume exit ring buffer");
-  if (exits_pending_.empty()) return absl::OkStatus();
-  // Every task here is dead, so its block_io entry (if any) is final. It is
-  // read after the records: an entry made after an earlier read is seen. A
-  // failed read still delivers the records, without their block IO.
+  return absl::OkStatus();
+}
+
+absl::Status ThreadBpf::TakeBlockIoOfExited(std::vector<ThreadSample>& exited) {
+  if (exited.empty()) return absl::OkStatus();
+  // Every task here is dead, so its block_io entry (if any) is final.
   const absl::Status read = ReadBlockIoMap();
-  if (!read.ok()) block_io_.clear();
-  for (pw_thread_sample& s : exits_pending_) {
-    const BlockIoKey key(s.tid, s.start_time_ns);
-    if (auto it = block_io_.find(key); it != block_io_.end()) {
-      CopyBlockIo(it->second, s);
-      DeleteBlockIoEntry(pw_block_io_key{s.tid, 0, s.start_time_ns});
-      block_io_.erase(it);
-    }
-    fn(ToThreadSample(s));
+  if (!read.ok()) {
+    block_io_.clear();
+    return read;
   }
-  exits_pending_.clear();
-  return read;
+  for (ThreadSample& t : exited) {
+    auto it = block_io_.find(BlockIoKey(t.tid, t.start_time_ns));
+    if (it == block_io_.end()) continue;
+    ThreadCounters& c = t.counters;
+    c.block_read_bytes = it->second.read_bytes;
+    c.block_write_bytes = it->second.write_bytes;
+    c.block_read_op_count = it->second.read_ops;
+    c.block_write_op_count = it->second.write_ops;
+    DeleteBlockIoEntry(pw_block_io_key{t.tid, 0, t.start_time_ns});
+    block_io_.erase(it);
+  }
+  return absl::OkStatus();
 }
 
 int ThreadBpf::exit_wakeup_fd() const {

@@ -17,6 +17,9 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "agent/bpf/mmap_region.h"
+#include "agent/threads/exit_joiner.h"
 #include "agent/threads/thread_counters.h"
 #include "threads_shared.h"  // bpf/include: struct pw_thread_sample
 
@@ -25,14 +28,28 @@ struct ring_buffer;
 
 namespace perfwire {
 
+// How snapshots walk the tasks (perfwired --thread_snapshot).
+enum class ThreadSnapshotMode {
+  kAuto,      // the task walk where the kernel has it, else iter/task
+  kWalk,      // the task walk or fail
+  kIterTask,  // iter/task
+};
+// "auto", "walk" or "iter"; anything else is InvalidArgument.
+absl::StatusOr<ThreadSnapshotMode> ParseThreadSnapshotMode(
+    absl::string_view name);
+
 struct ThreadBpfOptions {
   uint32_t agent_tgid = 0;         // this process: never counted
   uint32_t max_threads = 32768;    // capacity of the per-thread block IO map
   uint32_t exit_buffer_bytes = 0;  // ring buffer size, power of two >= 4096
+  ThreadSnapshotMode snapshot = ThreadSnapshotMode::kAuto;
+  // Samples one task-walk run can hand over; more changed tasks take more
+  // runs. Memory: 144 bytes each, in the kernel.
+  uint32_t walk_batch = 8192;
 };
 
 struct ThreadLostCounts {
-  uint64_t exit_records = 0;  // exits dropped: ring buffer full
+  uint64_t exit_records = 0;  // exit samples dropped: ring buffer full
   uint64_t block_io = 0;      // bios not attributed: block IO map full
 };
 
@@ -56,9 +73,16 @@ class ThreadBpf {
   explicit ThreadBpf(PassKey) {}  // use Open()
 
   const std::string& hook() const { return hook_; }
+  // How snapshots walk the tasks: "task walk" (one run of an open-coded task
+  // iterator, kernel >= 6.7) or "iter/task" (a task iterator program).
+  const char* snapshot_mechanism() const {
+    return walk_ ? "task walk" : "iter/task";
+  }
+  // Why the better load attempts failed, if they did ("" otherwise).
+  const std::string& load_failures() const { return load_failures_; }
 
-  // Runs the task iterator once: calls `fn` for every live task but the
-  // agent's own, with its block IO counters from the block_io map. The
+  // Walks the tasks once: calls `fn` for every live task but the agent's
+  // own, with its block IO counters from the block_io map. The
   // first and every kFullSnapshotEvery-th snapshot is full; the others leave
   // out the tasks that have not run since the previous one (their counters
   // have not moved; cgroup and comm may have, hence the full ones).
@@ -68,9 +92,16 @@ class ThreadBpf {
   bool last_snapshot_full() const { return last_full_; }
   static constexpr uint64_t kFullSnapshotEvery = 10;
 
-  // Consumes every queued exit record, calling `fn` for each with the
-  // thread's final block IO from the block_io map, whose entry it deletes.
-  absl::Status DrainExits(absl::FunctionRef<void(const ThreadSample&)> fn);
+  // Consumes every queued exit record: `on_exit` for each exit sample (taken
+  // at sched_process_exit, block IO zero), `on_final` for each thread's final
+  // counts (taken at sched_process_free). ExitJoiner pairs them.
+  absl::Status DrainExits(absl::FunctionRef<void(const ThreadSample&)> on_exit,
+                          absl::FunctionRef<void(const ThreadFinal&)> on_final);
+
+  // Fills in the block IO of dead threads from the block_io map and deletes
+  // their entries. On a failed map read the samples keep zero block IO and
+  // the error is returned.
+  absl::Status TakeBlockIoOfExited(std::vector<ThreadSample>& exited);
 
   // Readable when the kernel forced a wakeup (exit ring buffer half full).
   int exit_wakeup_fd() const;
@@ -90,7 +121,13 @@ class ThreadBpf {
   std::unique_ptr<threads_bpf, SkelDeleter> skel_;
   std::unique_ptr<ring_buffer, RingDeleter> exits_;
   std::string hook_;
+  bool walk_ = false;
+  std::string load_failures_;
+  uint32_t walk_batch_ = 0;
+  MmapRegion walk_out_;  // snapshot_out: walk_batch_ samples
   absl::Status ReadBlockIoMap();
+  // The task walk: runs snapshot_walk until it reaches the last task.
+  absl::Status Walk(absl::FunctionRef<void(const pw_thread_sample&)> deliver);
   // Deletes a block_io entry and takes it off the kernel's entry count.
   void DeleteBlockIoEntry(const pw_block_io_key& key);
   // After a full snapshot: deletes entries of tasks that are gone without an
@@ -106,12 +143,14 @@ class ThreadBpf {
   std::vector<pw_block_io_key> batch_keys_;
   std::vector<pw_block_io> batch_values_;
   absl::flat_hash_set<BlockIoKey> orphan_candidates_;
-  // Exit records of one DrainExits, completed with block IO before delivery.
-  std::vector<pw_thread_sample> exits_pending_;
+  // Records of one DrainExits, in ring order.
+  std::vector<pw_thread_sample> drained_exits_;
+  std::vector<pw_thread_final> drained_finals_;
 };
 
-// Converts the kernel's record into the agent's type.
+// Convert the kernel's records into the agent's types.
 ThreadSample ToThreadSample(const pw_thread_sample& s);
+ThreadFinal ToThreadFinal(const pw_thread_final& f);
 
 }  // namespace perfwire
 

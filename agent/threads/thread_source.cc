@@ -33,8 +33,13 @@ uint32_t ReadPidMax(const std::string& proc_root) {
 }
 
 uint32_t ExitBufferBytesFor(uint32_t max_threads) {
-  const uint64_t want = uint64_t{max_threads} * sizeof(pw_thread_sample);
-  const uint64_t pow2 = std::bit_ceil(std::max<uint64_t>(want, 1));
+  // Two records per exit, each with the ring's 8-byte header, for every
+  // possible thread, rounded down: the agent is woken when the ring is half
+  // full, and libbpf maps its data twice, so a power of two up would double
+  // the agent's RSS for exits that never all happen at once.
+  const uint64_t want = uint64_t{max_threads} * (sizeof(pw_thread_sample) +
+                                                 sizeof(pw_thread_final) + 16);
+  const uint64_t pow2 = std::bit_floor(std::max<uint64_t>(want, 1));
   return static_cast<uint32_t>(
       std::clamp<uint64_t>(pow2, 256u << 10, 16u << 20));
 }
@@ -47,6 +52,7 @@ ThreadSource::ThreadSource(ThreadSourceOptions options)
 absl::Status ThreadSource::Start() {
   ThreadBpfOptions bpf_options;
   bpf_options.agent_tgid = static_cast<uint32_t>(getpid());
+  bpf_options.snapshot = options_.snapshot;
   bpf_options.max_threads = options_.max_threads
                                 ? options_.max_threads
                                 : ReadPidMax(options_.proc_root);
@@ -66,11 +72,17 @@ absl::Status ThreadSource::Start() {
   status_.available = true;
   status_.hook = bpf_->hook();
   status_.reason = absl::StrCat(
-      "iter/task each interval (threads that ran since the last; all of "
-      "them every ",
-      ThreadBpf::kFullSnapshotEvery, ") + sched_process_free (", bpf_->hook(),
-      "); block IO via block_bio_queue; capacity ", bpf_options.max_threads,
-      " threads, exit buffer ", bpf_options.exit_buffer_bytes >> 10, " KiB");
+      bpf_->snapshot_mechanism(),
+      " each interval (threads that ran since the last; all of them every ",
+      ThreadBpf::kFullSnapshotEvery, ") + sched_process_exit/free (",
+      bpf_->hook(), "); block IO via block_bio_queue; capacity ",
+      bpf_options.max_threads, " threads, exit buffer ",
+      bpf_options.exit_buffer_bytes >> 10, " KiB");
+  if (!bpf_->load_failures().empty()) {
+    // Worth a line: the fallback costs more per thread.
+    LogInfo(absl::StrCat("threads: using ", bpf_->snapshot_mechanism(), " (",
+                         bpf_->load_failures(), ")"));
+  }
   // Baseline: threads older than the agent count from this sighting.
   absl::Status s = bpf_->ForEachLiveThread(
       [this](const ThreadSample& t) { table_->ObserveLive(t); });
@@ -88,10 +100,19 @@ int ThreadSource::wakeup_fd() const {
   return bpf_ ? bpf_->exit_wakeup_fd() : -1;
 }
 
+absl::Status ThreadSource::DrainExitRing() {
+  const uint64_t now = MonotonicNowNs();
+  return bpf_->DrainExits(
+      [&](const ThreadSample& t) {
+        exits_.AddExit(t, now);
+        table_->NoteExiting(t.tid, t.start_time_ns);
+      },
+      [&](const ThreadFinal& f) { exits_.AddFinal(f); });
+}
+
 void ThreadSource::OnWakeup() {
   if (!status_.available) return;
-  absl::Status s = bpf_->DrainExits(
-      [this](const ThreadSample& t) { table_->ObserveExit(t); });
+  absl::Status s = DrainExitRing();
   if (!s.ok()) MarkBroken(s);
 }
 
@@ -106,12 +127,15 @@ void ThreadSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   // last full one said.
   const bool full = bpf_->last_snapshot_full();
   saw_init_process_ = full ? saw_init : saw_init_process_ || saw_init;
-  if (s.ok()) {
-    // Exits after the iteration, so a thread sampled live and freed since
-    // reports its last counts in this frame.
-    s = bpf_->DrainExits(
-        [this](const ThreadSample& t) { table_->ObserveExit(t); });
-  }
+  // Exits after the iteration, so a thread sampled live and gone since
+  // reports its last counts in this frame.
+  if (s.ok()) s = DrainExitRing();
+  if (!s.ok()) return MarkBroken(s);
+  std::vector<ThreadSample> exited =
+      exits_.TakeReady(MonotonicNowNs(), /*flush=*/stopping_);
+  // Like a failed iteration, a failed block_io read stops the source.
+  s = bpf_->TakeBlockIoOfExited(exited);
+  for (const ThreadSample& t : exited) table_->ObserveExit(t);
   if (!s.ok()) return MarkBroken(s);
   if (!saw_init_process_) ObserveInitProcessFromProc();
 
@@ -121,6 +145,7 @@ void ThreadSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   SourceLossCounters& losses = sections.losses;
   losses.tracked_thread_count += table_->tracked_count();
   losses.vanished_thread_count += table_->TakeVanishedCount();
+  losses.exit_without_final_count += exits_.TakeWithoutFinalCount();
   auto lost = bpf_->ReadLost();
   if (lost.ok()) {
     losses.lost_exit_record_count +=

@@ -107,12 +107,17 @@ void ThreadTable::ObserveExit(const ThreadSample& sample) {
   if (it != index_.end()) Free(it->second);
 }
 
+void ThreadTable::NoteExiting(uint32_t tid, uint64_t start_time_ns) {
+  auto it = index_.find(Key{tid, start_time_ns});
+  if (it != index_.end()) slab_[it->second].entry.exiting = true;
+}
+
 std::vector<ThreadDelta> ThreadTable::EndInterval(bool saw_every_thread) {
   std::vector<ThreadDelta> out = std::move(pending_);
   pending_.clear();
   for (uint32_t slot = 0; saw_every_thread && slot < slab_.size(); ++slot) {
     const Slot& s = slab_[slot];
-    if (s.live &&
+    if (s.live && !s.entry.exiting &&
         interval_ - s.entry.last_seen_interval >= vanish_after_intervals_) {
       ++vanished_count_;
       Free(slot);

@@ -25,8 +25,9 @@ struct ThreadDelta {
 // hosts. A thread that started at or after `watch_start_ns` is counted from
 // zero (so one born and dead within an interval loses nothing); an older one
 // is counted from its first sighting. After ObserveExit a key never comes
-// back. A thread that disappears without an exit record is forgotten after
-// `vanish_after_intervals` intervals and counted as vanished.
+// back. A thread that disappears without an exit record (and without
+// NoteExiting) is forgotten after `vanish_after_intervals` intervals and
+// counted as vanished.
 //
 // Cost: ObserveLive is the per-thread step of every interval, and with
 // thousands of idle threads its memory, cold after a second of other work,
@@ -47,6 +48,9 @@ class ThreadTable {
   void ObserveLive(const ThreadSample& sample);
   // A thread's final cumulative counters, read after its last slice.
   void ObserveExit(const ThreadSample& sample);
+  // The thread has exited and its ObserveExit will come: until then it is
+  // not counted as vanished, however many intervals it is missing from.
+  void NoteExiting(uint32_t tid, uint64_t start_time_ns);
 
   // Closes the interval. Returns the threads with anything new plus every
   // exit seen in it (each thread once), and starts the next interval.
@@ -72,6 +76,7 @@ class ThreadTable {
   struct Entry {
     ThreadCounters last;
     uint64_t last_seen_interval = 0;
+    bool exiting = false;  // NoteExiting: never vanishes
     // Index into pending_ of this thread's delta, valid while
     // pending_interval == interval_.
     uint64_t pending_interval = UINT64_MAX;

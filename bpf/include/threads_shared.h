@@ -30,6 +30,21 @@ struct pw_thread_sample {
   char comm[PW_COMM_LEN];
 };
 
+/* What a thread's last slice and final switch can still change after its
+ * exit record (pw_thread_sample from sched_process_exit), read at
+ * sched_process_free. Sent through the same `exits` ring; the agent tells
+ * the two apart by size and joins them by (tid, start_time_ns). */
+struct pw_thread_final {
+  __u32 tid;
+  __u32 pad;
+  __u64 start_time_ns;
+  __u64 on_cpu_ns; /* task->se.sum_exec_runtime */
+  __u64 nvcsw;
+  __u64 nivcsw;
+  __u64 min_flt;
+  __u64 maj_flt;
+};
+
 /* Per CPU, the run-queue task clock (rq->clock_task) the iterator saw in
  * the current and the previous snapshot (array `cpu_clocks`). */
 struct pw_cpu_clock {
@@ -57,7 +72,7 @@ struct pw_block_io {
 
 /* Indexes of the per-CPU `lost` array: why an event was not counted. */
 enum pw_lost_cause {
-  PW_LOST_EXIT_RECORD = 0, /* exit ring buffer full */
+  PW_LOST_EXIT_RECORD = 0, /* exit ring buffer full at sched_process_exit */
   PW_LOST_BLOCK_IO = 1,    /* block_io map full */
   PW_LOST_CAUSE_COUNT = 2,
 };

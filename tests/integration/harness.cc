@@ -184,6 +184,7 @@ void FrameTotals::Run(std::string socket) {
     if ((*frame)->agent()) {
       agent_thread_count_ = (*frame)->agent()->thread_count();
       lost_ += (*frame)->agent()->lost_event_count();
+      exit_without_final_ += (*frame)->agent()->exit_without_final_count();
     }
     if (!(*frame)->threads()) continue;
     for (const fb::Thread* t : *(*frame)->threads()) {
@@ -234,6 +235,10 @@ uint64_t FrameTotals::last_agent_thread_count() {
 uint64_t FrameTotals::lost_event_total() {
   absl::MutexLock lock(&mu_);
   return lost_;
+}
+uint64_t FrameTotals::exit_without_final_total() {
+  absl::MutexLock lock(&mu_);
+  return exit_without_final_;
 }
 uint64_t FrameTotals::frames() {
   absl::MutexLock lock(&mu_);

@@ -100,6 +100,7 @@ class FrameTotals {
   std::map<uint32_t, ThreadTotals> Snapshot();
   uint64_t last_agent_thread_count();
   uint64_t lost_event_total();
+  uint64_t exit_without_final_total();
   uint64_t frames();
   std::string error();
 
@@ -110,6 +111,7 @@ class FrameTotals {
   uint64_t frames_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t agent_thread_count_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t lost_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t exit_without_final_ ABSL_GUARDED_BY(mu_) = 0;
   std::string error_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> stop_{false};
   std::atomic<int> fd_{-1};

@@ -152,6 +152,34 @@ TEST(ThreadTable, VanishedThreadIsForgottenAndCounted) {
   EXPECT_EQ(table.TakeVanishedCount(), 0u);
 }
 
+// An exit announced (NoteExiting) but reported only later, after its final
+// counts, must not be vanished meanwhile: that would report the thread's
+// counts twice (once up to the vanish, once again from zero at the exit).
+TEST(ThreadTable, ExitingThreadIsNotVanishedWhileItsExitIsPending) {
+  ThreadTable table(kWatchStart, /*vanish_after_intervals=*/2);
+  table.ObserveLive(Sample(7, kWatchStart + 1, 100));
+  EXPECT_EQ(table.EndInterval().size(), 1u);
+  table.NoteExiting(7, kWatchStart + 1);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(table.EndInterval().empty());
+  EXPECT_EQ(table.TakeVanishedCount(), 0u);
+  table.ObserveExit(Sample(7, kWatchStart + 1, 160));
+  auto deltas = table.EndInterval();
+  ASSERT_EQ(deltas.size(), 1u);
+  EXPECT_TRUE(deltas[0].exited);
+  EXPECT_EQ(deltas[0].delta.on_cpu_ns, 60u);
+  EXPECT_EQ(table.tracked_count(), 0u);
+}
+
+TEST(ThreadTable, NoteExitingOfUnknownThreadIsHarmless) {
+  ThreadTable table(kWatchStart);
+  table.NoteExiting(9, kWatchStart + 1);
+  EXPECT_EQ(table.tracked_count(), 0u);
+  table.ObserveExit(Sample(9, kWatchStart + 1, 40));
+  auto deltas = table.EndInterval();
+  ASSERT_EQ(deltas.size(), 1u);
+  EXPECT_EQ(deltas[0].delta.on_cpu_ns, 40u);
+}
+
 TEST(ThreadTable, CounterGoingBackwardsGivesZeroNotWraparound) {
   ThreadTable table(kWatchStart);
   table.ObserveLive(Sample(10, 10, 500));

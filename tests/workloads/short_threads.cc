@@ -1,7 +1,9 @@
 // short_threads: creates --count short-lived threads, at most --concurrency
-// alive at once. Thread i writes exactly 1000 + i % 977 bytes to /dev/null
-// with one write(), records its tid and the bytes written, and exits. These
-// threads do not park; after all joins main prints
+// alive at once, while --hogs threads spin (CPU contention: it delays and
+// reorders exits, and on some kernels makes sched_process_free go missing for
+// a few of them, which the agent must survive). Thread i writes exactly 1000 +
+// i % 977 bytes to /dev/null with one write(), records its tid and the bytes
+// written, and exits. These threads do not park; after all joins main prints
 //   short tid=<tid> write_bytes=<n>     (one per thread, in creation order)
 //   done count=<count>
 
@@ -9,9 +11,11 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cinttypes>
 #include <cstdint>
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 #include "truth.h"
@@ -44,11 +48,21 @@ int main(int argc, char** argv) {
   perfwire::workload::Flags flags("short_threads");
   flags.Declare("count", "10000");
   flags.Declare("concurrency", "8");
+  flags.Declare("hogs", "0");
   flags.Parse(argc, argv);
   const uint64_t count = flags.U64("count");
   const uint64_t concurrency = flags.U64("concurrency");
   if (concurrency == 0) Die("--concurrency must be > 0");
   perfwire::workload::AnnounceReadyAndDelay(flags);
+
+  std::atomic<bool> stop_hogs{false};
+  std::vector<std::thread> hogs;
+  for (uint64_t i = 0; i < flags.U64("hogs"); ++i) {
+    hogs.emplace_back([&stop_hogs] {
+      while (!stop_hogs.load(std::memory_order_relaxed)) {
+      }
+    });
+  }
 
   const int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
   if (fd < 0) Die("open /dev/null", true);
@@ -73,6 +87,8 @@ int main(int argc, char** argv) {
   }
   pthread_attr_destroy(&attr);
   close(fd);
+  stop_hogs = true;
+  for (std::thread& h : hogs) h.join();
 
   for (const Slot& s : slots) {
     if (s.written != static_cast<int64_t>(s.want)) {

@@ -1,0 +1,43 @@
+#include "agent/bpf/mmap_region.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace perfwire {
+
+absl::StatusOr<MmapRegion> MmapRegion::MapReadOnly(int fd, size_t length) {
+  void* p = mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) {
+    return absl::ErrnoToStatus(
+        errno, absl::StrCat("mmap ", length, " bytes of fd ", fd));
+  }
+  return MmapRegion(p, length);
+}
+
+MmapRegion::MmapRegion(MmapRegion&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      length_(std::exchange(other.length_, 0)) {}
+
+MmapRegion& MmapRegion::operator=(MmapRegion&& other) noexcept {
+  if (this != &other) {
+    Reset();
+    data_ = std::exchange(other.data_, nullptr);
+    length_ = std::exchange(other.length_, 0);
+  }
+  return *this;
+}
+
+MmapRegion::~MmapRegion() { Reset(); }
+
+void MmapRegion::Reset() {
+  if (data_) munmap(data_, length_);
+  data_ = nullptr;
+  length_ = 0;
+}
+
+}  // namespace perfwire
