@@ -122,6 +122,16 @@ static __always_inline void fill_counters_probed(struct task_struct *t,
   BPF_CORE_READ_INTO(&s->comm, t, comm);
 }
 
+/* Block IO is not read per task: a hash lookup each would cost more than
+ * all the loads above. The agent fills it in from the (small) block_io map:
+ * once per interval for live tasks, when it delivers the exit for dead ones. */
+static __always_inline void zero_block_io(struct pw_thread_sample *s) {
+  s->block_read_bytes = 0;
+  s->block_write_bytes = 0;
+  s->block_read_ops = 0;
+  s->block_write_ops = 0;
+}
+
 /* Has `t` not run since the previous snapshot read it? Then none of its
  * counters moved: each one changes only while the task runs (CPU time,
  * faults, syscall bytes) or at its switch-out (switch counts). The kernel
@@ -171,13 +181,7 @@ int snapshot_threads(struct bpf_iter__task *ctx) {
   if (unchanged_since_last_snapshot(t) || t->tgid == agent_tgid) return 0;
   struct pw_thread_sample s;
   fill_counters_trusted(t, &s);
-  /* Block IO is left zero here: a hash lookup per task would cost more than
-   * all the loads above, so the agent reads the (small) block_io map itself
-   * once per interval. At exit there is no other chance, so it is read. */
-  s.block_read_bytes = 0;
-  s.block_write_bytes = 0;
-  s.block_read_ops = 0;
-  s.block_write_ops = 0;
+  zero_block_io(&s);
   bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
   return 0;
 }
@@ -241,10 +245,7 @@ int snapshot_walk(void *ctx) {
       break;
     }
     fill_counters_trusted(t, s);
-    s->block_read_bytes = 0;
-    s->block_write_bytes = 0;
-    s->block_read_ops = 0;
-    s->block_write_ops = 0;
+    zero_block_io(s);
     n++;
     visited++;
   }
@@ -266,10 +267,9 @@ static __always_inline void submit_exit_record(void *rec) {
 }
 
 /* The exit record: everything but the last slice. `t` is the exiting thread
- * itself, so its cache lines are warm here, unlike at sched_process_free.
- * Block IO is left zero: the agent takes the task's block_io entry (keyed by
- * tid and start time) when it delivers the exit. Looking it up here costs
- * one more cache line per exit. */
+ * itself (current). Block IO is left zero: the agent takes the task's
+ * block_io entry (keyed by tid and start time) when it delivers the exit;
+ * looking it up here costs one more cache line per exit. */
 static __always_inline int on_task_exit(struct task_struct *t, bool trusted) {
   __u32 tgid = trusted ? t->tgid : BPF_CORE_READ(t, tgid);
   if (tgid == agent_tgid) return 0;
@@ -283,10 +283,7 @@ static __always_inline int on_task_exit(struct task_struct *t, bool trusted) {
   } else {
     fill_counters_probed(t, s);
   }
-  s->block_read_bytes = 0;
-  s->block_write_bytes = 0;
-  s->block_read_ops = 0;
-  s->block_write_ops = 0;
+  zero_block_io(s);
   submit_exit_record(s);
   return 0;
 }
