@@ -52,10 +52,11 @@ ABSL_FLAG(std::string, thread_snapshot, "auto",
           "run of an open-coded task iterator, ~0.2 us per thread, on kernels "
           ">= 6.7; else iter/task), walk (that or fail), iter (iter/task, "
           "~0.9 us per thread)");
-ABSL_FLAG(bool, contention, false,
-          "opt-in contention source: run-queue wait, off-CPU time by cause, "
-          "futex and kernel-lock waits, IO latency, wakers (costs about +9% on "
-          "a context-switch-heavy load; see docs/CONTENTION.md)");
+ABSL_FLAG(
+    bool, contention, false,
+    "opt-in contention source: run-queue wait, off-CPU time by cause, "
+    "futex and kernel-lock waits, IO latency, wakers (costs about +12% on "
+    "a context-switch-heavy load; see docs/CONTENTION.md)");
 ABSL_FLAG(bool, contention_futex_syscalls, false,
           "with --contention: also time FUTEX_WAIT* syscalls through "
           "sys_enter/sys_exit hooks (about +11% more)");
