@@ -71,11 +71,11 @@ namespace {
 // The exit ring carries two record types, told apart by size.
 static_assert(sizeof(pw_thread_sample) != sizeof(pw_thread_final));
 
-void CopyBlockIo(const pw_block_io& io, pw_thread_sample& s) {
-  s.block_read_bytes = io.read_bytes;
-  s.block_write_bytes = io.write_bytes;
-  s.block_read_ops = io.read_ops;
-  s.block_write_ops = io.write_ops;
+void SetBlockIo(const pw_block_io& io, ThreadCounters& c) {
+  c.block_read_bytes = io.read_bytes;
+  c.block_write_bytes = io.write_bytes;
+  c.block_read_op_count = io.read_ops;
+  c.block_write_op_count = io.write_ops;
 }
 
 // One load attempt: hooks of the given flavour ("tp_btf" or "raw_tp"), and
@@ -222,13 +222,13 @@ absl::Status ThreadBpf::ForEachLiveThread(
   if (absl::Status s = ReadBlockIoMap(); !s.ok()) return s;
   absl::flat_hash_set<BlockIoKey> live;
   auto deliver = [&](const pw_thread_sample& kernel_sample) {
-    pw_thread_sample s = kernel_sample;
-    const BlockIoKey key(s.tid, s.start_time_ns);
+    ThreadSample t = ToThreadSample(kernel_sample);
+    const BlockIoKey key(t.tid, t.start_time_ns);
     if (auto it = block_io_.find(key); it != block_io_.end()) {
-      CopyBlockIo(it->second, s);
+      SetBlockIo(it->second, t.counters);
       if (last_full_) live.insert(key);
     }
-    fn(ToThreadSample(s));
+    fn(t);
   };
   if (walk_) {
     if (absl::Status s = Walk(deliver); !s.ok()) return s;
@@ -295,14 +295,15 @@ void ThreadBpf::CollectOrphanBlockIo(
 
 int ThreadBpf::OnExitRecord(void* ctx, void* data, size_t size) {
   auto* self = static_cast<ThreadBpf*>(ctx);
+  if (!self->drain_) return 0;
   if (size == sizeof(pw_thread_sample)) {
     pw_thread_sample s;
     std::memcpy(&s, data, sizeof(s));
-    self->drained_exits_.push_back(s);
+    self->drain_->on_exit(ToThreadSample(s));
   } else if (size == sizeof(pw_thread_final)) {
     pw_thread_final f;
     std::memcpy(&f, data, sizeof(f));
-    self->drained_finals_.push_back(f);
+    self->drain_->on_final(ToThreadFinal(f));
   }
   return 0;
 }
@@ -310,15 +311,11 @@ int ThreadBpf::OnExitRecord(void* ctx, void* data, size_t size) {
 absl::Status ThreadBpf::DrainExits(
     absl::FunctionRef<void(const ThreadSample&)> on_exit,
     absl::FunctionRef<void(const ThreadFinal&)> on_final) {
-  drained_exits_.clear();
-  drained_finals_.clear();
+  // Records are handed over in ring order: a thread's final after its exit.
+  DrainCallbacks callbacks{on_exit, on_final};
+  drain_ = &callbacks;
   const int n = ring_buffer__consume(exits_.get());
-  // A thread's final always follows its exit sample in the ring, so exits
-  // first keeps every pair in order within one drain.
-  for (const pw_thread_sample& s : drained_exits_) on_exit(ToThreadSample(s));
-  for (const pw_thread_final& f : drained_finals_) on_final(ToThreadFinal(f));
-  drained_exits_.clear();
-  drained_finals_.clear();
+  drain_ = nullptr;
   if (n < 0) return LibbpfError(n, "consume exit ring buffer");
   return absl::OkStatus();
 }
@@ -334,11 +331,7 @@ absl::Status ThreadBpf::TakeBlockIoOfExited(std::vector<ThreadSample>& exited) {
   for (ThreadSample& t : exited) {
     auto it = block_io_.find(BlockIoKey(t.tid, t.start_time_ns));
     if (it == block_io_.end()) continue;
-    ThreadCounters& c = t.counters;
-    c.block_read_bytes = it->second.read_bytes;
-    c.block_write_bytes = it->second.write_bytes;
-    c.block_read_op_count = it->second.read_ops;
-    c.block_write_op_count = it->second.write_ops;
+    SetBlockIo(it->second, t.counters);
     DeleteBlockIoEntry(pw_block_io_key{t.tid, 0, t.start_time_ns});
     block_io_.erase(it);
   }

@@ -44,7 +44,7 @@ struct ThreadBpfOptions {
   uint32_t exit_buffer_bytes = 0;  // ring buffer size, power of two >= 4096
   ThreadSnapshotMode snapshot = ThreadSnapshotMode::kAuto;
   // Samples one task-walk run can hand over; more changed tasks take more
-  // runs. Memory: 144 bytes each, in the kernel.
+  // runs. Memory: 128 bytes each, in the kernel.
   uint32_t walk_batch = 8192;
 };
 
@@ -143,9 +143,12 @@ class ThreadBpf {
   std::vector<pw_block_io_key> batch_keys_;
   std::vector<pw_block_io> batch_values_;
   absl::flat_hash_set<BlockIoKey> orphan_candidates_;
-  // Records of one DrainExits, in ring order.
-  std::vector<pw_thread_sample> drained_exits_;
-  std::vector<pw_thread_final> drained_finals_;
+  // The callbacks of the DrainExits in progress, for OnExitRecord.
+  struct DrainCallbacks {
+    absl::FunctionRef<void(const ThreadSample&)> on_exit;
+    absl::FunctionRef<void(const ThreadFinal&)> on_final;
+  };
+  DrainCallbacks* drain_ = nullptr;
 };
 
 // Convert the kernel's records into the agent's types.

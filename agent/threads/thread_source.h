@@ -21,7 +21,7 @@ struct ThreadSourceOptions {
 };
 
 // The "threads" source: per-thread counters from the kernel, via BPF.
-// Each Collect() runs the task iterator, drains exit records and emits the
+// Each Collect() walks the tasks, drains exit records and emits the
 // interval's deltas. Exit records that arrive early (ring buffer half full)
 // are taken in by OnWakeup(), so a burst of exits is not dropped. An exit is
 // reported once its final counts arrived, or after kExitFinalWaitNs without

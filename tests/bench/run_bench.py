@@ -731,10 +731,13 @@ def run_bpf_stats(results):
             except Skip as e:
                 log("bpf stats %s: skipped: %s" % (n, e))
                 continue
+            sampler = None
             try:
                 hooks = bpf_prog_ids_of(o.pid())
                 s0 = bpf_stats_snapshot(hooks)
-                sampler = TaskCountSampler()
+                # Only the task walk's figure needs the thread count; peers'
+                # runs are left unperturbed by the sampler.
+                sampler = TaskCountSampler() if isinstance(o, Perfwired) else None
                 t0 = time.monotonic()
                 value, _ = run_workload(w)
                 if isinstance(o, Perfwired):
@@ -743,11 +746,13 @@ def run_bpf_stats(results):
                     time.sleep(max(0.0, BPF_STATS_MIN_WINDOW_S - (time.monotonic() - t0)))
                 elapsed = time.monotonic() - t0
                 s1 = bpf_stats_snapshot(hooks)
-                tasks = sampler.stop()
+                tasks = sampler.stop() if sampler else None
             except (RuntimeError, Skip, subprocess.TimeoutExpired) as e:
                 log("bpf stats %s/%s failed: %s" % (n, w, e))
                 continue
             finally:
+                if sampler:
+                    sampler.stop()  # idempotent; stops it on the error path too
                 o.stop()
             for pid_, (rt1, rc1, pname, ptype) in sorted(s1.items()):
                 rt0, rc0 = s0.get(pid_, (0, 0, 0, 0))[:2]
