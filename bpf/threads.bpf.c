@@ -5,18 +5,18 @@
  * switches, faults, syscall bytes). We read them instead of re-counting:
  *   - iter/task, run by the agent once per interval, writes one
  *     pw_thread_sample per live task into the iterator's seq_file;
- *   - at exit, two hooks send the thread's last counts through the `exits`
- *     ring buffer, so nothing a thread did is lost when it dies between two
- *     reads: sched_process_exit, in the dying thread's own context, sends its
- *     identity and counters so far (pw_thread_sample); sched_process_free,
- *     which fires after the last slice and final switch, sends what those
- *     changed (pw_thread_final). The agent joins the two by (tid, start time).
- *     The first is the one that always arrives: on some kernels (6.18 here)
- *     sched_process_free never fires for ~0.1% of exiting threads.
- * The only per-event hook is block_bio_queue: the kernel does not count bios
- * per submitting task, so we do, in `block_io`, keyed by tid and start time;
- * the agent deletes a dead task's entry when it takes its exit record.
- * The agent's own threads (agent_tgid) are skipped everywhere.
+ *   - at exit, two hooks send the thread's last counts through per-CPU
+ *     rings the agent maps (threads_shared.h), so nothing a thread did is
+ *     lost when it dies between two reads: sched_process_exit, in the dying
+ * thread's own context, sends its identity and counters so far
+ * (pw_thread_sample); sched_process_free, which fires after the last slice and
+ * final switch, sends what those changed (pw_thread_final). The agent joins the
+ * two by (tid, start time). The first is the one that always arrives: on some
+ * kernels (6.18 here) sched_process_free never fires for ~0.1% of exiting
+ * threads. The only per-event hook is block_bio_queue: the kernel does not
+ * count bios per submitting task, so we do, in `block_io`, keyed by tid and
+ * start time; the agent deletes a dead task's entry when it takes its exit
+ * record. The agent's own threads (agent_tgid) are skipped everywhere.
  *
  * Every hook exists as tp_btf and raw_tp; the loader keeps one of each pair. */
 // clang-format off: vmlinux.h must come before the libbpf headers.
@@ -33,7 +33,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the agent between open and load. */
 const volatile __u32 agent_tgid = 0;
-const volatile __u64 exits_ring_bytes = 1 << 22; /* = max_entries of `exits` */
+const volatile __u32 exit_slots_per_cpu = 64; /* power of two */
 
 #define REQ_OP_BITS 8
 #define REQ_OP_MASK ((1U << REQ_OP_BITS) - 1)
@@ -52,11 +52,40 @@ struct {
   __type(value, struct pw_cpu_clock);
 } cpu_clocks SEC(".maps");
 
-/* Sizes are set by the agent from pid_max (or its flags) before load. */
+/* The exit rings (threads_shared.h), sized by the agent before load:
+ * exit_slots_per_cpu entries per CPU in the first two, PW_EXIT_KINDS per CPU
+ * in exit_pos. BPF's own ring buffer cost ~400 ns per record here (its
+ * spinlock and shared positions, cold across CPUs); these cost a slot. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pw_thread_sample);
+} exit_samples SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pw_thread_final);
+} exit_finals SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, PW_EXIT_KINDS);
+  __type(key, __u32);
+  __type(value, struct pw_ring_pos);
+} exit_pos SEC(".maps");
+
+/* Only to wake the agent when an exit ring is half full; it drains the
+ * rings once per interval otherwise. */
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, 1 << 22);
-} exits SEC(".maps");
+  __uint(max_entries, 4096);
+} exit_wakeups SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -257,13 +286,28 @@ int snapshot_walk(void *ctx) {
   return 0;
 }
 
-/* Sends `rec` (reserved in `exits`). The agent drains once per interval;
- * wake it early only when the ring is half full, so steady-state exits cost
- * no wakeup. */
-static __always_inline void submit_exit_record(void *rec) {
-  __u64 pending = bpf_ringbuf_query(&exits, BPF_RB_AVAIL_DATA);
-  bpf_ringbuf_submit(rec, pending * 2 >= exits_ring_bytes ? BPF_RB_FORCE_WAKEUP
-                                                          : BPF_RB_NO_WAKEUP);
+/* This CPU's exit ring of `kind`: its positions, with the array index of
+ * the slot for its next record in *slot. NULL when the ring is full (the
+ * agent has not taken its records yet). */
+static __always_inline struct pw_ring_pos *exit_ring(__u32 kind, __u32 *slot) {
+  __u32 cpu = bpf_get_smp_processor_id();
+  __u32 key = cpu * PW_EXIT_KINDS + kind;
+  struct pw_ring_pos *p = bpf_map_lookup_elem(&exit_pos, &key);
+  if (!p) return NULL;
+  __u64 head = p->head;
+  if (head - *(volatile __u64 *)&p->tail >= exit_slots_per_cpu) return NULL;
+  *slot = cpu * exit_slots_per_cpu + (__u32)(head & (exit_slots_per_cpu - 1));
+  return p;
+}
+
+/* Hands the record just written in the ring's next slot to the agent. The
+ * atomic add orders the record's stores before the new head. The agent
+ * drains once per interval; it is woken early only as a ring reaches half
+ * full, so steady-state exits cost no wakeup. */
+static __always_inline void publish_exit_record(struct pw_ring_pos *p) {
+  __u64 head = __sync_fetch_and_add(&p->head, 1) + 1;
+  if (head - *(volatile __u64 *)&p->tail == exit_slots_per_cpu / 2)
+    bpf_ringbuf_output(&exit_wakeups, &head, sizeof(head), BPF_RB_FORCE_WAKEUP);
 }
 
 /* The exit record: everything but the last slice. `t` is the exiting thread
@@ -273,7 +317,10 @@ static __always_inline void submit_exit_record(void *rec) {
 static __always_inline int on_task_exit(struct task_struct *t, bool trusted) {
   __u32 tgid = trusted ? t->tgid : BPF_CORE_READ(t, tgid);
   if (tgid == agent_tgid) return 0;
-  struct pw_thread_sample *s = bpf_ringbuf_reserve(&exits, sizeof(*s), 0);
+  __u32 slot = 0;
+  struct pw_ring_pos *ring = exit_ring(PW_EXIT_SAMPLES, &slot);
+  struct pw_thread_sample *s =
+      ring ? bpf_map_lookup_elem(&exit_samples, &slot) : NULL;
   if (!s) {
     count_lost(PW_LOST_EXIT_RECORD);
     return 0;
@@ -284,7 +331,7 @@ static __always_inline int on_task_exit(struct task_struct *t, bool trusted) {
     fill_counters_probed(t, s);
   }
   zero_block_io(s);
-  submit_exit_record(s);
+  publish_exit_record(ring);
   return 0;
 }
 
@@ -308,7 +355,10 @@ static __always_inline int on_task_free(struct task_struct *t, bool trusted) {
   if (tgid == agent_tgid) return 0;
   /* A full ring loses only the last slice: the agent releases the exit
    * sample without its final after a wait, and counts it. */
-  struct pw_thread_final *f = bpf_ringbuf_reserve(&exits, sizeof(*f), 0);
+  __u32 slot = 0;
+  struct pw_ring_pos *ring = exit_ring(PW_EXIT_FINALS, &slot);
+  struct pw_thread_final *f =
+      ring ? bpf_map_lookup_elem(&exit_finals, &slot) : NULL;
   if (!f) return 0;
   f->pad = 0;
   if (trusted) {
@@ -328,7 +378,7 @@ static __always_inline int on_task_free(struct task_struct *t, bool trusted) {
     f->min_flt = BPF_CORE_READ(t, min_flt);
     f->maj_flt = BPF_CORE_READ(t, maj_flt);
   }
-  submit_exit_record(f);
+  publish_exit_record(ring);
   return 0;
 }
 

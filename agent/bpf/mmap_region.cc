@@ -11,7 +11,15 @@
 namespace perfwire {
 
 absl::StatusOr<MmapRegion> MmapRegion::MapReadOnly(int fd, size_t length) {
-  void* p = mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
+  return Map(fd, length, PROT_READ);
+}
+
+absl::StatusOr<MmapRegion> MmapRegion::MapReadWrite(int fd, size_t length) {
+  return Map(fd, length, PROT_READ | PROT_WRITE);
+}
+
+absl::StatusOr<MmapRegion> MmapRegion::Map(int fd, size_t length, int prot) {
+  void* p = mmap(nullptr, length, prot, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) {
     return absl::ErrnoToStatus(
         errno, absl::StrCat("mmap ", length, " bytes of fd ", fd));

@@ -9,13 +9,24 @@ void ExitJoiner::AddExit(const ThreadSample& sample, uint64_t now_ns) {
   // A duplicate key cannot come from the kernel (a task exits once); keep
   // the first rather than trust either.
   if (!index_.try_emplace(key, waiting_.size()).second) return;
-  waiting_.push_back(Waiting{sample, now_ns, false});
+  waiting_.push_back(Waiting{sample, now_ns, !finals_expected_});
+  auto early = early_finals_.find(key);
+  if (early == early_finals_.end()) return;
+  Apply(early->second.final, waiting_.back());
+  early_finals_.erase(early);
 }
 
-void ExitJoiner::AddFinal(const ThreadFinal& final) {
-  auto it = index_.find(Key{final.tid, final.start_time_ns});
-  if (it == index_.end()) return;
-  Waiting& w = waiting_[it->second];
+void ExitJoiner::AddFinal(const ThreadFinal& final, uint64_t now_ns) {
+  const Key key{final.tid, final.start_time_ns};
+  auto it = index_.find(key);
+  if (it == index_.end()) {
+    early_finals_.try_emplace(key, EarlyFinal{final, now_ns});
+    return;
+  }
+  Apply(final, waiting_[it->second]);
+}
+
+void ExitJoiner::Apply(const ThreadFinal& final, Waiting& w) {
   ThreadCounters& c = w.sample.counters;
   c.on_cpu_ns = final.on_cpu_ns;
   c.voluntary_switch_count = final.voluntary_switch_count;
@@ -44,6 +55,9 @@ std::vector<ThreadSample> ExitJoiner::TakeReady(uint64_t now_ns, bool flush) {
     ++kept;
   }
   waiting_.resize(kept);
+  absl::erase_if(early_finals_, [&](const auto& entry) {
+    return flush || now_ns - entry.second.added_ns >= final_wait_ns_;
+  });
   return ready;
 }
 

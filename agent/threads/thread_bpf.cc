@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
@@ -68,9 +69,6 @@ ThreadFinal ToThreadFinal(const pw_thread_final& f) {
 
 namespace {
 
-// The exit ring carries two record types, told apart by size.
-static_assert(sizeof(pw_thread_sample) != sizeof(pw_thread_final));
-
 void SetBlockIo(const pw_block_io& io, ThreadCounters& c) {
   c.block_read_bytes = io.read_bytes;
   c.block_write_bytes = io.write_bytes;
@@ -87,7 +85,7 @@ absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options,
   threads_bpf* skel = threads_bpf__open();
   if (!skel) return LibbpfError(errno, "open BPF object threads");
   skel->rodata->agent_tgid = options.agent_tgid;
-  skel->rodata->exits_ring_bytes = options.exit_buffer_bytes;
+  skel->rodata->exit_slots_per_cpu = options.exit_slots_per_cpu;
   bpf_map__set_max_entries(skel->maps.block_io, options.max_threads);
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) {
@@ -95,16 +93,24 @@ absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options,
     return LibbpfError(cpus, "count possible CPUs");
   }
   bpf_map__set_max_entries(skel->maps.cpu_clocks, static_cast<uint32_t>(cpus));
-  bpf_map__set_max_entries(skel->maps.exits, options.exit_buffer_bytes);
+  const uint32_t n = static_cast<uint32_t>(cpus);
+  bpf_map__set_max_entries(skel->maps.exit_samples,
+                           n * options.exit_slots_per_cpu);
+  bpf_map__set_max_entries(
+      skel->maps.exit_finals,
+      options.exit_last_slice ? n * options.exit_slots_per_cpu : 1);
+  bpf_map__set_max_entries(skel->maps.exit_pos, n * PW_EXIT_KINDS);
   bpf_map__set_max_entries(skel->maps.snapshot_out,
                            use_walk ? std::max(options.walk_batch, 1u) : 1);
   bpf_program__set_autoload(skel->progs.snapshot_walk, use_walk);
   bpf_program__set_autoload(skel->progs.snapshot_threads, !use_walk);
   bpf_program__set_autoload(skel->progs.task_exit_btf, use_btf);
-  bpf_program__set_autoload(skel->progs.task_free_btf, use_btf);
+  bpf_program__set_autoload(skel->progs.task_free_btf,
+                            use_btf && options.exit_last_slice);
   bpf_program__set_autoload(skel->progs.bio_queue_btf, use_btf);
   bpf_program__set_autoload(skel->progs.task_exit_raw, !use_btf);
-  bpf_program__set_autoload(skel->progs.task_free_raw, !use_btf);
+  bpf_program__set_autoload(skel->progs.task_free_raw,
+                            !use_btf && options.exit_last_slice);
   bpf_program__set_autoload(skel->progs.bio_queue_raw, !use_btf);
   int err = threads_bpf__load(skel);
   if (err) {
@@ -121,10 +127,33 @@ absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options,
   return skel;
 }
 
+// Maps `count` entries of `size` bytes of an mmapable array map.
+absl::StatusOr<MmapRegion> MapArray(bpf_map* map, size_t count, size_t size,
+                                    bool writable) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t bytes = (count * size + page - 1) / page * page;
+  auto region = writable ? MmapRegion::MapReadWrite(bpf_map__fd(map), bytes)
+                         : MmapRegion::MapReadOnly(bpf_map__fd(map), bytes);
+  if (!region.ok()) {
+    return absl::Status(region.status().code(),
+                        absl::StrCat("map BPF array ", bpf_map__name(map), ": ",
+                                     region.status().message()));
+  }
+  return region;
+}
+
+int IgnoreWakeup(void*, void*, size_t) { return 0; }
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(
     const ThreadBpfOptions& options) {
+  if (!std::has_single_bit(options.exit_slots_per_cpu) ||
+      options.exit_slots_per_cpu < 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("exit slots per CPU must be a power of two >= 2, not ",
+                     options.exit_slots_per_cpu));
+  }
   auto self = std::make_unique<ThreadBpf>(PassKey());
   // Best first; each later one needs less of the kernel (the walk needs
   // open-coded task iterators, 6.7; tp_btf needs BTF-typed tracepoints).
@@ -161,21 +190,35 @@ absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(
   }
   self->load_failures_ = std::move(failures);
   self->skel_.reset(*skel);
+  threads_bpf* maps = self->skel_.get();
   if (self->walk_) {
     self->walk_batch_ = std::max(options.walk_batch, 1u);
-    const size_t bytes = sizeof(pw_thread_sample) * self->walk_batch_;
-    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    auto out =
-        MmapRegion::MapReadOnly(bpf_map__fd(self->skel_->maps.snapshot_out),
-                                (bytes + page - 1) / page * page);
+    auto out = MapArray(maps->maps.snapshot_out, self->walk_batch_,
+                        sizeof(pw_thread_sample), /*writable=*/false);
     if (!out.ok()) return out.status();
     self->walk_out_ = std::move(*out);
   }
-  ring_buffer* rb =
-      ring_buffer__new(bpf_map__fd(self->skel_->maps.exits),
-                       &ThreadBpf::OnExitRecord, self.get(), nullptr);
-  if (!rb) return LibbpfError(errno, "create exit ring buffer reader");
-  self->exits_.reset(rb);
+  self->cpus_ = static_cast<uint32_t>(libbpf_num_possible_cpus());
+  self->exit_slots_per_cpu_ = options.exit_slots_per_cpu;
+  const size_t slots = size_t{self->cpus_} * self->exit_slots_per_cpu_;
+  auto samples = MapArray(maps->maps.exit_samples, slots,
+                          sizeof(pw_thread_sample), /*writable=*/false);
+  if (!samples.ok()) return samples.status();
+  self->exit_samples_ = std::move(*samples);
+  if (options.exit_last_slice) {
+    auto finals = MapArray(maps->maps.exit_finals, slots,
+                           sizeof(pw_thread_final), /*writable=*/false);
+    if (!finals.ok()) return finals.status();
+    self->exit_finals_ = std::move(*finals);
+  }
+  auto pos = MapArray(maps->maps.exit_pos, size_t{self->cpus_} * PW_EXIT_KINDS,
+                      sizeof(pw_ring_pos), /*writable=*/true);
+  if (!pos.ok()) return pos.status();
+  self->exit_pos_ = std::move(*pos);
+  ring_buffer* rb = ring_buffer__new(bpf_map__fd(maps->maps.exit_wakeups),
+                                     &IgnoreWakeup, nullptr, nullptr);
+  if (!rb) return LibbpfError(errno, "create exit wakeup ring reader");
+  self->exit_wakeups_.reset(rb);
   return self;
 }
 
@@ -293,31 +336,42 @@ void ThreadBpf::CollectOrphanBlockIo(
   orphan_candidates_ = std::move(missing);
 }
 
-int ThreadBpf::OnExitRecord(void* ctx, void* data, size_t size) {
-  auto* self = static_cast<ThreadBpf*>(ctx);
-  if (!self->drain_) return 0;
-  if (size == sizeof(pw_thread_sample)) {
-    pw_thread_sample s;
-    std::memcpy(&s, data, sizeof(s));
-    self->drain_->on_exit(ToThreadSample(s));
-  } else if (size == sizeof(pw_thread_final)) {
-    pw_thread_final f;
-    std::memcpy(&f, data, sizeof(f));
-    self->drain_->on_final(ToThreadFinal(f));
-  }
-  return 0;
+PerCpuRings ThreadBpf::ExitRings(pw_exit_kind kind) {
+  const bool samples = kind == PW_EXIT_SAMPLES;
+  PerCpuRings rings;
+  rings.records = static_cast<const char*>(samples ? exit_samples_.data()
+                                                   : exit_finals_.data());
+  rings.record_size =
+      samples ? sizeof(pw_thread_sample) : sizeof(pw_thread_final);
+  // exit_pos_ is the one writable mapping: the agent owns the tails.
+  rings.positions = static_cast<pw_ring_pos*>(exit_pos_.mutable_data()) + kind;
+  rings.position_stride = PW_EXIT_KINDS;
+  rings.cpus = cpus_;
+  rings.slots_per_cpu = exit_slots_per_cpu_;
+  return rings;
 }
 
 absl::Status ThreadBpf::DrainExits(
     absl::FunctionRef<void(const ThreadSample&)> on_exit,
     absl::FunctionRef<void(const ThreadFinal&)> on_final) {
-  // Records are handed over in ring order: a thread's final after its exit.
-  DrainCallbacks callbacks{on_exit, on_final};
-  drain_ = &callbacks;
-  const int n = ring_buffer__consume(exits_.get());
-  drain_ = nullptr;
-  if (n < 0) return LibbpfError(n, "consume exit ring buffer");
-  return absl::OkStatus();
+  // Wakeup records carry nothing: consuming them re-arms the wakeup.
+  const int n = ring_buffer__consume(exit_wakeups_.get());
+  if (n < 0) return LibbpfError(n, "consume exit wakeup ring");
+  // Samples first: a final is then rarely ahead of its sample.
+  absl::Status status =
+      DrainPerCpuRings(ExitRings(PW_EXIT_SAMPLES), [&](const void* record) {
+        pw_thread_sample s;
+        std::memcpy(&s, record, sizeof(s));
+        on_exit(ToThreadSample(s));
+      });
+  if (exit_finals_.data() == nullptr) return status;  // no last slices
+  status.Update(
+      DrainPerCpuRings(ExitRings(PW_EXIT_FINALS), [&](const void* record) {
+        pw_thread_final f;
+        std::memcpy(&f, record, sizeof(f));
+        on_final(ToThreadFinal(f));
+      }));
+  return status;
 }
 
 absl::Status ThreadBpf::TakeBlockIoOfExited(std::vector<ThreadSample>& exited) {
@@ -339,7 +393,7 @@ absl::Status ThreadBpf::TakeBlockIoOfExited(std::vector<ThreadSample>& exited) {
 }
 
 int ThreadBpf::exit_wakeup_fd() const {
-  return ring_buffer__epoll_fd(exits_.get());
+  return ring_buffer__epoll_fd(exit_wakeups_.get());
 }
 
 absl::StatusOr<ThreadLostCounts> ThreadBpf::ReadLost() const {

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "agent/bpf/mmap_region.h"
+#include "agent/bpf/per_cpu_rings.h"
 #include "agent/threads/exit_joiner.h"
 #include "agent/threads/thread_counters.h"
 #include "threads_shared.h"  // bpf/include: struct pw_thread_sample
@@ -39,9 +40,14 @@ absl::StatusOr<ThreadSnapshotMode> ParseThreadSnapshotMode(
     absl::string_view name);
 
 struct ThreadBpfOptions {
-  uint32_t agent_tgid = 0;         // this process: never counted
-  uint32_t max_threads = 32768;    // capacity of the per-thread block IO map
-  uint32_t exit_buffer_bytes = 0;  // ring buffer size, power of two >= 4096
+  uint32_t agent_tgid = 0;       // this process: never counted
+  uint32_t max_threads = 32768;  // capacity of the per-thread block IO map
+  // Exit records each CPU's rings hold between two drains (a power of two):
+  // that many exit samples (128 bytes) and finals (56 bytes) per CPU.
+  uint32_t exit_slots_per_cpu = 4096;
+  // Also hook sched_process_free for each exiting thread's last slice (the
+  // CPU time and final switch after sched_process_exit): ~+0.5 us per exit.
+  bool exit_last_slice = false;
   ThreadSnapshotMode snapshot = ThreadSnapshotMode::kAuto;
   // Samples one task-walk run can hand over; more changed tasks take more
   // runs. Memory: 128 bytes each, in the kernel.
@@ -49,7 +55,7 @@ struct ThreadBpfOptions {
 };
 
 struct ThreadLostCounts {
-  uint64_t exit_records = 0;  // exit samples dropped: ring buffer full
+  uint64_t exit_records = 0;  // exit samples dropped: exit ring full
   uint64_t block_io = 0;      // bios not attributed: block IO map full
 };
 
@@ -93,8 +99,9 @@ class ThreadBpf {
   static constexpr uint64_t kFullSnapshotEvery = 10;
 
   // Consumes every queued exit record: `on_exit` for each exit sample (taken
-  // at sched_process_exit, block IO zero), `on_final` for each thread's final
-  // counts (taken at sched_process_free). ExitJoiner pairs them.
+  // at sched_process_exit, block IO zero), then `on_final` for each thread's
+  // final counts (taken at sched_process_free). ExitJoiner pairs them; a
+  // final can come before its exit sample (different CPUs' rings).
   absl::Status DrainExits(absl::FunctionRef<void(const ThreadSample&)> on_exit,
                           absl::FunctionRef<void(const ThreadFinal&)> on_final);
 
@@ -103,15 +110,13 @@ class ThreadBpf {
   // the error is returned.
   absl::Status TakeBlockIoOfExited(std::vector<ThreadSample>& exited);
 
-  // Readable when the kernel forced a wakeup (exit ring buffer half full).
+  // Readable when an exit ring reached half full (call DrainExits).
   int exit_wakeup_fd() const;
 
   // Cumulative loss counters, summed over CPUs.
   absl::StatusOr<ThreadLostCounts> ReadLost() const;
 
  private:
-  static int OnExitRecord(void* ctx, void* data, size_t size);
-
   struct SkelDeleter {
     void operator()(threads_bpf* s) const;
   };
@@ -119,7 +124,14 @@ class ThreadBpf {
     void operator()(ring_buffer* r) const;
   };
   std::unique_ptr<threads_bpf, SkelDeleter> skel_;
-  std::unique_ptr<ring_buffer, RingDeleter> exits_;
+  std::unique_ptr<ring_buffer, RingDeleter> exit_wakeups_;
+  // The exit rings (bpf/include/threads_shared.h), mapped.
+  MmapRegion exit_samples_;
+  MmapRegion exit_finals_;
+  MmapRegion exit_pos_;
+  uint32_t cpus_ = 0;
+  uint32_t exit_slots_per_cpu_ = 0;
+  PerCpuRings ExitRings(pw_exit_kind kind);
   std::string hook_;
   bool walk_ = false;
   std::string load_failures_;
@@ -131,7 +143,7 @@ class ThreadBpf {
   // Deletes a block_io entry and takes it off the kernel's entry count.
   void DeleteBlockIoEntry(const pw_block_io_key& key);
   // After a full snapshot: deletes entries of tasks that are gone without an
-  // exit record (ring buffer full), once they were missing from two full
+  // exit record (exit ring full), once they were missing from two full
   // snapshots in a row; a task started during a walk is in the next one.
   void CollectOrphanBlockIo(const absl::flat_hash_set<BlockIoKey>& live);
 
@@ -143,12 +155,6 @@ class ThreadBpf {
   std::vector<pw_block_io_key> batch_keys_;
   std::vector<pw_block_io> batch_values_;
   absl::flat_hash_set<BlockIoKey> orphan_candidates_;
-  // The callbacks of the DrainExits in progress, for OnExitRecord.
-  struct DrainCallbacks {
-    absl::FunctionRef<void(const ThreadSample&)> on_exit;
-    absl::FunctionRef<void(const ThreadFinal&)> on_final;
-  };
-  DrainCallbacks* drain_ = nullptr;
 };
 
 // Convert the kernel's records into the agent's types.

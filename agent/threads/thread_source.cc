@@ -1,5 +1,6 @@
 #include "agent/threads/thread_source.h"
 
+#include <bpf/libbpf.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,20 +33,28 @@ uint32_t ReadPidMax(const std::string& proc_root) {
   return static_cast<uint32_t>(std::min<uint64_t>(v, 1u << 22));
 }
 
+namespace {
+constexpr uint64_t kExitSlotBytes =
+    sizeof(pw_thread_sample) + sizeof(pw_thread_final);
+}  // namespace
+
 uint32_t ExitBufferBytesFor(uint32_t max_threads) {
-  // Two records per exit, each with the ring's 8-byte header, for every
-  // possible thread, rounded down: the agent is woken when the ring is half
-  // full, and libbpf maps its data twice, so a power of two up would double
-  // the agent's RSS for exits that never all happen at once.
-  const uint64_t want = uint64_t{max_threads} * (sizeof(pw_thread_sample) +
-                                                 sizeof(pw_thread_final) + 16);
+  // Rounded down: the pages the agent has read stay in its RSS.
+  const uint64_t want = uint64_t{max_threads} * kExitSlotBytes;
   const uint64_t pow2 = std::bit_floor(std::max<uint64_t>(want, 1));
   return static_cast<uint32_t>(
       std::clamp<uint64_t>(pow2, 256u << 10, 16u << 20));
 }
 
+uint32_t ExitSlotsPerCpu(uint64_t buffer_bytes, uint32_t cpus) {
+  const uint64_t per_cpu = buffer_bytes / (std::max(cpus, 1u) * kExitSlotBytes);
+  return static_cast<uint32_t>(
+      std::bit_floor(std::clamp<uint64_t>(per_cpu, 64, 1u << 24)));
+}
+
 ThreadSource::ThreadSource(ThreadSourceOptions options)
-    : options_(std::move(options)) {
+    : options_(std::move(options)),
+      exits_(kExitFinalWaitNs, options_.exit_last_slice) {
   status_.name = kSourceName;
 }
 
@@ -53,13 +62,15 @@ absl::Status ThreadSource::Start() {
   ThreadBpfOptions bpf_options;
   bpf_options.agent_tgid = static_cast<uint32_t>(getpid());
   bpf_options.snapshot = options_.snapshot;
+  bpf_options.exit_last_slice = options_.exit_last_slice;
   bpf_options.max_threads = options_.max_threads
                                 ? options_.max_threads
                                 : ReadPidMax(options_.proc_root);
-  bpf_options.exit_buffer_bytes =
-      options_.exit_buffer_bytes
-          ? std::bit_ceil(std::max(options_.exit_buffer_bytes, 4096u))
-          : ExitBufferBytesFor(bpf_options.max_threads);
+  const int cpus = libbpf_num_possible_cpus();
+  bpf_options.exit_slots_per_cpu = ExitSlotsPerCpu(
+      options_.exit_buffer_bytes ? options_.exit_buffer_bytes
+                                 : ExitBufferBytesFor(bpf_options.max_threads),
+      cpus > 0 ? static_cast<uint32_t>(cpus) : 1);
   // Threads born from here on are counted from zero.
   table_.emplace(MonotonicNowNs());
   auto bpf = ThreadBpf::Open(bpf_options);
@@ -74,10 +85,12 @@ absl::Status ThreadSource::Start() {
   status_.reason = absl::StrCat(
       bpf_->snapshot_mechanism(),
       " each interval (threads that ran since the last; all of them every ",
-      ThreadBpf::kFullSnapshotEvery, ") + sched_process_exit/free (",
-      bpf_->hook(), "); block IO via block_bio_queue; capacity ",
-      bpf_options.max_threads, " threads, exit buffer ",
-      bpf_options.exit_buffer_bytes >> 10, " KiB");
+      ThreadBpf::kFullSnapshotEvery, ") + ",
+      options_.exit_last_slice ? "sched_process_exit/free"
+                               : "sched_process_exit",
+      " (", bpf_->hook(), "); block IO via block_bio_queue; capacity ",
+      bpf_options.max_threads, " threads, exit rings of ",
+      bpf_options.exit_slots_per_cpu, " records per CPU");
   if (!bpf_->load_failures().empty()) {
     // Worth a line: the fallback costs more per thread.
     LogInfo(absl::StrCat("threads: using ", bpf_->snapshot_mechanism(), " (",
@@ -107,7 +120,7 @@ absl::Status ThreadSource::DrainExitRing() {
         exits_.AddExit(t, now);
         table_->NoteExiting(t.tid, t.start_time_ns);
       },
-      [&](const ThreadFinal& f) { exits_.AddFinal(f); });
+      [&](const ThreadFinal& f) { exits_.AddFinal(f, now); });
 }
 
 void ThreadSource::OnWakeup() {

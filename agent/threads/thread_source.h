@@ -15,17 +15,21 @@ namespace perfwire {
 
 struct ThreadSourceOptions {
   uint32_t max_threads = 0;        // 0: /proc/sys/kernel/pid_max
-  uint32_t exit_buffer_bytes = 0;  // 0: derived from max_threads
+  uint32_t exit_buffer_bytes = 0;  // exit rings, all CPUs; 0: from max_threads
   std::string proc_root = "/proc";
   ThreadSnapshotMode snapshot = ThreadSnapshotMode::kAuto;
+  // perfwired --exit_last_slice: also count what an exiting thread does
+  // after sched_process_exit (from sched_process_free).
+  bool exit_last_slice = false;
 };
 
 // The "threads" source: per-thread counters from the kernel, via BPF.
 // Each Collect() walks the tasks, drains exit records and emits the
-// interval's deltas. Exit records that arrive early (ring buffer half full)
-// are taken in by OnWakeup(), so a burst of exits is not dropped. An exit is
-// reported once its final counts arrived, or after kExitFinalWaitNs without
-// them; after Stop() the next Collect() reports every exit it has.
+// interval's deltas. Exit records that arrive early (an exit ring half full)
+// are taken in by OnWakeup(), so a burst of exits is not dropped. With
+// exit_last_slice, an exit is reported once its final counts arrived, or
+// after kExitFinalWaitNs without them; after Stop() the next Collect()
+// reports every exit it has.
 class ThreadSource : public Source {
  public:
   explicit ThreadSource(ThreadSourceOptions options);
@@ -51,7 +55,7 @@ class ThreadSource : public Source {
   SourceStatus status_;
   std::unique_ptr<ThreadBpf> bpf_;
   std::optional<ThreadTable> table_;
-  ExitJoiner exits_{kExitFinalWaitNs};
+  ExitJoiner exits_;
   bool stopping_ = false;
   ThreadLostCounts last_lost_;
   bool saw_init_process_ = false;
@@ -65,9 +69,13 @@ class ThreadSource : public Source {
 
 // Reads /proc/sys/kernel/pid_max under `proc_root`; 32768 if unreadable.
 uint32_t ReadPidMax(const std::string& proc_root);
-// Ring buffer size for exit records: an exit sample and a final per possible
-// thread, rounded down to a power of two, clamped to [256 KiB, 16 MiB].
+// Memory for the exit rings, all CPUs: an exit sample and a final per
+// possible thread, rounded down to a power of two, within [256 KiB, 16 MiB].
+// Exits seldom all come at once, and the agent is woken as a ring fills.
 uint32_t ExitBufferBytesFor(uint32_t max_threads);
+// Slots per CPU ring (each holding one exit sample and one final) that fit
+// in `buffer_bytes` over `cpus` CPUs: a power of two, at least 64.
+uint32_t ExitSlotsPerCpu(uint64_t buffer_bytes, uint32_t cpus);
 
 }  // namespace perfwire
 

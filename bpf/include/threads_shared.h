@@ -32,8 +32,7 @@ struct pw_thread_sample {
 
 /* What a thread's last slice and final switch can still change after its
  * exit record (pw_thread_sample from sched_process_exit), read at
- * sched_process_free. Sent through the same `exits` ring; the agent tells
- * the two apart by size and joins them by (tid, start_time_ns). */
+ * sched_process_free. The agent joins the two by (tid, start_time_ns). */
 struct pw_thread_final {
   __u32 tid;
   __u32 pad;
@@ -43,6 +42,29 @@ struct pw_thread_final {
   __u64 nivcsw;
   __u64 min_flt;
   __u64 maj_flt;
+};
+
+/* Exit records travel through per-CPU rings kept in BPF_F_MMAPABLE arrays:
+ * one ring per CPU and kind, PW_EXIT_SAMPLES (pw_thread_sample, array
+ * `exit_samples`) and PW_EXIT_FINALS (pw_thread_final, `exit_finals`).
+ * Each ring has `exit_slots_per_cpu` slots (a power of two); CPU c's are
+ * entries [c * n, (c + 1) * n). The ring of CPU c and kind k has its
+ * positions at entry c * PW_EXIT_KINDS + k of `exit_pos`. A position counts
+ * records since load: record i sits in slot i % n, head - tail are waiting.
+ * One producer per ring (the program of that hook on that CPU: tracepoint
+ * programs run with preemption off and never nest on a CPU), one consumer
+ * (the agent): no locks, and a slot is written where it will be read. */
+enum pw_exit_kind {
+  PW_EXIT_SAMPLES = 0,
+  PW_EXIT_FINALS = 1,
+  PW_EXIT_KINDS = 2,
+};
+
+struct pw_ring_pos {
+  __u64 head; /* written by the program only, after the record (atomic) */
+  __u64 head_pad[7];
+  __u64 tail; /* written by the agent only, after it copied the records */
+  __u64 tail_pad[7];
 };
 
 /* Per CPU, the run-queue task clock (rq->clock_task) the iterator saw in
@@ -72,7 +94,7 @@ struct pw_block_io {
 
 /* Indexes of the per-CPU `lost` array: why an event was not counted. */
 enum pw_lost_cause {
-  PW_LOST_EXIT_RECORD = 0, /* exit ring buffer full at sched_process_exit */
+  PW_LOST_EXIT_RECORD = 0, /* exit ring full at sched_process_exit */
   PW_LOST_BLOCK_IO = 1,    /* block_io map full */
   PW_LOST_CAUSE_COUNT = 2,
 };

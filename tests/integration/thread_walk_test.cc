@@ -82,7 +82,7 @@ WalkResult FirstSnapshot(ThreadSnapshotMode mode, uint32_t walk_batch,
   options.agent_tgid = UINT32_MAX;  // nobody: this test's threads count too
   options.snapshot = mode;
   options.walk_batch = walk_batch;
-  options.exit_buffer_bytes = 1 << 16;
+  options.exit_slots_per_cpu = 64;
   WalkResult r;
   auto bpf = ThreadBpf::Open(options);
   EXPECT_TRUE(bpf.ok()) << bpf.status();

@@ -41,7 +41,7 @@ TEST(ExitJoiner, ExitWaitsForItsFinal) {
 TEST(ExitJoiner, FinalCompletesTheExit) {
   ExitJoiner j(kWait);
   j.AddExit(Exit(1, 5, 100), 0);
-  j.AddFinal(Final(1, 5, 130));
+  j.AddFinal(Final(1, 5, 130), 0);
   auto ready = j.TakeReady(10);
   ASSERT_EQ(ready.size(), 1u);
   const ThreadCounters& c = ready[0].counters;
@@ -70,23 +70,55 @@ TEST(ExitJoiner, FinalOfAReleasedExitIsDropped) {
   ExitJoiner j(kWait);
   j.AddExit(Exit(1, 5, 100), 0);
   ASSERT_EQ(j.TakeReady(kWait).size(), 1u);
-  j.AddFinal(Final(1, 5, 130));
+  j.AddFinal(Final(1, 5, 130), kWait);
   EXPECT_TRUE(j.TakeReady(kWait + 1, /*flush=*/true).empty());
+  EXPECT_EQ(j.early_finals(), 0u);
 }
 
-TEST(ExitJoiner, FinalWithoutExitIsDropped) {
+TEST(ExitJoiner, FinalWithoutExitIsDroppedAfterTheWait) {
   ExitJoiner j(kWait);
-  j.AddFinal(Final(2, 5, 130));
+  j.AddFinal(Final(2, 5, 130), 0);
   EXPECT_EQ(j.waiting(), 0u);
-  EXPECT_TRUE(j.TakeReady(0, /*flush=*/true).empty());
+  EXPECT_TRUE(j.TakeReady(kWait - 1).empty());
+  EXPECT_EQ(j.early_finals(), 1u);
+  EXPECT_TRUE(j.TakeReady(kWait).empty());
+  EXPECT_EQ(j.early_finals(), 0u);
+  // Its sample, should it come after all, waits for a final again.
+  j.AddExit(Exit(2, 5, 100), kWait);
+  EXPECT_TRUE(j.TakeReady(kWait + 1).empty());
+}
+
+TEST(ExitJoiner, FinalBeforeItsExitJoinsIt) {
+  // The two records come through different CPUs' rings.
+  ExitJoiner j(kWait);
+  j.AddFinal(Final(1, 5, 130), 0);
+  j.AddExit(Exit(1, 5, 100), 1);
+  EXPECT_EQ(j.early_finals(), 0u);
+  auto ready = j.TakeReady(2);
+  ASSERT_EQ(ready.size(), 1u);
+  EXPECT_EQ(ready[0].counters.on_cpu_ns, 130u);
+  EXPECT_EQ(ready[0].counters.voluntary_switch_count, 4u);
+  EXPECT_EQ(j.TakeWithoutFinalCount(), 0u);
+}
+
+TEST(ExitJoiner, WithoutFinalsExpectedExitsAreReadyAtOnceAndNotCounted) {
+  ExitJoiner j(kWait, /*finals_expected=*/false);
+  j.AddExit(Exit(1, 5, 100), 0);
+  j.AddExit(Exit(2, 5, 200), 0);
+  auto ready = j.TakeReady(0);
+  ASSERT_EQ(ready.size(), 2u);
+  EXPECT_EQ(ready[0].counters.on_cpu_ns, 100u);
+  EXPECT_EQ(ready[1].counters.on_cpu_ns, 200u);
+  EXPECT_EQ(j.TakeWithoutFinalCount(), 0u);
+  EXPECT_EQ(j.waiting(), 0u);
 }
 
 TEST(ExitJoiner, KeyIncludesStartTime) {
   ExitJoiner j(kWait);
   j.AddExit(Exit(1, 5, 100), 0);
-  j.AddFinal(Final(1, 6, 999));  // the same tid, another thread
+  j.AddFinal(Final(1, 6, 999), 0);  // the same tid, another thread
   EXPECT_TRUE(j.TakeReady(1).empty());
-  j.AddFinal(Final(1, 5, 120));
+  j.AddFinal(Final(1, 5, 120), 0);
   auto ready = j.TakeReady(2);
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(ready[0].counters.on_cpu_ns, 120u);
@@ -96,7 +128,7 @@ TEST(ExitJoiner, FlushReleasesEverythingAndCountsTheUnjoined) {
   ExitJoiner j(kWait);
   j.AddExit(Exit(1, 5, 100), 0);
   j.AddExit(Exit(2, 5, 200), 0);
-  j.AddFinal(Final(2, 5, 210));
+  j.AddFinal(Final(2, 5, 210), 0);
   auto ready = j.TakeReady(1, /*flush=*/true);
   ASSERT_EQ(ready.size(), 2u);
   EXPECT_EQ(j.TakeWithoutFinalCount(), 1u);
@@ -108,7 +140,7 @@ TEST(ExitJoiner, ReleasesInArrivalOrderAndKeepsTheRestFindable) {
   for (uint32_t tid = 1; tid <= 6; ++tid) j.AddExit(Exit(tid, 5, tid), tid);
   // Join the even ones: they leave, the odd ones move up in the queue.
   for (uint32_t tid = 2; tid <= 6; tid += 2)
-    j.AddFinal(Final(tid, 5, 100 + tid));
+    j.AddFinal(Final(tid, 5, 100 + tid), 0);
   auto first = j.TakeReady(10);
   ASSERT_EQ(first.size(), 3u);
   EXPECT_EQ(first[0].tid, 2u);
@@ -116,7 +148,7 @@ TEST(ExitJoiner, ReleasesInArrivalOrderAndKeepsTheRestFindable) {
   EXPECT_EQ(first[2].tid, 6u);
   // The odd ones are still found by key after compaction.
   for (uint32_t tid = 1; tid <= 5; tid += 2)
-    j.AddFinal(Final(tid, 5, 100 + tid));
+    j.AddFinal(Final(tid, 5, 100 + tid), 0);
   auto second = j.TakeReady(11);
   ASSERT_EQ(second.size(), 3u);
   for (const ThreadSample& s : second)
