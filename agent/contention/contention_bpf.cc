@@ -34,7 +34,7 @@ ThreadContentionDelta ToThreadContentionDelta(const pw_ct_record& r) {
 
 namespace {
 
-enum class HookGroup { kCore, kLock, kSyscall };
+enum class HookGroup { kCore, kFree, kLock, kSyscall };
 
 struct HookPair {
   bpf_program* btf;
@@ -48,7 +48,7 @@ std::vector<HookPair> HookPairs(contention_bpf* skel) {
   return {
       {p.ct_switch_btf, p.ct_switch_raw, HookGroup::kCore},
       {p.ct_wakeup_btf, p.ct_wakeup_raw, HookGroup::kCore},
-      {p.ct_free_btf, p.ct_free_raw, HookGroup::kCore},
+      {p.ct_free_btf, p.ct_free_raw, HookGroup::kFree},
       {p.ct_rq_issue_btf, p.ct_rq_issue_raw, HookGroup::kCore},
       {p.ct_rq_complete_btf, p.ct_rq_complete_raw, HookGroup::kCore},
       {p.ct_lock_begin_btf, p.ct_lock_begin_raw, HookGroup::kLock},
@@ -74,6 +74,7 @@ absl::StatusOr<contention_bpf*> LoadWith(const ContentionBpfOptions& options,
   bpf_map__set_max_entries(skel->maps.ct_exits, options.exit_buffer_bytes);
   for (const HookPair& h : HookPairs(skel)) {
     bool on = h.group == HookGroup::kCore ||
+              (h.group == HookGroup::kFree && options.free_fallback) ||
               (h.group == HookGroup::kLock && a.locks) ||
               (h.group == HookGroup::kSyscall && options.futex_syscalls);
     bpf_program__set_autoload(h.btf, on && a.btf);

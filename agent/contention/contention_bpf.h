@@ -29,6 +29,9 @@ struct ContentionBpfOptions {
   // it costs every syscall (~+11% on W1, docs/CONTENTION.md).
   bool futex_syscalls = false;
   bool force_raw_tp = false;  // skip the tp_btf attempt (tests)
+  // sched_process_free, the fallback for exit records the final switch-out
+  // could not send. Tests turn it off to show the switch-out sends them.
+  bool free_fallback = true;
 };
 
 using HistogramSlots = std::array<uint64_t, PW_CT_HIST_SLOTS>;

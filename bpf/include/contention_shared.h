@@ -56,7 +56,11 @@ struct pw_ct_state {
   __u64 run_delay_base;  /* sched_info.run_delay when the state was made */
   __u64 pcount_base;     /* sched_info.pcount when the state was made */
   __u32 sleep_cause;
-  __u32 ready;               /* the bases are set */
+  __u32 ready; /* the bases are set */
+  /* The iterator and the final switch-out both read and commit a delta:
+   * each holds `busy` (compare-and-swap 0 -> 1) while it does. */
+  __u32 busy;
+  __u32 final_sent; /* the exit record went out at the final switch-out */
   struct pw_ct_counters cur; /* written only on behalf of the thread itself,
                                 except run_queue_wait_ns/count, which the
                                 iterator and free hook take from sched_info */
@@ -119,7 +123,8 @@ struct pw_ct_cpu_hist {
 
 /* Indexes of the per-CPU `ct_lost` array: why an event was not counted. */
 enum pw_ct_lost_cause {
-  PW_CT_LOST_STATE = 0, /* per-thread state unavailable (map full, nested) */
+  PW_CT_LOST_STATE = 0, /* per-thread state unavailable (map full, nested),
+                           or a switch-out not seen (its wait unsettled) */
   PW_CT_LOST_EXIT_RECORD = 1, /* exit ring buffer full */
   PW_CT_LOST_INFLIGHT = 2,    /* in-flight block request map full */
   PW_CT_LOST_WAKE_EDGE = 3,   /* waker->wakee map full */
