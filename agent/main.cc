@@ -60,7 +60,7 @@ ABSL_FLAG(std::string, thread_snapshot, "auto",
 ABSL_FLAG(
     bool, contention, false,
     "opt-in contention source: run-queue wait, off-CPU time by cause, "
-    "futex and kernel-lock waits, IO latency, wakers (costs about +12% on "
+    "futex and kernel-lock waits, IO latency, wakers (costs about +10% on "
     "a context-switch-heavy load; see docs/CONTENTION.md)");
 ABSL_FLAG(bool, contention_futex_syscalls, false,
           "with --contention: also time FUTEX_WAIT* syscalls through "
