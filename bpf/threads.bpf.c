@@ -301,11 +301,19 @@ static __always_inline struct pw_ring_pos *exit_ring(__u32 kind, __u32 *slot) {
 }
 
 /* Hands the record just written in the ring's next slot to the agent. The
- * atomic add orders the record's stores before the new head. The agent
- * drains once per interval; it is woken early only as a ring reaches half
- * full, so steady-state exits cost no wakeup. */
+ * atomic add orders the record's stores before the new head: on x86 any
+ * locked add does (and the plain add loads on 5.8, where the fetching form
+ * needs 5.12); arm64 needs the fetching form, whose JIT adds the barriers.
+ * This CPU is the ring's only producer, so the new head is the old + 1.
+ * The agent drains once per interval; it is woken early only as a ring
+ * reaches half full, so steady-state exits cost no wakeup. */
 static __always_inline void publish_exit_record(struct pw_ring_pos *p) {
-  __u64 head = __sync_fetch_and_add(&p->head, 1) + 1;
+#if defined(__TARGET_ARCH_x86)
+  __u64 head = p->head + 1;
+  __sync_fetch_and_add(&p->head, 1);
+#else
+  __u64 head = __sync_fetch_and_add(&p->head, 1) + 1; /* the fetching form */
+#endif
   if (head - *(volatile __u64 *)&p->tail == exit_slots_per_cpu / 2)
     bpf_ringbuf_output(&exit_wakeups, &head, sizeof(head), BPF_RB_FORCE_WAKEUP);
 }
