@@ -7,6 +7,7 @@
 
 #include "agent/self_stats.h"
 #include "agent/source.h"
+#include "base/clock.h"
 #include "flatbuffers/flatbuffers.h"
 
 namespace perfwire {

@@ -27,7 +27,7 @@
 #include "agent/server/frame_server.h"
 #include "agent/threads/thread_source.h"
 #include "agent/wait_set.h"
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 
 ABSL_FLAG(std::string, socket, "/run/perfwire/perfwire.sock",
           "Unix socket path consumers connect to; its directory is created if "

@@ -19,17 +19,7 @@ uint64_t ProcessCpuNs() {
   return ns(ru.ru_utime) + ns(ru.ru_stime);
 }
 
-uint64_t ClockNs(clockid_t clock) {
-  timespec ts;
-  clock_gettime(clock, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
-         static_cast<uint64_t>(ts.tv_nsec);
-}
-
 }  // namespace
-
-uint64_t MonotonicNs() { return ClockNs(CLOCK_MONOTONIC); }
-uint64_t RealtimeNs() { return ClockNs(CLOCK_REALTIME); }
 
 SelfStats::SelfStats() : last_cpu_ns_(ProcessCpuNs()) {}
 

@@ -18,10 +18,6 @@ class SelfStats {
   uint64_t last_cpu_ns_;
 };
 
-// CLOCK_MONOTONIC / CLOCK_REALTIME in ns.
-uint64_t MonotonicNs();
-uint64_t RealtimeNs();
-
 }  // namespace perfwire
 
 #endif  // PERFWIRE_AGENT_SELF_STATS_H_

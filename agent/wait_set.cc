@@ -4,7 +4,7 @@
 
 #include <cerrno>
 
-#include "agent/self_stats.h"
+#include "base/clock.h"
 
 namespace perfwire {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace perfwire {
 

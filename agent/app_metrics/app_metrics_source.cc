@@ -19,7 +19,8 @@
 #include "absl/strings/str_format.h"
 #include "agent/app_metrics/app_metrics_section.h"
 #include "agent/log.h"
-#include "agent/self_stats.h"
+#include "base/clock.h"
+#include "base/errno_status.h"
 
 namespace perfwire {
 namespace {
@@ -28,8 +29,12 @@ constexpr char kSourceName[] = "app_metrics";
 // Check the clock only every this many datagrams.
 constexpr uint32_t kClockCheckEvery = 64;
 
-absl::Status Errno(int err, const std::string& what) {
-  return absl::ErrnoToStatus(err, what);
+// Best effort: FORCE needs CAP_NET_ADMIN, the plain one is capped by
+// net.core.rmem_max.
+void SetReceiveBuffer(int fd, int bytes) {
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) != 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+  }
 }
 
 absl::Status AddToEpoll(int epoll_fd, int fd) {
@@ -37,7 +42,7 @@ absl::Status AddToEpoll(int epoll_fd, int fd) {
   ev.events = EPOLLIN;
   ev.data.fd = fd;
   if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
-    return Errno(errno, "epoll_ctl");
+    return ErrnoStatus(errno, "epoll_ctl");
   return absl::OkStatus();
 }
 
@@ -51,10 +56,11 @@ AppMetricsSource::AppMetricsSource(AppMetricsSourceOptions options)
 
 absl::Status AppMetricsSource::Start() {
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
-  absl::Status s = epoll_ ? absl::OkStatus() : Errno(errno, "epoll_create1");
+  absl::Status s =
+      epoll_ ? absl::OkStatus() : ErrnoStatus(errno, "epoll_create1");
   if (s.ok() && !options_.unix_path.empty()) s = OpenUnixSocket();
   if (s.ok() && !options_.udp_address.empty()) s = OpenUdpSocket();
-  if (s.ok() && !unix_fd_ && !udp_fd_) {
+  if (s.ok() && !unix_socket_.valid() && !udp_fd_) {
     s = absl::InvalidArgumentError(
         "neither --app_socket nor --statsd_udp is set");
   }
@@ -66,7 +72,7 @@ absl::Status AppMetricsSource::Start() {
   }
   status_.available = true;
   std::string where;
-  if (unix_fd_) {
+  if (unix_socket_.valid()) {
     where = absl::StrFormat("unix:%s (mode 0%o, SO_PASSCRED)",
                             options_.unix_path, options_.unix_mode);
   }
@@ -76,7 +82,7 @@ absl::Status AppMetricsSource::Start() {
   status_.reason = absl::StrCat("statsd/dogstatsd on ", where, "; max ",
                                 options_.limits.max_series, " series, ",
                                 options_.limits.max_memory_bytes >> 20, " MiB");
-  if (unix_fd_) {
+  if (unix_socket_.valid()) {
     // The kernel queues at most this many datagrams per Unix socket; senders
     // using MSG_DONTWAIT drop beyond it while the collector is busy.
     std::ifstream qlen("/proc/sys/net/unix/max_dgram_qlen");
@@ -88,62 +94,23 @@ absl::Status AppMetricsSource::Start() {
 }
 
 absl::Status AppMetricsSource::OpenUnixSocket() {
-  const std::string& path = options_.unix_path;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("socket path too long: ", path));
-  }
-  std::memcpy(addr.sun_path, path.data(), path.size());
-
-  const size_t slash = path.rfind('/');
-  if (slash != std::string::npos && slash > 0) {
-    const std::string dir = path.substr(0, slash);
-    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Errno(errno, absl::StrCat("mkdir ", dir));
+  UnixSocketOptions socket_options;
+  socket_options.type = SOCK_DGRAM;
+  socket_options.nonblocking = true;
+  socket_options.mode = options_.unix_mode;
+  socket_options.before_bind = [this](int fd) {
+    const int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
+      return ErrnoStatus(errno, "setsockopt(SO_PASSCRED)");
     }
-  }
-  struct stat st {};
-  if (lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(path, " exists and is not a socket"));
-    }
-    // A live agent answers a connect(); a stale file refuses it.
-    UniqueFd probe(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (probe && connect(probe.get(), reinterpret_cast<sockaddr*>(&addr),
-                         sizeof(addr)) == 0) {
-      return absl::AlreadyExistsError(
-          absl::StrCat(path, " is in use by another process"));
-    }
-    if (unlink(path.c_str()) != 0)
-      return Errno(errno, absl::StrCat("unlink ", path));
-  }
-
-  unix_fd_.reset(socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!unix_fd_) return Errno(errno, "socket(AF_UNIX)");
-  const int one = 1;
-  if (setsockopt(unix_fd_.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) !=
-      0) {
-    return Errno(errno, "setsockopt(SO_PASSCRED)");
-  }
-  // Best effort: FORCE needs CAP_NET_ADMIN, the plain one is capped by
-  // rmem_max.
-  const int rcvbuf = options_.receive_buffer_bytes;
-  if (setsockopt(unix_fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
-                 sizeof(rcvbuf)) != 0) {
-    setsockopt(unix_fd_.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-  }
-  if (bind(unix_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
-      0) {
-    return Errno(errno, absl::StrCat("bind ", path));
-  }
-  if (chmod(path.c_str(), options_.unix_mode) != 0) {
-    return Errno(errno, absl::StrCat("chmod ", path));
-  }
-  if (lstat(path.c_str(), &st) == 0) unix_inode_ = st.st_ino;
-  return AddToEpoll(epoll_.get(), unix_fd_.get());
+    SetReceiveBuffer(fd, options_.receive_buffer_bytes);
+    return absl::OkStatus();
+  };
+  absl::StatusOr<BoundUnixSocket> sock =
+      BindUnixSocket(options_.unix_path, socket_options);
+  if (!sock.ok()) return sock.status();
+  unix_socket_ = *std::move(sock);
+  return AddToEpoll(epoll_.get(), unix_socket_.fd());
 }
 
 absl::Status AppMetricsSource::OpenUdpSocket() {
@@ -167,30 +134,17 @@ absl::Status AppMetricsSource::OpenUdpSocket() {
   }
   addr.sin_port = htons(static_cast<uint16_t>(port));
   udp_fd_.reset(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!udp_fd_) return Errno(errno, "socket(AF_INET)");
-  const int rcvbuf = options_.receive_buffer_bytes;
-  if (setsockopt(udp_fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf,
-                 sizeof(rcvbuf)) != 0) {
-    setsockopt(udp_fd_.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-  }
+  if (!udp_fd_) return ErrnoStatus(errno, "socket(AF_INET)");
+  SetReceiveBuffer(udp_fd_.get(), options_.receive_buffer_bytes);
   if (bind(udp_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
       0) {
-    return Errno(errno, absl::StrCat("bind udp ", address));
+    return ErrnoStatus(errno, "bind udp", address);
   }
   return AddToEpoll(epoll_.get(), udp_fd_.get());
 }
 
 void AppMetricsSource::Stop() {
-  if (unix_fd_ && unix_inode_ != 0) {
-    // Unlink only the socket file we created, not a successor's.
-    struct stat st {};
-    if (lstat(options_.unix_path.c_str(), &st) == 0 &&
-        st.st_ino == unix_inode_) {
-      unlink(options_.unix_path.c_str());
-    }
-  }
-  unix_inode_ = 0;
-  unix_fd_.reset();
+  unix_socket_.Close();  // removes the socket file only if still ours
   udp_fd_.reset();
   epoll_.reset();
 }
@@ -212,8 +166,8 @@ void AppMetricsSource::IngestDatagram(std::string_view datagram, uint32_t pid) {
 void AppMetricsSource::Drain() {
   const uint64_t start_ns = MonotonicNs();
   uint32_t done = 0;
-  int fds[2] = {unix_fd_.get(), udp_fd_.get()};
-  bool open[2] = {unix_fd_.valid(), udp_fd_.valid()};
+  int fds[2] = {unix_socket_.fd(), udp_fd_.get()};
+  bool open[2] = {unix_socket_.valid(), udp_fd_.valid()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
   while (open[0] || open[1]) {
     for (int i = 0; i < 2; ++i) {
@@ -265,7 +219,7 @@ void AppMetricsSource::OnWakeup() {
 
 void AppMetricsSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
                                FrameSections& sections) {
-  if (unix_fd_ || udp_fd_) Drain();
+  if (unix_socket_.valid() || udp_fd_) Drain();
   aggregator_.ForgetExitedSenders([](uint32_t pid) {
     return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
   });

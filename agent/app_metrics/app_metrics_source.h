@@ -9,7 +9,8 @@
 #include "agent/app_metrics/app_aggregator.h"
 #include "agent/app_metrics/statsd_parser.h"
 #include "agent/source.h"
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
+#include "base/unix_socket.h"
 
 namespace perfwire {
 
@@ -59,10 +60,9 @@ class AppMetricsSource : public Source {
   AppMetricsSourceOptions options_;
   SourceStatus status_;
   AppAggregator aggregator_;
-  UniqueFd unix_fd_;
+  BoundUnixSocket unix_socket_;
   UniqueFd udp_fd_;
   UniqueFd epoll_;
-  uint64_t unix_inode_ = 0;  // of the socket file we bound, to unlink only ours
   std::vector<char> buffer_;
   StatsdLine line_;  // reused across lines
 

@@ -15,7 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "agent/log.h"
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace perfwire {
 namespace {

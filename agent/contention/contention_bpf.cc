@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/bpf/libbpf_util.h"
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 #include "contention.skel.h"
 
 namespace perfwire {

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/host/text_util.h"
 #include "agent/log.h"
-#include "agent/self_stats.h"
+#include "base/clock.h"
 
 namespace perfwire {
 namespace {

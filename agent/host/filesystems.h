@@ -8,7 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "agent/host/host_options.h"
 #include "agent/source.h"
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace perfwire {
 

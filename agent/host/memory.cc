@@ -5,7 +5,7 @@
 #include "absl/strings/strip.h"
 #include "agent/host/text_util.h"
 #include "agent/log.h"
-#include "agent/self_stats.h"
+#include "base/clock.h"
 
 namespace perfwire {
 namespace {

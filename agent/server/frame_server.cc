@@ -16,31 +16,12 @@
 #include "absl/strings/string_view.h"
 #include "agent/log.h"
 #include "agent/server/frame_queue.h"
+#include "base/errno_status.h"
+#include "base/send_all.h"
 #include "perfwire_generated.h"
 
 namespace perfwire {
-namespace {
-
-// Writes all of [data, data+size) to a blocking socket. Returns 0 on success,
-// else the errno that ended the connection.
-int SendAll(int fd, const uint8_t* data, size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return 0;
-}
-
-std::string ErrnoText(int err, absl::string_view what) {
-  return absl::ErrnoToStatus(err, what).ToString();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 // One connected consumer: its socket, its queue and the thread that drains the
 // queue into the socket.
@@ -92,10 +73,12 @@ class FrameServer::Consumer {
               "ForceDefaults); a slow consumer is not told what it lost");
         }
       }
-      if (const int err = SendAll(fd_.get(), data, size); err != 0) {
-        if (err != EPIPE && err != ECONNRESET) {
-          LogWarning(
-              absl::StrCat("dropping consumer: ", ErrnoText(err, "send")));
+      if (absl::Status s = SendAll(fd_.get(), absl::MakeConstSpan(data, size));
+          !s.ok()) {
+        // A consumer that left (EPIPE, ECONNRESET) is routine.
+        if (!absl::IsFailedPrecondition(s) && !absl::IsUnavailable(s) &&
+            !absl::IsAborted(s)) {
+          LogWarning(absl::StrCat("dropping consumer: ", s.ToString()));
         }
         break;
       }
@@ -115,21 +98,24 @@ class FrameServer::Consumer {
 
 absl::StatusOr<std::unique_ptr<FrameServer>> FrameServer::Start(
     const ServerOptions& options) {
-  absl::StatusOr<ListenSocket> socket =
-      OpenListenSocket(options.socket_path, options.group, options.mode);
+  UnixSocketOptions socket_options;
+  socket_options.mode = options.mode;
+  socket_options.group = options.group;
+  absl::StatusOr<BoundUnixSocket> socket =
+      BindUnixSocket(options.socket_path, socket_options);
+  if (absl::IsAlreadyExists(socket.status())) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "another perfwired is already serving ", options.socket_path));
+  }
   if (!socket.ok()) return socket.status();
   UniqueFd wake_fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!wake_fd) {
-    const absl::Status status = absl::ErrnoToStatus(errno, "eventfd");
-    UnlinkIfStillOurs(*socket);
-    return status;
-  }
+  if (!wake_fd) return ErrnoStatus(errno, "eventfd");
   return std::make_unique<FrameServer>(ConstructorKey{}, options,
                                        *std::move(socket), std::move(wake_fd));
 }
 
 FrameServer::FrameServer(ConstructorKey, const ServerOptions& options,
-                         ListenSocket socket, UniqueFd wake_fd)
+                         BoundUnixSocket socket, UniqueFd wake_fd)
     : options_(options),
       socket_(std::move(socket)),
       wake_fd_(std::move(wake_fd)),
@@ -146,7 +132,7 @@ FrameServer::~FrameServer() {
   }
   for (const std::unique_ptr<Consumer>& consumer : consumers) consumer->Stop();
   consumers.clear();
-  UnlinkIfStillOurs(socket_);
+  socket_.Close();
 }
 
 void FrameServer::Publish(
@@ -199,7 +185,7 @@ void FrameServer::ServeConnections() {
     for (Consumer* consumer : finished) Remove(consumer);
 
     fds.clear();
-    fds.push_back({socket_.fd.get(), POLLIN, 0});
+    fds.push_back({socket_.fd(), POLLIN, 0});
     fds.push_back({wake_fd_.get(), POLLIN, 0});
     for (Consumer* consumer : watched) {
       // POLLHUP and POLLERR are always reported: the peer is gone.
@@ -209,7 +195,7 @@ void FrameServer::ServeConnections() {
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       LogError(absl::StrCat("frame server stops accepting: ",
-                            ErrnoText(errno, "poll")));
+                            ErrnoStatus(errno, "poll").ToString()));
       return;
     }
     if (fds[1].revents != 0) {
@@ -236,10 +222,10 @@ void FrameServer::ServeConnections() {
 }
 
 void FrameServer::Accept() {
-  UniqueFd fd(::accept4(socket_.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  UniqueFd fd(::accept4(socket_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!fd) {
     if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED) {
-      LogWarning(ErrnoText(errno, absl::StrCat("accept on ", socket_.path)));
+      LogWarning(ErrnoStatus(errno, "accept on", socket_.path()).ToString());
     }
     return;
   }

@@ -15,8 +15,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "agent/server/listen_socket.h"
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
+#include "base/unix_socket.h"
 #include "flatbuffers/flatbuffers.h"
 
 namespace perfwire {
@@ -41,7 +41,7 @@ struct ServerOptions {
 // per consumer. Publish() and consumer_count() are thread-safe.
 class FrameServer {
  public:
-  // Opens the socket as OpenListenSocket (listen_socket.h) describes: the
+  // Opens the socket as BindUnixSocket (base/unix_socket.h) describes: the
   // parent directory is created, a stale socket replaced, a live one or a
   // non-socket refused, mode and group applied. On success the server accepts
   // connections until destroyed.
@@ -79,8 +79,8 @@ class FrameServer {
 
  public:
   // Use Start().
-  FrameServer(ConstructorKey, const ServerOptions& options, ListenSocket socket,
-              UniqueFd wake_fd);
+  FrameServer(ConstructorKey, const ServerOptions& options,
+              BoundUnixSocket socket, UniqueFd wake_fd);
 
  private:
   void ServeConnections();  // the accept thread's loop
@@ -89,7 +89,7 @@ class FrameServer {
   void Wake();
 
   const ServerOptions options_;
-  const ListenSocket socket_;
+  BoundUnixSocket socket_;
   const UniqueFd wake_fd_;  // eventfd: stop request or a writer finished
   std::atomic<bool> stopping_{false};
 

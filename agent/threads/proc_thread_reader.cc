@@ -12,7 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace perfwire {
 namespace {

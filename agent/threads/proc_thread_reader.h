@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace perfwire {
 

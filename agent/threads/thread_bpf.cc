@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/bpf/libbpf_util.h"
 #include "agent/bpf/mmap_region.h"
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 #include "threads.skel.h"
 
 namespace perfwire {

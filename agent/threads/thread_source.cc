@@ -11,18 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "agent/log.h"
 #include "agent/threads/thread_section.h"
+#include "base/clock.h"
 
 namespace perfwire {
 namespace {
 
 constexpr char kSourceName[] = "threads";
-
-uint64_t MonotonicNowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
-         static_cast<uint64_t>(ts.tv_nsec);
-}
 
 }  // namespace
 
@@ -72,7 +66,7 @@ absl::Status ThreadSource::Start() {
                                  : ExitBufferBytesFor(bpf_options.max_threads),
       cpus > 0 ? static_cast<uint32_t>(cpus) : 1);
   // Threads born from here on are counted from zero.
-  table_.emplace(MonotonicNowNs());
+  table_.emplace(MonotonicNs());
   auto bpf = ThreadBpf::Open(bpf_options);
   if (!bpf.ok()) {
     status_.available = false;
@@ -114,7 +108,7 @@ int ThreadSource::wakeup_fd() const {
 }
 
 absl::Status ThreadSource::DrainExitRing() {
-  const uint64_t now = MonotonicNowNs();
+  const uint64_t now = MonotonicNs();
   return bpf_->DrainExits(
       [&](const ThreadSample& t) {
         exits_.AddExit(t, now);
@@ -145,7 +139,7 @@ void ThreadSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   if (s.ok()) s = DrainExitRing();
   if (!s.ok()) return MarkBroken(s);
   std::vector<ThreadSample> exited =
-      exits_.TakeReady(MonotonicNowNs(), /*flush=*/stopping_);
+      exits_.TakeReady(MonotonicNs(), /*flush=*/stopping_);
   // Like a failed iteration, a failed block_io read stops the source.
   s = bpf_->TakeBlockIoOfExited(exited);
   for (const ThreadSample& t : exited) table_->ObserveExit(t);

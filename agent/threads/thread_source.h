@@ -9,7 +9,7 @@
 #include "agent/source.h"
 #include "agent/threads/thread_bpf.h"
 #include "agent/threads/thread_table.h"
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 
 namespace perfwire {
 

@@ -10,43 +10,32 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/unix_socket.h"
 #include "clients/lib/wire.h"
 
 namespace perfwire {
 
 absl::StatusOr<FrameStream> FrameStream::Connect(
     const std::string& socket_path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.empty() || socket_path.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("socket path must be 1 to ", sizeof(addr.sun_path) - 1,
-                     " bytes long: \"", socket_path, "\""));
-  }
-  std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return absl::ErrnoToStatus(errno, "socket(AF_UNIX)");
-  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr),
-                sizeof(addr)) != 0) {
-    const int err = errno;
+  absl::StatusOr<UniqueFd> fd = ConnectUnixSocket(socket_path);
+  if (!fd.ok()) {
     const std::string not_listening =
         absl::StrCat("no perfwired is listening on ", socket_path,
                      " (start it with `make run` or `perfwired`)");
-    switch (err) {
-      case ENOENT:
+    switch (fd.status().code()) {
+      case absl::StatusCode::kNotFound:
         return absl::NotFoundError(not_listening);
-      case ECONNREFUSED:
+      case absl::StatusCode::kUnavailable:
         return absl::UnavailableError(not_listening);
-      case EACCES:
-      case EPERM:
+      case absl::StatusCode::kPermissionDenied:
         return absl::PermissionDeniedError(
             absl::StrCat("permission denied on ", socket_path,
                          ": run as root or join the socket's group"));
       default:
-        return absl::ErrnoToStatus(err, absl::StrCat("connect ", socket_path));
+        return fd.status();
     }
   }
-  return FrameStream(std::move(fd), socket_path);
+  return FrameStream(*std::move(fd), socket_path);
 }
 
 FrameStream FrameStream::FromFd(UniqueFd fd) {

@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 #include "perfwire_generated.h"
 
 namespace perfwire {

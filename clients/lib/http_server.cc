@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/send_all.h"
 
 namespace perfwire {
 namespace {
@@ -40,16 +41,6 @@ absl::string_view ReasonPhrase(int status) {
 
 int TimeoutMs(absl::Duration d) {
   return static_cast<int>(absl::ToInt64Milliseconds(d));
-}
-
-// Writes all of `data`, giving up on error (the client went away).
-void WriteAll(int fd, absl::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
 }
 
 }  // namespace
@@ -180,7 +171,12 @@ absl::Status HttpServer::ServeOne(const Handler& handler,
     head_only = line->method == "HEAD";
     response = handler(*line);
   }
-  WriteAll(client.get(), FormatResponse(response, head_only));
+  const std::string bytes = FormatResponse(response, head_only);
+  // A failed send means the client went away: nothing more to do.
+  SendAll(client.get(),
+          absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(bytes.data()),
+                              bytes.size()))
+      .IgnoreError();
   shutdown(client.get(), SHUT_WR);
   // Lingering close: discard what the client still sends (bounded), so that
   // closing with unread input does not reset the connection before the

@@ -21,10 +21,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/unique_fd.h"
 #include "clients/lib/frame_stream.h"
 #include "clients/lib/http_server.h"
 #include "clients/lib/prometheus_exposition.h"
-#include "clients/lib/unique_fd.h"
 #include "clients/perfwire/common_flags.h"
 #include "clients/perfwire/export.h"
 

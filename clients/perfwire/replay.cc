@@ -24,10 +24,12 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/send_all.h"
+#include "base/unique_fd.h"
+#include "base/unix_socket.h"
 #include "clients/lib/frame_json.h"
 #include "clients/lib/frame_summary.h"
 #include "clients/lib/recording.h"
-#include "clients/lib/unique_fd.h"
 #include "clients/lib/wire.h"
 #include "clients/perfwire/command.h"
 #include "clients/perfwire/common_flags.h"
@@ -88,18 +90,6 @@ int Play(
   return 0;
 }
 
-bool WriteAllFd(int fd, absl::Span<const uint8_t> bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR && !g_stop) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
-
 int Serve(const std::string& path, const std::string& socket_path,
           double speed) {
   // Check the file before listening.
@@ -108,35 +98,21 @@ int Serve(const std::string& path, const std::string& socket_path,
     PrintError(absl::StrCat("error: ", r.status().message()));
     return 1;
   }
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof(addr.sun_path)) {
-    PrintError("--serve path too long for a Unix socket");
-    return 2;
-  }
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!listener) {
-    PrintError(absl::ErrnoToStatus(errno, "socket").message());
-    return 1;
-  }
-  struct stat st;
-  if (::lstat(socket_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
-    ::unlink(socket_path.c_str());  // stale socket from an earlier run
-  }
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr),
-             sizeof(addr)) != 0 ||
-      ::listen(listener.get(), 16) != 0) {
-    PrintError(
-        absl::ErrnoToStatus(errno, absl::StrCat("listen on ", socket_path))
-            .message());
-    return 1;
+  // The same rules as perfwired's socket: a stale socket is replaced, a live
+  // one (a running perfwired, another replay) is refused, never taken over.
+  UnixSocketOptions socket_options;
+  socket_options.mode = 0660;
+  absl::StatusOr<BoundUnixSocket> listener =
+      BindUnixSocket(socket_path, socket_options);
+  if (!listener.ok()) {
+    PrintError(absl::StrCat("error: --serve: ", listener.status().message()));
+    return absl::IsInvalidArgument(listener.status()) ? 2 : 1;
   }
   std::fprintf(stderr, "perfwire replay: serving %s on %s (Ctrl-C stops)\n",
                path.c_str(), socket_path.c_str());
   int status = 0;
   while (!g_stop) {
-    UniqueFd client(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    UniqueFd client(::accept4(listener->fd(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!client) {
       if (errno == EINTR) continue;
       PrintError(absl::ErrnoToStatus(errno, "accept").message());
@@ -156,7 +132,7 @@ int Serve(const std::string& path, const std::string& socket_path,
         [path, speed](UniqueFd fd) {
           Play(path, speed,
                [&fd](const RecordingReader& reader, const fb::Frame&) {
-                 return WriteAllFd(fd.get(), reader.last_message());
+                 return SendAll(fd.get(), reader.last_message()).ok();
                });
         },
         std::move(client))

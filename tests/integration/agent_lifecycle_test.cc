@@ -13,7 +13,7 @@
 #include <set>
 #include <string>
 
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
 

@@ -14,8 +14,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "base/unique_fd.h"
 #include "clients/lib/frame_stream.h"
-#include "clients/lib/unique_fd.h"
 
 namespace perfwire::testing {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 #include "gtest/gtest.h"
 #include "perfwire_generated.h"
 #include "tests/integration/harness.h"

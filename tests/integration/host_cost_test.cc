@@ -13,6 +13,7 @@
 
 #include "agent/host/host_sources.h"
 #include "agent/self_stats.h"
+#include "base/clock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
 

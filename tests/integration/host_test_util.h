@@ -12,8 +12,8 @@
 #include <memory>
 #include <string>
 
-#include "agent/self_stats.h"
 #include "agent/source.h"
+#include "base/clock.h"
 #include "gtest/gtest.h"
 #include "perfwire_generated.h"
 

@@ -21,7 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
 

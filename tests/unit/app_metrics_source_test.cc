@@ -170,9 +170,15 @@ TEST_F(SocketTest, ReplacesStaleSocketRefusesRegularFile) {
   AppMetricsSourceOptions options;
   options.unix_path = path_;
   {
-    AppMetricsSource first(options);
-    ASSERT_TRUE(first.Start().ok());
-    // Simulate a crash: the file stays, nobody listens.
+    // What a crashed agent leaves: a bound socket file nobody reads.
+    ASSERT_EQ(mkdir((dir_ + "/sub").c_str(), 0755), 0);
+    UniqueFd crashed(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+    ASSERT_EQ(
+        bind(crashed.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
+        0);
   }
   ASSERT_EQ(access(path_.c_str(), F_OK), 0);
   {

@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "clients/lib/unique_fd.h"
+#include "base/unique_fd.h"
 #include "flatbuffers/flatbuffers.h"
 #include "perfwire_generated.h"
 #include "schema_text.h"

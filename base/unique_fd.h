@@ -1,5 +1,5 @@
-#ifndef PERFWIRE_CLIENTS_LIB_UNIQUE_FD_H_
-#define PERFWIRE_CLIENTS_LIB_UNIQUE_FD_H_
+#ifndef PERFWIRE_BASE_UNIQUE_FD_H_
+#define PERFWIRE_BASE_UNIQUE_FD_H_
 
 #include <unistd.h>
 
@@ -38,4 +38,4 @@ class UniqueFd {
 
 }  // namespace perfwire
 
-#endif  // PERFWIRE_CLIENTS_LIB_UNIQUE_FD_H_
+#endif  // PERFWIRE_BASE_UNIQUE_FD_H_
