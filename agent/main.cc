@@ -17,16 +17,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "agent/app_metrics/app_metrics_source.h"
+#include "agent/agent.h"
 #include "agent/bpf/libbpf_util.h"
-#include "agent/collector.h"
-#include "agent/contention/contention_source.h"
-#include "agent/host/host_sources.h"
+#include "agent/host/host_flags.h"
 #include "agent/log.h"
 #include "agent/preflight.h"
 #include "agent/server/frame_server.h"
-#include "agent/threads/thread_source.h"
-#include "agent/wait_set.h"
 #include "base/unique_fd.h"
 
 ABSL_FLAG(std::string, socket, "/run/perfwire/perfwire.sock",
@@ -42,29 +38,6 @@ ABSL_FLAG(
     "frames buffered per consumer; a slower consumer loses its oldest frames");
 ABSL_FLAG(uint32_t, max_consumers, 64,
           "simultaneous consumers; more are refused");
-ABSL_FLAG(uint32_t, max_threads, 0,
-          "capacity of per-thread kernel maps; 0 = /proc/sys/kernel/pid_max");
-ABSL_FLAG(uint32_t, exit_buffer_bytes, 0,
-          "memory for thread-exit records, all CPUs (per-CPU rings of a power "
-          "of two records each, at least 64); 0 = sized from max_threads");
-ABSL_FLAG(bool, exit_last_slice, false,
-          "also count each exiting thread's last slice, the CPU time and "
-          "final switch after sched_process_exit (~20 us on average here, up "
-          "to 2 ms for a process's last thread), from sched_process_free: "
-          "about +0.5 us of BPF per thread exit");
-ABSL_FLAG(std::string, thread_snapshot, "auto",
-          "how the threads source walks the tasks each interval: auto (one "
-          "run of an open-coded task iterator, ~0.2 us per thread, on kernels "
-          ">= 6.7; else iter/task), walk (that or fail), iter (iter/task, "
-          "~0.9 us per thread)");
-ABSL_FLAG(
-    bool, contention, false,
-    "opt-in contention source: run-queue wait, off-CPU time by cause, "
-    "futex and kernel-lock waits, IO latency, wakers (costs about +10% on "
-    "a context-switch-heavy load; see docs/CONTENTION.md)");
-ABSL_FLAG(bool, contention_futex_syscalls, false,
-          "with --contention: also time FUTEX_WAIT* syscalls through "
-          "sys_enter/sys_exit hooks (about +11% more)");
 ABSL_FLAG(bool, verbose, false,
           "log informational messages, not just warnings");
 
@@ -98,15 +71,16 @@ UniqueFd BlockStopSignals() {
 }
 
 int Run() {
-  const absl::Duration interval = absl::GetFlag(FLAGS_interval);
-  if (interval < absl::Milliseconds(10)) {
+  AgentOptions agent_options;
+  agent_options.interval = absl::GetFlag(FLAGS_interval);
+  if (agent_options.interval < absl::Milliseconds(10)) {
     LogError("--interval must be at least 10ms");
     return 2;
   }
-  const absl::StatusOr<ThreadSnapshotMode> snapshot_mode =
-      ParseThreadSnapshotMode(absl::GetFlag(FLAGS_thread_snapshot));
-  if (!snapshot_mode.ok()) {
-    LogError(snapshot_mode.status().message());
+  absl::StatusOr<std::vector<RegisteredSource>> sources =
+      CreateSources(HostOptionsFromFlags());
+  if (!sources.ok()) {
+    LogError(sources.status().message());
     return 2;
   }
   if (absl::Status s = CheckPrivilegesAndKernel(); !s.ok()) {
@@ -116,34 +90,11 @@ int Run() {
   InstallLibbpfLogger();
   UniqueFd stop_fd = BlockStopSignals();
 
-  ThreadSourceOptions thread_options;
-  thread_options.snapshot = *snapshot_mode;
-  thread_options.max_threads = absl::GetFlag(FLAGS_max_threads);
-  thread_options.exit_buffer_bytes = absl::GetFlag(FLAGS_exit_buffer_bytes);
-  thread_options.exit_last_slice = absl::GetFlag(FLAGS_exit_last_slice);
-  const HostOptions host_options = HostOptionsFromFlags();
-  thread_options.proc_root = host_options.proc_root;
-  std::vector<std::unique_ptr<Source>> sources;
-  sources.push_back(std::make_unique<ThreadSource>(thread_options));
-  AddHostSources(host_options, sources);
-  if (absl::GetFlag(FLAGS_contention)) {
-    ContentionSourceOptions contention_options;
-    contention_options.futex_syscalls =
-        absl::GetFlag(FLAGS_contention_futex_syscalls);
-    sources.push_back(std::make_unique<ContentionSource>(contention_options));
-  }
-  sources.push_back(
-      std::make_unique<AppMetricsSource>(AppMetricsOptionsFromFlags()));
-  Collector collector(std::move(sources));
-  collector.StartSources();
-  // Per-thread counters are the agent's reason to exist: without them it
-  // refuses to run rather than serve empty frames.
-  const SourceStatus threads = collector.sources().front()->status();
-  if (!threads.available) {
-    LogError(absl::StrCat("BPF refused: ", threads.reason));
+  Agent agent(*std::move(sources), agent_options);
+  if (absl::Status s = agent.Start(); !s.ok()) {
+    LogError(s.message());
     return 1;
   }
-  LogInfo(absl::StrCat("threads source: ", threads.reason));
 
   ServerOptions server_options;
   server_options.socket_path = absl::GetFlag(FLAGS_socket);
@@ -156,42 +107,10 @@ int Run() {
     return 1;
   }
   LogInfo(absl::StrCat("serving frames on ", server_options.socket_path,
-                       " every ", absl::FormatDuration(interval)));
+                       " every ",
+                       absl::FormatDuration(agent_options.interval)));
 
-  WaitSet waits;
-  waits.Add(stop_fd.get(), nullptr);
-  for (const auto& source : collector.sources()) {
-    if (source->wakeup_fd() >= 0) waits.Add(source->wakeup_fd(), source.get());
-  }
-
-  const uint64_t interval_ns =
-      static_cast<uint64_t>(absl::ToInt64Nanoseconds(interval));
-  uint64_t deadline = MonotonicNs() + interval_ns;
-  bool stopping = false;
-  while (!stopping) {
-    // Sleep until the interval ends, serving sources that need it early.
-    for (;;) {
-      auto ready = waits.WaitUntil(deadline);
-      if (ready.stop) {
-        stopping = true;
-        break;
-      }
-      for (void* tag : ready.tags) static_cast<Source*>(tag)->OnWakeup();
-      if (ready.timed_out) break;
-    }
-    if (stopping) break;
-    (*server)->Publish(collector.CollectFrame());
-    deadline += interval_ns;
-    const uint64_t now = MonotonicNs();
-    if (deadline <= now)
-      deadline = now + interval_ns;  // fell behind: skip, don't burst
-  }
-
-  // Final frame: exits still in flight (freed one RCU grace period after
-  // their last switch) get a moment to land, then everything is drained.
-  collector.StopSources();
-  usleep(50 * 1000);
-  (*server)->Publish(collector.CollectFrame());
+  agent.Run(stop_fd.get(), [&](auto frame) { (*server)->Publish(frame); });
   (*server)->Flush(absl::Seconds(1));
   server->reset();  // flushes what it can, closes consumers, removes the socket
   LogInfo("stopped");

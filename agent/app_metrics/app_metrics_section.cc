@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "perfwire_generated.h"
+
 namespace perfwire {
 namespace {
 

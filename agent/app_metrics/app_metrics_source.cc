@@ -21,6 +21,7 @@
 #include "agent/log.h"
 #include "base/clock.h"
 #include "base/errno_status.h"
+#include "perfwire_generated.h"
 
 namespace perfwire {
 namespace {
@@ -223,8 +224,8 @@ void AppMetricsSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   aggregator_.ForgetExitedSenders([](uint32_t pid) {
     return kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
   });
-  sections.app_metrics =
-      BuildAppMetricsSection(fbb, aggregator_, MonotonicNs());
+  sections.Set(fb::Frame::VT_APP_METRICS,
+               BuildAppMetricsSection(fbb, aggregator_, MonotonicNs()));
   const auto sample = malformed_line_sample_.empty()
                           ? 0
                           : fbb.CreateString(malformed_line_sample_);
@@ -239,7 +240,7 @@ void AppMetricsSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   b.add_series_count(aggregator_.series_count());
   b.add_reserved_bytes(aggregator_.reserved_bytes());
   b.add_budget_exhausted_count(budget_exhausted_count_);
-  sections.app_metrics_stats = b.Finish();
+  sections.SetAgent(fb::AgentStats::VT_APP_METRICS, b.Finish());
   datagram_count_ = line_count_ = malformed_line_count_ = 0;
   oversize_datagram_count_ = budget_exhausted_count_ = 0;
   malformed_line_sample_.clear();

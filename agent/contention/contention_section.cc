@@ -4,6 +4,8 @@
 #include <map>
 #include <tuple>
 
+#include "perfwire_generated.h"
+
 namespace perfwire {
 namespace {
 
@@ -133,7 +135,7 @@ void BuildContentionSections(flatbuffers::FlatBufferBuilder& fbb,
     b.add_lock_contention_ns(d.lock_contention_ns);
     threads.push_back(b.Finish());
   }
-  sections.thread_contention = fbb.CreateVector(threads);
+  sections.Set(fb::Frame::VT_THREAD_CONTENTION, fbb.CreateVector(threads));
 
   std::vector<flatbuffers::Offset<fb::DiskLatency>> disks;
   for (const DiskLatencyTotals& d : interval.disks) {
@@ -148,7 +150,7 @@ void BuildContentionSections(flatbuffers::FlatBufferBuilder& fbb,
     b.add_latency_log2_ns_count(hist);
     disks.push_back(b.Finish());
   }
-  sections.disk_latency = fbb.CreateVector(disks);
+  sections.Set(fb::Frame::VT_DISK_LATENCY, fbb.CreateVector(disks));
 
   uint64_t wakeups = 0;
   for (const WakeEdgeCount& e : interval.edges) wakeups += e.count;
@@ -162,7 +164,7 @@ void BuildContentionSections(flatbuffers::FlatBufferBuilder& fbb,
     edges.push_back(fb::CreateWakeEdge(fbb, e.waker_tid, e.waker_pid,
                                        e.wakee_tid, e.wakee_pid, e.count));
   }
-  sections.wake_edges = fbb.CreateVector(edges);
+  sections.Set(fb::Frame::VT_WAKE_EDGES, fbb.CreateVector(edges));
 
   std::vector<flatbuffers::Offset<fb::CpuRunQueueLatency>> cpus;
   for (const CpuRunQueueTotals& c : interval.cpus) {
@@ -170,7 +172,7 @@ void BuildContentionSections(flatbuffers::FlatBufferBuilder& fbb,
     cpus.push_back(fb::CreateCpuRunQueueLatency(fbb, c.cpu, c.wait_count,
                                                 c.wait_total_ns, hist));
   }
-  sections.cpu_run_queue = fbb.CreateVector(cpus);
+  sections.Set(fb::Frame::VT_CPU_RUN_QUEUE, fbb.CreateVector(cpus));
 
   fb::ContentionStatsBuilder s(fbb);
   s.add_futex_syscalls_measured(interval.futex_syscalls_measured);
@@ -183,7 +185,7 @@ void BuildContentionSections(flatbuffers::FlatBufferBuilder& fbb,
   s.add_lost_inflight_count(interval.lost.inflight);
   s.add_lost_wake_edge_count(interval.lost.wake_edges);
   s.add_lost_disk_count(interval.lost.disks);
-  sections.contention = s.Finish();
+  sections.Set(fb::Frame::VT_CONTENTION, s.Finish());
 }
 
 }  // namespace perfwire

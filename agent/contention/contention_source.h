@@ -45,6 +45,11 @@ class ContentionSource : public Source {
   ContentionLostCounts last_lost_;
 };
 
+// The contention source as perfwired's flags ask (--contention,
+// --contention_futex_syscalls; agent/contention/contention_flags.cc): a
+// DisabledSource saying how to turn it on when --contention is off.
+std::unique_ptr<Source> ContentionSourceFromFlags(const std::string& proc_root);
+
 }  // namespace perfwire
 
 #endif  // PERFWIRE_AGENT_CONTENTION_CONTENTION_SOURCE_H_

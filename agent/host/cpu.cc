@@ -11,6 +11,7 @@
 #include "agent/host/text_util.h"
 #include "agent/log.h"
 #include "base/clock.h"
+#include "perfwire_generated.h"
 
 namespace perfwire {
 namespace {
@@ -376,7 +377,7 @@ void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   b.add_fork_per_sec(RatePerSec(prev_.forks, cur_.forks, dt_ns));
   b.add_running_task_count(cur_.procs_running);
   b.add_blocked_task_count(cur_.procs_blocked);
-  sections.cpu = b.Finish();
+  sections.Set(fb::Frame::VT_CPU, b.Finish());
   std::swap(prev_, cur_);
   prev_ns_ = now_ns;
 }

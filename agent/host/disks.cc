@@ -7,6 +7,7 @@
 #include "agent/host/text_util.h"
 #include "agent/log.h"
 #include "base/clock.h"
+#include "perfwire_generated.h"
 
 namespace perfwire {
 namespace {
@@ -164,7 +165,7 @@ void DiskSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
     b.add_utilization_percent(static_cast<float>(util > 100.0 ? 100.0 : util));
     disks.push_back(b.Finish());
   }
-  sections.disks = fbb.CreateVector(disks);
+  sections.Set(fb::Frame::VT_DISKS, fbb.CreateVector(disks));
   std::swap(prev_, cur_);
   prev_ns_ = now_ns;
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/host/text_util.h"
 #include "agent/log.h"
+#include "perfwire_generated.h"
 
 namespace perfwire {
 namespace {
@@ -124,7 +125,7 @@ void FilesystemSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
         st.f_bfree * frsize, st.f_bavail * frsize, st.f_files,
         st.f_files - std::min(st.f_ffree, st.f_files), st.f_ffree));
   }
-  sections.filesystems = fbb.CreateVector(out);
+  sections.Set(fb::Frame::VT_FILESYSTEMS, fbb.CreateVector(out));
 }
 
 }  // namespace perfwire

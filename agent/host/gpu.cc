@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/log.h"
+#include "perfwire_generated.h"
 
 namespace perfwire {
 namespace {
@@ -152,7 +153,7 @@ void GpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
       b.add_memory_clock_mhz(v);
     devices.push_back(b.Finish());
   }
-  sections.gpus = fbb.CreateVector(devices);
+  sections.Set(fb::Frame::VT_GPUS, fbb.CreateVector(devices));
 }
 
 }  // namespace perfwire

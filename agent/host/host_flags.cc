@@ -1,12 +1,13 @@
 // Command-line flags of the host sources. In its own file so that only
 // binaries calling HostOptionsFromFlags() (perfwired) link absl::flags.
 
+#include "agent/host/host_flags.h"
+
 #include <cstdint>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/time/time.h"
-#include "agent/host/host_sources.h"
 
 ABSL_FLAG(std::string, proc_root, "/proc",
           "Root of the proc filesystem the host sources read (tests inject "

@@ -6,6 +6,7 @@
 #include "agent/host/text_util.h"
 #include "agent/log.h"
 #include "base/clock.h"
+#include "perfwire_generated.h"
 
 namespace perfwire {
 namespace {
@@ -265,7 +266,7 @@ void MemorySource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   if (!cpu_p.IsNull()) b.add_cpu_pressure(cpu_p);
   if (!mem_p.IsNull()) b.add_memory_pressure(mem_p);
   if (!io_p.IsNull()) b.add_io_pressure(io_p);
-  sections.memory = b.Finish();
+  sections.Set(fb::Frame::VT_MEMORY, b.Finish());
   prev_vm_ = vm;
   for (int i = 0; i < 3; ++i) prev_psi_[i] = psi[i];
   prev_ns_ = now_ns;

@@ -7,6 +7,7 @@
 #include "agent/host/text_util.h"
 #include "agent/log.h"
 #include "base/clock.h"
+#include "perfwire_generated.h"
 
 namespace perfwire {
 namespace {
@@ -214,7 +215,7 @@ void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
     b.add_tcp_closing_count(tcp[11]);
     b.add_udp_socket_count(udp);
   }
-  sections.network = b.Finish();
+  sections.Set(fb::Frame::VT_NETWORK, b.Finish());
   std::swap(prev_, cur_);
   prev_ns_ = now_ns;
 }

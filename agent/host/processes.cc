@@ -13,6 +13,7 @@
 #include "agent/host/cpu.h"
 #include "agent/host/text_util.h"
 #include "agent/log.h"
+#include "perfwire_generated.h"
 
 namespace perfwire {
 namespace {
@@ -169,7 +170,7 @@ void ProcessSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
                                                  : 0);
   b.add_file_max_count(nr.max);
   b.add_top_fd_holders(top_vec);
-  sections.processes = b.Finish();
+  sections.Set(fb::Frame::VT_PROCESSES, b.Finish());
 }
 
 }  // namespace perfwire

@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "agent/host/text_util.h"
 #include "agent/log.h"
+#include "perfwire_generated.h"
 
 namespace perfwire {
 namespace {
@@ -315,9 +316,9 @@ void PerfCounterSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
         static_cast<float>(100.0 * cache_misses / cache_refs));
   }
   if (kind_ == PerfEventKind::kHardware) {
-    sections.perf_hardware = b.Finish();
+    sections.Set(fb::Frame::VT_PERF_HARDWARE, b.Finish());
   } else {
-    sections.perf_software = b.Finish();
+    sections.Set(fb::Frame::VT_PERF_SOFTWARE, b.Finish());
   }
 }
 

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "perfwire_generated.h"
+
 namespace perfwire {
 
 flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>>

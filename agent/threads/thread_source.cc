@@ -12,6 +12,7 @@
 #include "agent/log.h"
 #include "agent/threads/thread_section.h"
 #include "base/clock.h"
+#include "perfwire_generated.h"
 
 namespace perfwire {
 namespace {
@@ -147,17 +148,20 @@ void ThreadSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   if (!saw_init_process_) ObserveInitProcessFromProc();
 
   const std::vector<ThreadDelta> deltas = table_->EndInterval(full);
-  sections.threads = BuildThreadsSection(fbb, deltas);
+  sections.Set(fb::Frame::VT_THREADS, BuildThreadsSection(fbb, deltas));
 
-  SourceLossCounters& losses = sections.losses;
-  losses.tracked_thread_count += table_->tracked_count();
-  losses.vanished_thread_count += table_->TakeVanishedCount();
-  losses.exit_without_final_count += exits_.TakeWithoutFinalCount();
+  using Agent = fb::AgentStats;
+  sections.AddAgentCount(Agent::VT_THREAD_COUNT, table_->tracked_count());
+  sections.AddLoss(Agent::VT_VANISHED_THREAD_COUNT,
+                   table_->TakeVanishedCount());
+  sections.AddAgentCount(Agent::VT_EXIT_WITHOUT_FINAL_COUNT,
+                         exits_.TakeWithoutFinalCount());
   auto lost = bpf_->ReadLost();
   if (lost.ok()) {
-    losses.lost_exit_record_count +=
-        lost->exit_records - last_lost_.exit_records;
-    losses.lost_block_io_count += lost->block_io - last_lost_.block_io;
+    sections.AddLoss(Agent::VT_LOST_EXIT_RECORD_COUNT,
+                     lost->exit_records - last_lost_.exit_records);
+    sections.AddLoss(Agent::VT_LOST_BLOCK_IO_COUNT,
+                     lost->block_io - last_lost_.block_io);
     last_lost_ = *lost;
   }
 }

@@ -67,6 +67,12 @@ class ThreadSource : public Source {
   absl::flat_hash_map<uint32_t, InitThread> init_threads_;
 };
 
+// ThreadSourceOptions from perfwired's flags (--max_threads,
+// --exit_buffer_bytes, --exit_last_slice, --thread_snapshot; defined in
+// agent/threads/thread_flags.cc). InvalidArgument for a bad --thread_snapshot.
+absl::StatusOr<ThreadSourceOptions> ThreadSourceOptionsFromFlags(
+    const std::string& proc_root);
+
 // Reads /proc/sys/kernel/pid_max under `proc_root`; 32768 if unreadable.
 uint32_t ReadPidMax(const std::string& proc_root);
 // Memory for the exit rings, all CPUs: an exit sample and a final per

@@ -11,8 +11,8 @@
 #include <memory>
 #include <vector>
 
-#include "agent/host/host_sources.h"
 #include "agent/self_stats.h"
+#include "agent/source_registry.h"
 #include "base/clock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
@@ -28,10 +28,9 @@ uint64_t ThreadCpuNs() {
 
 TEST(HostCost, CollectCpuPerIntervalPerSource) {
   PERFWIRE_REQUIRE_BPF();  // root: perf sources and every /proc/<pid>/fd
-  std::vector<std::unique_ptr<Source>> sources;
   HostOptions options;
   options.software_perf_counters = true;  // measure the opt-in one too
-  AddHostSources(options, sources);
+  std::vector<std::unique_ptr<Source>> sources = CreateHostSources(options);
   uint64_t total_median = 0;
   for (auto& src : sources) {
     if (!src->Start().ok()) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/frame_builder.h"
 #include "agent/host/filesystems.h"
 #include "gtest/gtest.h"
 #include "perfwire_generated.h"
@@ -23,10 +24,8 @@ int64_t CollectTotalBytes(FilesystemSource& source, const std::string& dir) {
   flatbuffers::FlatBufferBuilder fbb;
   FrameSections sections;
   source.Collect(fbb, sections);
-  fb::FrameBuilder f(fbb);
-  if (!sections.filesystems.IsNull()) f.add_filesystems(sections.filesystems);
-  fbb.Finish(f.Finish());
-  const auto* frame = flatbuffers::GetRoot<fb::Frame>(fbb.GetBufferPointer());
+  FinishFrame(fbb, FrameHeader{}, sections);
+  const fb::Frame* frame = fb::GetSizePrefixedFrame(fbb.GetBufferPointer());
   if (!frame->filesystems()) return -1;
   for (const auto* fs : *frame->filesystems()) {
     if (fs->mount_point() && fs->mount_point()->str() == dir)
@@ -43,7 +42,8 @@ TEST(HostFilesystems, MountAndUnmountAreSeenNextCollection) {
   EXPECT_EQ(CollectTotalBytes(source, dir.path()), -1);
   EXPECT_EQ(CollectTotalBytes(source, dir.path()), -1);  // nothing changed
 
-  ASSERT_EQ(mount("perfwire-test", dir.path().c_str(), "tmpfs", 0, "size=8m"), 0)
+  ASSERT_EQ(mount("perfwire-test", dir.path().c_str(), "tmpfs", 0, "size=8m"),
+            0)
       << std::strerror(errno);
   const int64_t total = CollectTotalBytes(source, dir.path());
   umount2(dir.path().c_str(), MNT_DETACH);

@@ -8,8 +8,9 @@
 #include <string>
 
 #include "agent/collector.h"
-#include "agent/host/host_sources.h"
+#include "agent/source_registry.h"
 #include "gtest/gtest.h"
+#include "perfwire_generated.h"
 #include "tests/integration/harness.h"
 
 namespace perfwire::testing {
@@ -21,8 +22,7 @@ TEST(HostMissingRoot, OtherSectionsStillArrive) {
   o.proc_root = "/nonexistent/proc";
   o.sys_root = "/nonexistent/sys";
   o.software_perf_counters = true;
-  std::vector<std::unique_ptr<Source>> sources;
-  AddHostSources(o, sources);
+  std::vector<std::unique_ptr<Source>> sources = CreateHostSources(o);
   Collector collector(std::move(sources));
   collector.StartSources();
   std::shared_ptr<const flatbuffers::DetachedBuffer> buf;

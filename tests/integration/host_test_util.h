@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/frame_builder.h"
 #include "agent/source.h"
 #include "base/clock.h"
 #include "gtest/gtest.h"
@@ -44,20 +45,8 @@ inline SourceWindow RunWindow(Source& source,
   const uint64_t t3 = MonotonicNs();
   w.inner_ns = t2 - t1;
   w.outer_ns = t3 - t0;
-  fb::FrameBuilder f(*w.fbb);
-  if (!sections.cpu.IsNull()) f.add_cpu(sections.cpu);
-  if (!sections.memory.IsNull()) f.add_memory(sections.memory);
-  if (!sections.disks.IsNull()) f.add_disks(sections.disks);
-  if (!sections.filesystems.IsNull()) f.add_filesystems(sections.filesystems);
-  if (!sections.network.IsNull()) f.add_network(sections.network);
-  if (!sections.processes.IsNull()) f.add_processes(sections.processes);
-  if (!sections.perf_software.IsNull())
-    f.add_perf_software(sections.perf_software);
-  if (!sections.perf_hardware.IsNull())
-    f.add_perf_hardware(sections.perf_hardware);
-  if (!sections.gpus.IsNull()) f.add_gpus(sections.gpus);
-  w.fbb->Finish(f.Finish());
-  w.frame = flatbuffers::GetRoot<fb::Frame>(w.fbb->GetBufferPointer());
+  FinishFrame(*w.fbb, FrameHeader{}, sections);
+  w.frame = fb::GetSizePrefixedFrame(w.fbb->GetBufferPointer());
   return w;
 }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "agent/frame_builder.h"
 #include "gtest/gtest.h"
 #include "perfwire_generated.h"
 
@@ -26,16 +27,10 @@ struct BuiltFrame {
 void CollectInto(AppMetricsSource& source, BuiltFrame& out) {
   FrameSections sections;
   source.Collect(out.fbb, sections);
-  fb::AgentStatsBuilder agent(out.fbb);
-  agent.add_app_metrics(sections.app_metrics_stats);
-  const auto agent_stats = agent.Finish();
-  fb::FrameBuilder frame(out.fbb);
-  frame.add_app_metrics(sections.app_metrics);
-  frame.add_agent(agent_stats);
-  out.fbb.Finish(frame.Finish(), fb::FrameIdentifier());
+  FinishFrame(out.fbb, FrameHeader{}, sections);
   flatbuffers::Verifier verifier(out.fbb.GetBufferPointer(), out.fbb.GetSize());
-  ASSERT_TRUE(fb::VerifyFrameBuffer(verifier));
-  out.frame = fb::GetFrame(out.fbb.GetBufferPointer());
+  ASSERT_TRUE(fb::VerifySizePrefixedFrameBuffer(verifier));
+  out.frame = fb::GetSizePrefixedFrame(out.fbb.GetBufferPointer());
 }
 
 const fb::AppSeries* Find(const fb::Frame* f, std::string_view name) {

@@ -1,6 +1,7 @@
 #include "clients/lib/app_metrics_summary.h"
 
 #include "agent/app_metrics/app_metrics_source.h"
+#include "agent/frame_builder.h"
 #include "clients/lib/frame_summary.h"
 #include "gtest/gtest.h"
 
@@ -18,11 +19,10 @@ TEST(AppMetricsSummary, RendersSeriesAndIsEmptyWithout) {
   flatbuffers::FlatBufferBuilder fbb;
   FrameSections sections;
   source.Collect(fbb, sections);
-  fb::FrameBuilder frame(fbb);
-  frame.add_seq(1);
-  frame.add_app_metrics(sections.app_metrics);
-  fbb.Finish(frame.Finish(), fb::FrameIdentifier());
-  const fb::Frame& f = *fb::GetFrame(fbb.GetBufferPointer());
+  FrameHeader header;
+  header.seq = 1;
+  FinishFrame(fbb, header, sections);
+  const fb::Frame& f = *fb::GetSizePrefixedFrame(fbb.GetBufferPointer());
 
   const std::string text = FormatAppMetricsSummary(f, 2);
   EXPECT_NE(text.find("APP-METRIC"), std::string::npos) << text;

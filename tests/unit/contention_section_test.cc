@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "agent/frame_builder.h"
 #include "perfwire_generated.h"
 
 namespace perfwire {
@@ -90,13 +91,8 @@ TEST(BuildContentionSectionsTest, FrameCarriesEverythingAndCountsDroppedPairs) {
   in.futex_syscalls_measured = true;
   FrameSections s;
   BuildContentionSections(fbb, in, 2, s);
-  fb::FrameBuilder f(fbb);
-  f.add_thread_contention(s.thread_contention);
-  f.add_wake_edges(s.wake_edges);
-  f.add_contention(s.contention);
-  f.add_disk_latency(s.disk_latency);
-  fbb.Finish(f.Finish());
-  const fb::Frame* frame = fb::GetFrame(fbb.GetBufferPointer());
+  FinishFrame(fbb, FrameHeader{}, s);
+  const fb::Frame* frame = fb::GetSizePrefixedFrame(fbb.GetBufferPointer());
   ASSERT_EQ(frame->thread_contention()->size(), 1u);
   const fb::ThreadContention* t = frame->thread_contention()->Get(0);
   EXPECT_EQ(t->run_queue_wait_ns(), 10u);

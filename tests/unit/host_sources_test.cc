@@ -14,6 +14,7 @@
 #include <string>
 
 #include "agent/collector.h"
+#include "agent/frame_builder.h"
 #include "agent/host/cpu.h"
 #include "agent/host/disks.h"
 #include "agent/host/gpu.h"
@@ -60,26 +61,12 @@ HostOptions Options(const FixtureRoot& root) {
 }
 
 // Finishes a frame holding `sections` so tests read them back like a consumer.
-template <typename Fn>
-const fb::Frame* Finish(flatbuffers::FlatBufferBuilder& fbb,
-                        const FrameSections& s, Fn&& more) {
-  fb::FrameBuilder f(fbb);
-  if (!s.cpu.IsNull()) f.add_cpu(s.cpu);
-  if (!s.memory.IsNull()) f.add_memory(s.memory);
-  if (!s.disks.IsNull()) f.add_disks(s.disks);
-  if (!s.network.IsNull()) f.add_network(s.network);
-  if (!s.processes.IsNull()) f.add_processes(s.processes);
-  if (!s.perf_software.IsNull()) f.add_perf_software(s.perf_software);
-  if (!s.perf_hardware.IsNull()) f.add_perf_hardware(s.perf_hardware);
-  more(f);
-  fbb.Finish(f.Finish());
-  flatbuffers::Verifier v(fbb.GetBufferPointer(), fbb.GetSize());
-  EXPECT_TRUE(v.VerifyBuffer<fb::Frame>(nullptr));
-  return flatbuffers::GetRoot<fb::Frame>(fbb.GetBufferPointer());
-}
 const fb::Frame* Finish(flatbuffers::FlatBufferBuilder& fbb,
                         const FrameSections& s) {
-  return Finish(fbb, s, [](fb::FrameBuilder&) {});
+  FinishFrame(fbb, FrameHeader{}, s);
+  flatbuffers::Verifier v(fbb.GetBufferPointer(), fbb.GetSize());
+  EXPECT_TRUE(fb::VerifySizePrefixedFrameBuffer(v));
+  return fb::GetSizePrefixedFrame(fbb.GetBufferPointer());
 }
 
 TEST(CpuSource, SplitOverAdvancedFixture) {
@@ -161,7 +148,7 @@ TEST(CpuSource, BreaksAloneOnGarbageAtRunTime) {
   flatbuffers::FlatBufferBuilder fbb;
   FrameSections s;
   src.Collect(fbb, s);
-  EXPECT_TRUE(s.cpu.IsNull());
+  EXPECT_FALSE(s.HasFrameField(fb::Frame::VT_CPU));
   EXPECT_FALSE(src.status().available);
   EXPECT_NE(src.status().reason.find("/proc/stat"), std::string::npos);
 }
@@ -457,8 +444,7 @@ TEST(GpuSource, ReadsEveryMetricThroughNvml) {
   flatbuffers::FlatBufferBuilder fbb;
   FrameSections s;
   gpu.Collect(fbb, s);
-  const fb::Frame* f =
-      Finish(fbb, s, [&](fb::FrameBuilder& b) { b.add_gpus(s.gpus); });
+  const fb::Frame* f = Finish(fbb, s);
   ASSERT_NE(f->gpus(), nullptr);
   ASSERT_EQ(f->gpus()->size(), 1u);
   const fb::GpuDevice* d = f->gpus()->Get(0);

@@ -1,0 +1,42 @@
+// Command-line flags of the threads source. In its own file so that only
+// binaries calling ThreadSourceOptionsFromFlags() (perfwired) link absl::flags.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "agent/threads/thread_source.h"
+
+ABSL_FLAG(uint32_t, max_threads, 0,
+          "capacity of per-thread kernel maps; 0 = /proc/sys/kernel/pid_max");
+ABSL_FLAG(uint32_t, exit_buffer_bytes, 0,
+          "memory for thread-exit records, all CPUs (per-CPU rings of a power "
+          "of two records each, at least 64); 0 = sized from max_threads");
+ABSL_FLAG(bool, exit_last_slice, false,
+          "also count each exiting thread's last slice, the CPU time and "
+          "final switch after sched_process_exit (~20 us on average here, up "
+          "to 2 ms for a process's last thread), from sched_process_free: "
+          "about +0.5 us of BPF per thread exit");
+ABSL_FLAG(std::string, thread_snapshot, "auto",
+          "how the threads source walks the tasks each interval: auto (one "
+          "run of an open-coded task iterator, ~0.2 us per thread, on kernels "
+          ">= 6.7; else iter/task), walk (that or fail), iter (iter/task, "
+          "~0.9 us per thread)");
+
+namespace perfwire {
+
+absl::StatusOr<ThreadSourceOptions> ThreadSourceOptionsFromFlags(
+    const std::string& proc_root) {
+  absl::StatusOr<ThreadSnapshotMode> mode =
+      ParseThreadSnapshotMode(absl::GetFlag(FLAGS_thread_snapshot));
+  if (!mode.ok()) return mode.status();
+  ThreadSourceOptions o;
+  o.snapshot = *mode;
+  o.max_threads = absl::GetFlag(FLAGS_max_threads);
+  o.exit_buffer_bytes = absl::GetFlag(FLAGS_exit_buffer_bytes);
+  o.exit_last_slice = absl::GetFlag(FLAGS_exit_last_slice);
+  o.proc_root = proc_root;
+  return o;
+}
+
+}  // namespace perfwire
