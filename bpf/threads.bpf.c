@@ -27,6 +27,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "pw_helpers.bpf.h"
 #include "threads_shared.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -416,19 +417,14 @@ static __always_inline int on_bio_queue(bool btf, struct bio *bio) {
     struct task_struct *me = (struct task_struct *)bpf_get_current_task();
     key.start_time_ns = BPF_CORE_READ(me, start_time);
   }
-  struct pw_block_io *io = bpf_map_lookup_elem(&block_io, &key);
+  static const struct pw_block_io zero = {};
+  bool created;
+  struct pw_block_io *io = pw_lookup_or_init(&block_io, &key, &zero, &created);
   if (!io) {
-    struct pw_block_io zero = {};
-    long err = bpf_map_update_elem(&block_io, &key, &zero, BPF_NOEXIST);
-    if (err == 0) {
-      __sync_fetch_and_add(&block_io_count, 1);
-    } else if (err != -17 /* EEXIST: raced with another CPU */) {
-      count_lost(PW_LOST_BLOCK_IO);
-      return 0;
-    }
-    io = bpf_map_lookup_elem(&block_io, &key);
-    if (!io) return 0;
+    count_lost(PW_LOST_BLOCK_IO);
+    return 0;
   }
+  if (created) __sync_fetch_and_add(&block_io_count, 1);
   if (op == PW_REQ_OP_READ) {
     __sync_fetch_and_add(&io->read_bytes, bytes);
     __sync_fetch_and_add(&io->read_ops, 1);

@@ -106,4 +106,15 @@ std::string LibbpfLogCapture::Tail(size_t max_lines) const {
   return absl::StrJoin(lines.end() - n, lines.end(), " | ");
 }
 
+void RingBufferDeleter::operator()(ring_buffer* ring) const {
+  ring_buffer__free(ring);
+}
+
+void SelectHookFlavour(absl::Span<const HookPair> hooks, bool use_btf) {
+  for (const HookPair& h : hooks) {
+    bpf_program__set_autoload(h.btf, h.wanted && use_btf);
+    bpf_program__set_autoload(h.raw, h.wanted && !use_btf);
+  }
+}
+
 }  // namespace perfwire

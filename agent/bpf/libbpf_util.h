@@ -3,17 +3,23 @@
 
 // Small glue between libbpf's C conventions and the agent's.
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 
 struct bpf_link;
+struct bpf_program;
+struct ring_buffer;
 
 namespace perfwire {
 
@@ -21,14 +27,55 @@ namespace perfwire {
 // `what`.
 absl::Status LibbpfError(int err, absl::string_view what);
 
-// Owns a libbpf skeleton: `Destroy` is the skeleton's __destroy function,
-// which detaches every link and closes every map and program.
-template <typename Skel, void (*Destroy)(Skel*)>
+// Owns a libbpf skeleton (bpftool gen skeleton): destroying it detaches
+// every link and closes every map and program. The skeleton's header is
+// included only by its loader, so each loader's header declares, and its .cc
+// defines, the specialization that calls <name>__destroy:
+//   template <> void SkeletonDeleter<threads_bpf>::operator()(
+//       threads_bpf*) const;
+template <typename Skel>
 struct SkeletonDeleter {
-  void operator()(Skel* s) const { Destroy(s); }
+  void operator()(Skel* skel) const;
 };
-template <typename Skel, void (*Destroy)(Skel*)>
-using SkeletonPtr = std::unique_ptr<Skel, SkeletonDeleter<Skel, Destroy>>;
+template <typename Skel>
+using SkeletonPtr = std::unique_ptr<Skel, SkeletonDeleter<Skel>>;
+
+// Owns a libbpf ring_buffer reader.
+struct RingBufferDeleter {
+  void operator()(ring_buffer* ring) const;
+};
+using RingBufferPtr = std::unique_ptr<ring_buffer, RingBufferDeleter>;
+
+// A hook written twice, as tp_btf and raw_tp, both calling one handler.
+// `wanted` false: neither loads (an opt-in hook that is off).
+struct HookPair {
+  bpf_program* btf;
+  bpf_program* raw;
+  bool wanted;
+};
+// Between open and load: marks the `use_btf` flavour of every wanted pair to
+// load, and switches off everything else in `hooks`.
+void SelectHookFlavour(absl::Span<const HookPair> hooks, bool use_btf);
+
+// What bpftool generates for skeleton type Skel.
+template <typename Skel>
+struct SkeletonOps {
+  const char* name;  // for errors, e.g. "threads"
+  Skel* (*open)();
+  int (*load)(Skel*);
+  int (*attach)(Skel*);
+};
+
+// One load attempt, the one way perfwire loads BPF: opens the skeleton,
+// lets `configure` set rodata, map sizes and which programs load
+// (SelectHookFlavour), then loads and attaches everything. A failure
+// destroys what was made and leaves libbpf's last lines (the verifier's or
+// the kernel's reason) in `*why`, for the caller to quote when no fallback
+// is left.
+template <typename Skel>
+absl::StatusOr<SkeletonPtr<Skel>> LoadSkeleton(
+    const SkeletonOps<Skel>& ops,
+    absl::FunctionRef<absl::Status(Skel&)> configure, std::string* why);
 
 // While alive, collects libbpf's warnings instead of printing them, so a
 // failed attempt that has a fallback stays quiet and a final failure can
@@ -42,6 +89,26 @@ class LibbpfLogCapture {
   // The last few captured lines, most useful last.
   std::string Tail(size_t max_lines = 4) const;
 };
+
+template <typename Skel>
+absl::StatusOr<SkeletonPtr<Skel>> LoadSkeleton(
+    const SkeletonOps<Skel>& ops,
+    absl::FunctionRef<absl::Status(Skel&)> configure, std::string* why) {
+  LibbpfLogCapture capture;
+  SkeletonPtr<Skel> skel(ops.open());
+  if (!skel)
+    return LibbpfError(errno, absl::StrCat("open BPF object ", ops.name));
+  if (absl::Status s = configure(*skel); !s.ok()) return s;
+  if (int err = ops.load(skel.get()); err != 0) {
+    *why = capture.Tail();
+    return LibbpfError(err, "load BPF programs");
+  }
+  if (int err = ops.attach(skel.get()); err != 0) {
+    *why = capture.Tail();
+    return LibbpfError(err, "attach BPF programs");
+  }
+  return skel;
+}
 
 // Runs a BPF iterator once (a fresh bpf_iter_create on `link`) and reads
 // everything it writes into `buffer` (grown as needed, reused across calls).

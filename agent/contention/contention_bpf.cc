@@ -15,11 +15,9 @@
 
 namespace perfwire {
 
-void ContentionBpf::SkelDeleter::operator()(contention_bpf* s) const {
-  contention_bpf__destroy(s);
-}
-void ContentionBpf::RingDeleter::operator()(ring_buffer* r) const {
-  ring_buffer__free(r);
+template <>
+void SkeletonDeleter<contention_bpf>::operator()(contention_bpf* skel) const {
+  contention_bpf__destroy(skel);
 }
 
 ThreadContentionDelta ToThreadContentionDelta(const pw_ct_record& r) {
@@ -34,65 +32,38 @@ ThreadContentionDelta ToThreadContentionDelta(const pw_ct_record& r) {
 
 namespace {
 
-enum class HookGroup { kCore, kFree, kLock, kSyscall };
-
-struct HookPair {
-  bpf_program* btf;
-  bpf_program* raw;
-  HookGroup group;
-};
-
-// Every hook as its two flavours; exactly one of each pair is loaded.
-std::vector<HookPair> HookPairs(contention_bpf* skel) {
-  auto& p = skel->progs;
-  return {
-      {p.ct_switch_btf, p.ct_switch_raw, HookGroup::kCore},
-      {p.ct_wakeup_btf, p.ct_wakeup_raw, HookGroup::kCore},
-      {p.ct_free_btf, p.ct_free_raw, HookGroup::kFree},
-      {p.ct_rq_issue_btf, p.ct_rq_issue_raw, HookGroup::kCore},
-      {p.ct_rq_complete_btf, p.ct_rq_complete_raw, HookGroup::kCore},
-      {p.ct_lock_begin_btf, p.ct_lock_begin_raw, HookGroup::kLock},
-      {p.ct_lock_end_btf, p.ct_lock_end_raw, HookGroup::kLock},
-      {p.ct_sys_enter_btf, p.ct_sys_enter_raw, HookGroup::kSyscall},
-      {p.ct_sys_exit_btf, p.ct_sys_exit_raw, HookGroup::kSyscall},
-  };
-}
+constexpr SkeletonOps<contention_bpf> kContentionSkeleton = {
+    "contention", &contention_bpf__open, &contention_bpf__load,
+    &contention_bpf__attach};
 
 struct Attempt {
   bool btf;
   bool locks;
 };
 
-absl::StatusOr<contention_bpf*> LoadWith(const ContentionBpfOptions& options,
-                                         Attempt a, std::string* why) {
-  LibbpfLogCapture capture;
-  contention_bpf* skel = contention_bpf__open();
-  if (!skel) return LibbpfError(errno, "open BPF object contention");
-  skel->rodata->agent_tgid = options.agent_tgid;
-  skel->rodata->use_task_storage = a.btf;
-  bpf_map__set_max_entries(skel->maps.ct_tid, a.btf ? 1 : options.max_threads);
-  bpf_map__set_max_entries(skel->maps.ct_exits, options.exit_buffer_bytes);
-  for (const HookPair& h : HookPairs(skel)) {
-    bool on = h.group == HookGroup::kCore ||
-              (h.group == HookGroup::kFree && options.free_fallback) ||
-              (h.group == HookGroup::kLock && a.locks) ||
-              (h.group == HookGroup::kSyscall && options.futex_syscalls);
-    bpf_program__set_autoload(h.btf, on && a.btf);
-    bpf_program__set_autoload(h.raw, on && !a.btf);
-  }
-  int err = contention_bpf__load(skel);
-  if (err) {
-    *why = capture.Tail();
-    contention_bpf__destroy(skel);
-    return LibbpfError(err, "load BPF programs");
-  }
-  err = contention_bpf__attach(skel);
-  if (err) {
-    *why = capture.Tail();
-    contention_bpf__destroy(skel);
-    return LibbpfError(err, "attach BPF programs");
-  }
-  return skel;
+absl::StatusOr<SkeletonPtr<contention_bpf>> LoadWith(
+    const ContentionBpfOptions& options, Attempt a, std::string* why) {
+  auto configure = [&](contention_bpf& skel) -> absl::Status {
+    skel.rodata->agent_tgid = options.agent_tgid;
+    skel.rodata->use_task_storage = a.btf;
+    bpf_map__set_max_entries(skel.maps.ct_tid, a.btf ? 1 : options.max_threads);
+    bpf_map__set_max_entries(skel.maps.ct_exits, options.exit_buffer_bytes);
+    auto& p = skel.progs;
+    const HookPair hooks[] = {
+        {p.ct_switch_btf, p.ct_switch_raw, true},
+        {p.ct_wakeup_btf, p.ct_wakeup_raw, true},
+        {p.ct_free_btf, p.ct_free_raw, options.free_fallback},
+        {p.ct_rq_issue_btf, p.ct_rq_issue_raw, true},
+        {p.ct_rq_complete_btf, p.ct_rq_complete_raw, true},
+        {p.ct_lock_begin_btf, p.ct_lock_begin_raw, a.locks},
+        {p.ct_lock_end_btf, p.ct_lock_end_raw, a.locks},
+        {p.ct_sys_enter_btf, p.ct_sys_enter_raw, options.futex_syscalls},
+        {p.ct_sys_exit_btf, p.ct_sys_exit_raw, options.futex_syscalls},
+    };
+    SelectHookFlavour(hooks, a.btf);
+    return absl::OkStatus();
+  };
+  return LoadSkeleton<contention_bpf>(kContentionSkeleton, configure, why);
 }
 
 }  // namespace
@@ -111,7 +82,7 @@ absl::StatusOr<std::unique_ptr<ContentionBpf>> ContentionBpf::Open(
     std::string why;
     auto skel = LoadWith(options, a, &why);
     if (skel.ok()) {
-      self->skel_.reset(*skel);
+      self->skel_ = *std::move(skel);
       self->hook_ = a.btf ? "tp_btf" : "raw_tp";
       self->lock_hooks_ = a.locks;
       self->futex_syscalls_ = options.futex_syscalls;

@@ -14,12 +14,15 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "agent/bpf/libbpf_util.h"
 #include "contention_shared.h"  // bpf/include
 
 struct contention_bpf;
-struct ring_buffer;
 
 namespace perfwire {
+
+template <>
+void SkeletonDeleter<contention_bpf>::operator()(contention_bpf* skel) const;
 
 struct ContentionBpfOptions {
   uint32_t agent_tgid = 0;       // this process: never counted
@@ -114,14 +117,8 @@ class ContentionBpf {
  private:
   static int OnExitRecord(void* ctx, void* data, size_t size);
 
-  struct SkelDeleter {
-    void operator()(contention_bpf* s) const;
-  };
-  struct RingDeleter {
-    void operator()(ring_buffer* r) const;
-  };
-  std::unique_ptr<contention_bpf, SkelDeleter> skel_;
-  std::unique_ptr<ring_buffer, RingDeleter> exits_;
+  SkeletonPtr<contention_bpf> skel_;
+  RingBufferPtr exits_;
   std::string hook_;
   bool futex_syscalls_ = false;
   bool lock_hooks_ = false;

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "perfwire_generated.h"
+#include "pw_constants.h"
 
 namespace perfwire {
 namespace {
@@ -142,8 +143,8 @@ void BuildContentionSections(flatbuffers::FlatBufferBuilder& fbb,
     const auto name = fbb.CreateString(d.name);
     const auto hist = Histogram(fbb, d.hist);
     fb::DiskLatencyBuilder b(fbb);
-    b.add_dev_major(d.dev >> 20);
-    b.add_dev_minor(d.dev & ((1u << 20) - 1));
+    b.add_dev_major(PW_DEV_MAJOR(d.dev));
+    b.add_dev_minor(PW_DEV_MINOR(d.dev));
     b.add_name(name);
     b.add_request_count(d.request_count);
     b.add_latency_total_ns(d.latency_total_ns);

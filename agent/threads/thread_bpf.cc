@@ -17,11 +17,9 @@
 
 namespace perfwire {
 
-void ThreadBpf::SkelDeleter::operator()(threads_bpf* s) const {
-  threads_bpf__destroy(s);
-}
-void ThreadBpf::RingDeleter::operator()(ring_buffer* r) const {
-  ring_buffer__free(r);
+template <>
+void SkeletonDeleter<threads_bpf>::operator()(threads_bpf* skel) const {
+  threads_bpf__destroy(skel);
 }
 
 ThreadSample ToThreadSample(const pw_thread_sample& s) {
@@ -76,55 +74,43 @@ void SetBlockIo(const pw_block_io& io, ThreadCounters& c) {
   c.block_write_op_count = io.write_ops;
 }
 
+constexpr SkeletonOps<threads_bpf> kThreadsSkeleton = {
+    "threads", &threads_bpf__open, &threads_bpf__load, &threads_bpf__attach};
+
 // One load attempt: hooks of the given flavour ("tp_btf" or "raw_tp"), and
 // the snapshot as the open-coded task walk or as iter/task.
-absl::StatusOr<threads_bpf*> LoadWith(const ThreadBpfOptions& options,
-                                      bool use_btf, bool use_walk,
-                                      std::string* why) {
-  LibbpfLogCapture capture;
-  threads_bpf* skel = threads_bpf__open();
-  if (!skel) return LibbpfError(errno, "open BPF object threads");
-  skel->rodata->agent_tgid = options.agent_tgid;
-  skel->rodata->exit_slots_per_cpu = options.exit_slots_per_cpu;
-  bpf_map__set_max_entries(skel->maps.block_io, options.max_threads);
-  const int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) {
-    threads_bpf__destroy(skel);
-    return LibbpfError(cpus, "count possible CPUs");
-  }
-  bpf_map__set_max_entries(skel->maps.cpu_clocks, static_cast<uint32_t>(cpus));
-  const uint32_t n = static_cast<uint32_t>(cpus);
-  bpf_map__set_max_entries(skel->maps.exit_samples,
-                           n * options.exit_slots_per_cpu);
-  bpf_map__set_max_entries(
-      skel->maps.exit_finals,
-      options.exit_last_slice ? n * options.exit_slots_per_cpu : 1);
-  bpf_map__set_max_entries(skel->maps.exit_pos, n * PW_EXIT_KINDS);
-  bpf_map__set_max_entries(skel->maps.snapshot_out,
-                           use_walk ? std::max(options.walk_batch, 1u) : 1);
-  bpf_program__set_autoload(skel->progs.snapshot_walk, use_walk);
-  bpf_program__set_autoload(skel->progs.snapshot_threads, !use_walk);
-  bpf_program__set_autoload(skel->progs.task_exit_btf, use_btf);
-  bpf_program__set_autoload(skel->progs.task_free_btf,
-                            use_btf && options.exit_last_slice);
-  bpf_program__set_autoload(skel->progs.bio_queue_btf, use_btf);
-  bpf_program__set_autoload(skel->progs.task_exit_raw, !use_btf);
-  bpf_program__set_autoload(skel->progs.task_free_raw,
-                            !use_btf && options.exit_last_slice);
-  bpf_program__set_autoload(skel->progs.bio_queue_raw, !use_btf);
-  int err = threads_bpf__load(skel);
-  if (err) {
-    *why = capture.Tail();
-    threads_bpf__destroy(skel);
-    return LibbpfError(err, "load BPF programs");
-  }
-  err = threads_bpf__attach(skel);
-  if (err) {
-    *why = capture.Tail();
-    threads_bpf__destroy(skel);
-    return LibbpfError(err, "attach BPF programs");
-  }
-  return skel;
+absl::StatusOr<SkeletonPtr<threads_bpf>> LoadWith(
+    const ThreadBpfOptions& options, bool use_btf, bool use_walk,
+    std::string* why) {
+  auto configure = [&](threads_bpf& skel) -> absl::Status {
+    skel.rodata->agent_tgid = options.agent_tgid;
+    skel.rodata->exit_slots_per_cpu = options.exit_slots_per_cpu;
+    bpf_map__set_max_entries(skel.maps.block_io, options.max_threads);
+    const int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) return LibbpfError(cpus, "count possible CPUs");
+    const uint32_t n = static_cast<uint32_t>(cpus);
+    bpf_map__set_max_entries(skel.maps.cpu_clocks, n);
+    bpf_map__set_max_entries(skel.maps.exit_samples,
+                             n * options.exit_slots_per_cpu);
+    bpf_map__set_max_entries(
+        skel.maps.exit_finals,
+        options.exit_last_slice ? n * options.exit_slots_per_cpu : 1);
+    bpf_map__set_max_entries(skel.maps.exit_pos, n * PW_EXIT_KINDS);
+    bpf_map__set_max_entries(skel.maps.snapshot_out,
+                             use_walk ? std::max(options.walk_batch, 1u) : 1);
+    // The snapshot: one of two programs (not a tp_btf/raw_tp pair).
+    bpf_program__set_autoload(skel.progs.snapshot_walk, use_walk);
+    bpf_program__set_autoload(skel.progs.snapshot_threads, !use_walk);
+    auto& p = skel.progs;
+    const HookPair hooks[] = {
+        {p.task_exit_btf, p.task_exit_raw, true},
+        {p.task_free_btf, p.task_free_raw, options.exit_last_slice},
+        {p.bio_queue_btf, p.bio_queue_raw, true},
+    };
+    SelectHookFlavour(hooks, use_btf);
+    return absl::OkStatus();
+  };
+  return LoadSkeleton<threads_bpf>(kThreadsSkeleton, configure, why);
 }
 
 // Maps `count` entries of `size` bytes of an mmapable array map.
@@ -165,7 +151,7 @@ absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(
   constexpr Attempt kAttempts[] = {{true, true, "tp_btf + task walk"},
                                    {true, false, "tp_btf + iter/task"},
                                    {false, false, "raw_tp + iter/task"}};
-  absl::StatusOr<threads_bpf*> skel;
+  absl::StatusOr<SkeletonPtr<threads_bpf>> skel;
   std::string failures;
   for (const Attempt& a : kAttempts) {
     if ((a.walk && options.snapshot == ThreadSnapshotMode::kIterTask) ||
@@ -189,7 +175,7 @@ absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(
                      ")"));
   }
   self->load_failures_ = std::move(failures);
-  self->skel_.reset(*skel);
+  self->skel_ = *std::move(skel);
   threads_bpf* maps = self->skel_.get();
   if (self->walk_) {
     self->walk_batch_ = std::max(options.walk_batch, 1u);

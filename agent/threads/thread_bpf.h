@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "agent/bpf/libbpf_util.h"
 #include "agent/bpf/mmap_region.h"
 #include "agent/bpf/per_cpu_rings.h"
 #include "agent/threads/exit_joiner.h"
@@ -25,9 +26,11 @@
 #include "threads_shared.h"  // bpf/include: struct pw_thread_sample
 
 struct threads_bpf;
-struct ring_buffer;
 
 namespace perfwire {
+
+template <>
+void SkeletonDeleter<threads_bpf>::operator()(threads_bpf* skel) const;
 
 // How snapshots walk the tasks (perfwired --thread_snapshot).
 enum class ThreadSnapshotMode {
@@ -117,14 +120,8 @@ class ThreadBpf {
   absl::StatusOr<ThreadLostCounts> ReadLost() const;
 
  private:
-  struct SkelDeleter {
-    void operator()(threads_bpf* s) const;
-  };
-  struct RingDeleter {
-    void operator()(ring_buffer* r) const;
-  };
-  std::unique_ptr<threads_bpf, SkelDeleter> skel_;
-  std::unique_ptr<ring_buffer, RingDeleter> exit_wakeups_;
+  SkeletonPtr<threads_bpf> skel_;
+  RingBufferPtr exit_wakeups_;
   // The exit rings (bpf/include/threads_shared.h), mapped.
   MmapRegion exit_samples_;
   MmapRegion exit_finals_;

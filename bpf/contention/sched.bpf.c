@@ -1,230 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Per-thread contention: where threads wait, counted in kernel maps.
- *
- *  - sched_switch: run-queue wait is the kernel's own: sched_info, the
- *    accounting behind schedstat, stamps `last_queued` when a task is queued
- *    and adds the wait to `run_delay` at switch-in. We read both at
- *    switch-in (log2 histograms per thread and per CPU from the clock the
- *    kernel uses, rq->clock) and take `run_delay` itself as the per-thread
- *    total, so nothing is stamped at wakeup or preemption. Blocked time is
- *    split by the cause seen at switch-out: futex wait, kernel lock, block
- *    IO (task->in_iowait), other sleep. A thread's accounting happens at its
- *    own switch-out (see on_switch), so every counter has one writer.
- *  - sched_wakeup counts waker -> wakee pairs (wakee was blocked): in the
- *    wakee's state while the waker stays the same, in the ct_wakes hash when
- *    it changes or the reader collects.
- *  - sys_enter / sys_exit: FUTEX_WAIT* syscalls, count and time. Every other
- *    syscall costs one compare.
- *  - lock:contention_begin/end: kernel lock contention, count and time.
- *  - block_rq_issue -> block_rq_complete: latency histogram per disk.
- *
- * Per-thread state lives in TASK_STORAGE on the tp_btf path (the kernel
- * frees it with the task; nothing fills up under churn) and in a hash by
- * tid on the raw_tp path. The agent reads deltas once per interval with the
- * task iterator (`reported` is the iterator's copy, so neither side needs
- * atomics); a thread's final switch-out sends its last delta through the
- * `ct_exits` ring buffer (sched_process_free only if it could not). Nothing
- * else is sent per event. The agent's own
- * threads (agent_tgid) and the idle task are skipped. */
-// clang-format off: vmlinux.h must come before the libbpf headers.
-#include "vmlinux.h"
-// clang-format on
-
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-
-#include "contention_shared.h"
-
-char LICENSE[] SEC("license") = "GPL";
-
-/* Set by the agent between open and load. */
-const volatile __u32 agent_tgid = 0;
-const volatile bool use_task_storage = true; /* false on the raw_tp path */
-
-#if defined(__TARGET_ARCH_x86)
-#define PW_NR_FUTEX 202
-#define PW_NR_FUTEX_WAITV 449
-#define PW_REGS_NR_FIELD orig_ax
-#define PW_REGS_ARG2_FIELD si
-#elif defined(__TARGET_ARCH_arm64)
-#define PW_NR_FUTEX 98
-#define PW_NR_FUTEX_WAITV 449
-#define PW_REGS_NR_FIELD syscallno
-#define PW_REGS_ARG2_FIELD regs[1]
-#else
-#error "contention.bpf.c: add the futex syscall numbers for this arch"
-#endif
-/* Direct loads: only for trusted (tp_btf, helper-returned) pt_regs. */
-#define PW_REGS_NR(r) ((r)->PW_REGS_NR_FIELD)
-#define PW_REGS_ARG2(r) ((r)->PW_REGS_ARG2_FIELD)
-
-#define PW_FUTEX_CMD_MASK                             \
-  127 /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) \
-       */
-
-struct {
-  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __type(key, int);
-  __type(value, struct pw_ct_state);
-} ct_task SEC(".maps");
-
-/* raw_tp path only; the agent shrinks it to 1 entry on the tp_btf path. */
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(max_entries, 32768);
-  __type(key, __u32);
-  __type(value, struct pw_ct_state);
-} ct_tid SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, 1 << 20);
-} ct_exits SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 4096);
-  __type(key, __u64);
-  __type(value, struct pw_ct_inflight);
-} ct_inflight SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 256);
-  __type(key, __u32);
-  __type(value, struct pw_ct_disk);
-} ct_disks SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(max_entries, 16384);
-  __type(key, struct pw_ct_wake_key);
-  __type(value, struct pw_ct_wake_value);
-} ct_wakes SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct pw_ct_cpu_hist);
-} ct_cpu_rq SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, PW_CT_LOST_CAUSE_COUNT);
-  __type(key, __u32);
-  __type(value, __u64);
-} ct_lost SEC(".maps");
-
-/* Per CPU: the switch-in that the running thread's next switch-out settles
- * (on_switch). tid 0: none. */
-#define PW_CT_NO_SLOT 0xffffffffU
-struct pw_ct_arrival {
-  __u32 tid;
-  __u32 hist_slot; /* PW_CT_NO_SLOT: it was not queued */
-  __u64 at;        /* rq clock at the switch-in */
-  __u64 wait;      /* the run-queue wait it ended */
-  __u64 run_delay; /* sched_info.run_delay before that wait was added */
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct pw_ct_arrival);
-} ct_arrival SEC(".maps");
-
-/* Scratch for the iterator's record (too big for the BPF stack). */
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct pw_ct_record);
-} ct_scratch SEC(".maps");
-
-static __always_inline void count_lost_n(__u32 cause, __u64 events) {
-  __u64 *n = bpf_map_lookup_elem(&ct_lost, &cause);
-  if (n) *n += events; /* per-CPU slot: no atomic needed */
-}
-#define count_lost(cause) count_lost_n(cause, 1)
-
-/* floor(log2(v)) clamped to the histogram, branch-free (libbpf-tools). */
-static __always_inline __u32 hist_slot(__u64 v) {
-  __u32 r, shift;
-  if (v >> 32) return PW_CT_HIST_SLOTS - 1; /* >= 2^32 ns */
-  __u32 x = (__u32)v;
-  r = (x > 0xFFFF) << 4;
-  x >>= r;
-  shift = (x > 0xFF) << 3;
-  x >>= shift;
-  r |= shift;
-  shift = (x > 0xF) << 2;
-  x >>= shift;
-  r |= shift;
-  shift = (x > 0x3) << 1;
-  x >>= shift;
-  r |= shift;
-  r |= (x >> 1);
-  return r < PW_CT_HIST_SLOTS ? r : PW_CT_HIST_SLOTS - 1;
-}
-
-/* tp_btf hands us trusted pointers: plain loads (no helper call). raw_tp
- * hands us raw addresses: probe reads. `btf` is a constant per program. */
-#define PW_READ(btf, p, field) ((btf) ? (p)->field : BPF_CORE_READ(p, field))
-#define PW_READ_BITFIELD(btf, p, field)     \
-  ((btf) ? BPF_CORE_READ_BITFIELD(p, field) \
-         : BPF_CORE_READ_BITFIELD_PROBED(p, field))
-
-/* The thread's state, created on first use when `create`. NULL when it
- * could not be had; counted as lost only when creation was asked for. A new
- * state takes the thread's run-queue totals so far as its base: deltas
- * start when we first see the thread. */
-static __always_inline struct pw_ct_state *state_of_at(
-    bool btf, struct task_struct *t, __u32 tid, bool create,
-    const struct pw_ct_arrival *unsettled) {
-  struct pw_ct_state *s;
-  if (use_task_storage) {
-    s = bpf_task_storage_get(&ct_task, t, 0,
-                             create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-  } else {
-    s = bpf_map_lookup_elem(&ct_tid, &tid);
-    if (!s && create) {
-      static const struct pw_ct_state zero = {};
-      bpf_map_update_elem(&ct_tid, &tid, &zero, BPF_NOEXIST);
-      s = bpf_map_lookup_elem(&ct_tid, &tid);
-    }
-  }
-  if (!s) {
-    if (create) count_lost(PW_CT_LOST_STATE);
-    return s;
-  }
-  if (!s->ready) {
-    /* A thread that never ran yet keeps every wait of its life, including
-     * one the kernel closed when it migrated before its first run. */
-    __u64 pcount = PW_READ(btf, t, sched_info.pcount);
-    __u64 run_delay = PW_READ(btf, t, sched_info.run_delay);
-    if (unsettled && unsettled->hist_slot < PW_CT_HIST_SLOTS && pcount) {
-      /* Made to settle a switch-in the kernel has already counted: that
-       * wait belongs to the new state. */
-      pcount -= 1;
-      run_delay = unsettled->run_delay;
-    }
-    s->pcount_base = pcount;
-    s->run_delay_base = pcount ? run_delay : 0;
-    s->ready = 1;
-  }
-  return s;
-}
-
-static __always_inline struct pw_ct_state *state_of(bool btf,
-                                                    struct task_struct *t,
-                                                    __u32 tid, bool create) {
-  return state_of_at(btf, t, tid, create, NULL);
-}
+/* Switches, wakeups, the per-interval iterator and exits of the contention
+ * object (see contention.bpf.h). */
+#include "contention.bpf.h"
 
 /* Is `t` (switching out, blocked) inside a FUTEX_WAIT*-type syscall? */
 static __always_inline bool in_futex_wait(struct task_struct *t) {
@@ -234,10 +11,7 @@ static __always_inline bool in_futex_wait(struct task_struct *t) {
   long nr = PW_REGS_NR(regs);
   if (nr == PW_NR_FUTEX_WAITV) return true;
   if (nr != PW_NR_FUTEX) return false;
-  __u32 cmd = PW_REGS_ARG2(regs) & PW_FUTEX_CMD_MASK;
-  /* FUTEX_WAIT, FUTEX_LOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
-   * FUTEX_LOCK_PI2 */
-  return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;
+  return pw_futex_op_waits(PW_REGS_ARG2(regs));
 }
 
 /* Every FUTEX_WAIT*-type sleep but the priority-inheritance ones (LOCK_PI,
@@ -245,19 +19,13 @@ static __always_inline bool in_futex_wait(struct task_struct *t) {
  * sockets and epoll are not: the register check above (~30 ns) is skipped
  * for them. PI sleeps count as futex only with the syscall hooks. */
 extern unsigned int LINUX_KERNEL_VERSION __kconfig;
-#define PW_TASK_FREEZABLE 0x00002000
-#define PW_TASK_DEAD 0x00000080 /* prev_state of a thread's last switch */
 /* io_schedule() sleeps (in_iowait) are uninterruptible (also KILLABLE, IDLE):
- * in_iowait, on a cache line of its own, is read only for those. */
-#define PW_TASK_UNINTERRUPTIBLE 0x00000002
+ * in_iowait, on a cache line of its own, is read only for those.
+ * PW_TASK_DEAD is the prev_state of a thread's last switch. */
 
 static __always_inline bool may_be_futex_wait(unsigned int prev_state) {
   return LINUX_KERNEL_VERSION < KERNEL_VERSION(6, 1, 0) ||
          (prev_state & PW_TASK_FREEZABLE);
-}
-
-static __always_inline bool skip_task(__u32 tid, __u32 tgid) {
-  return tid == 0 || tgid == agent_tgid;
 }
 
 /* ---- waker -> wakee pairs ------------------------------------------------ */
@@ -275,22 +43,18 @@ static __always_inline void add_wake_edge(__u64 word, __u32 wakee_tid,
   struct pw_ct_wake_key key = {
       .waker_tid = (__u32)(word >> PW_CT_WAKE_TID_SHIFT),
       .wakee_tid = wakee_tid};
-  struct pw_ct_wake_value *v = bpf_map_lookup_elem(&ct_wakes, &key);
-  if (v) {
-    __sync_fetch_and_add(&v->count, n);
-    return;
-  }
   struct pw_ct_wake_value init = {
       .count = n,
       .waker_pid =
           (__u32)((word >> PW_CT_WAKE_COUNT_BITS) & PW_CT_WAKE_ID_MASK),
       .wakee_pid = wakee_pid};
-  long err = bpf_map_update_elem(&ct_wakes, &key, &init, BPF_NOEXIST);
-  if (err == -17 /* EEXIST: raced with another CPU */) {
-    v = bpf_map_lookup_elem(&ct_wakes, &key);
-    if (v) __sync_fetch_and_add(&v->count, n);
-  } else if (err) {
+  bool created;
+  struct pw_ct_wake_value *v =
+      pw_lookup_or_init(&ct_wakes, &key, &init, &created);
+  if (!v) {
     count_lost_n(PW_CT_LOST_WAKE_EDGE, n);
+  } else if (!created) {
+    __sync_fetch_and_add(&v->count, n);
   }
 }
 
@@ -619,164 +383,3 @@ int BPF_PROG(ct_free_raw, struct task_struct *t) {
   return on_task_free(false, t);
 }
 
-/* The calling thread's state (syscall and lock hooks). The thread is
- * running, so its switch-in may still be unsettled in this CPU's slot; a
- * state made now must leave that wait to the settling. */
-static __always_inline struct pw_ct_state *state_of_current(__u32 tid,
-                                                            bool create) {
-  const struct pw_ct_arrival *unsettled = NULL;
-  if (create) {
-    __u32 zero = 0;
-    struct pw_ct_arrival *a = bpf_map_lookup_elem(&ct_arrival, &zero);
-    if (a && a->tid == tid) unsettled = a;
-  }
-  if (use_task_storage)
-    return state_of_at(true, bpf_get_current_task_btf(), tid, create,
-                       unsettled);
-  return state_of_at(false, (struct task_struct *)bpf_get_current_task(), tid,
-                     create, unsettled);
-}
-
-/* ---- futex syscalls ----------------------------------------------------- */
-
-static __always_inline int on_futex_enter(__u64 op) {
-  __u32 cmd = op & PW_FUTEX_CMD_MASK;
-  if (cmd != 0 && cmd != 6 && cmd != 9 && cmd != 11 && cmd != 13) return 0;
-  __u64 id = bpf_get_current_pid_tgid();
-  if (skip_task((__u32)id, id >> 32)) return 0;
-  struct pw_ct_state *s = state_of_current((__u32)id, true);
-  if (s) s->futex_ts = bpf_ktime_get_ns();
-  return 0;
-}
-
-static __always_inline int on_futex_exit(void) {
-  __u64 id = bpf_get_current_pid_tgid();
-  if (skip_task((__u32)id, id >> 32)) return 0;
-  struct pw_ct_state *s = state_of_current((__u32)id, false);
-  if (!s || !s->futex_ts) return 0;
-  __u64 now = bpf_ktime_get_ns();
-  s->cur.futex_wait_count += 1;
-  s->cur.futex_wait_ns += now - s->futex_ts;
-  s->futex_ts = 0;
-  return 0;
-}
-
-SEC("tp_btf/sys_enter")
-int BPF_PROG(ct_sys_enter_btf, struct pt_regs *regs, long id) {
-  if (id != PW_NR_FUTEX) return 0;
-  return on_futex_enter(PW_REGS_ARG2(regs));
-}
-
-SEC("raw_tp/sys_enter")
-int BPF_PROG(ct_sys_enter_raw, struct pt_regs *regs, long id) {
-  if (id != PW_NR_FUTEX) return 0;
-  return on_futex_enter(BPF_CORE_READ(regs, PW_REGS_ARG2_FIELD));
-}
-
-SEC("tp_btf/sys_exit")
-int BPF_PROG(ct_sys_exit_btf, struct pt_regs *regs, long ret) {
-  if (PW_REGS_NR(regs) != PW_NR_FUTEX) return 0;
-  return on_futex_exit();
-}
-
-SEC("raw_tp/sys_exit")
-int BPF_PROG(ct_sys_exit_raw, struct pt_regs *regs, long ret) {
-  if (BPF_CORE_READ(regs, PW_REGS_NR_FIELD) != PW_NR_FUTEX) return 0;
-  return on_futex_exit();
-}
-
-/* ---- kernel locks ------------------------------------------------------- */
-
-static __always_inline int on_lock_begin(void) {
-  __u64 id = bpf_get_current_pid_tgid();
-  if (skip_task((__u32)id, id >> 32)) return 0;
-  struct pw_ct_state *s = state_of_current((__u32)id, true);
-  if (s && !s->lock_ts) s->lock_ts = bpf_ktime_get_ns();
-  return 0;
-}
-
-static __always_inline int on_lock_end(void) {
-  __u64 id = bpf_get_current_pid_tgid();
-  if (skip_task((__u32)id, id >> 32)) return 0;
-  struct pw_ct_state *s = state_of_current((__u32)id, false);
-  if (!s || !s->lock_ts) return 0;
-  s->cur.lock_contention_count += 1;
-  s->cur.lock_contention_ns += bpf_ktime_get_ns() - s->lock_ts;
-  s->lock_ts = 0;
-  return 0;
-}
-
-SEC("tp_btf/contention_begin")
-int BPF_PROG(ct_lock_begin_btf, void *lock, unsigned int flags) {
-  return on_lock_begin();
-}
-
-SEC("raw_tp/contention_begin")
-int BPF_PROG(ct_lock_begin_raw, void *lock, unsigned int flags) {
-  return on_lock_begin();
-}
-
-SEC("tp_btf/contention_end")
-int BPF_PROG(ct_lock_end_btf, void *lock, int ret) { return on_lock_end(); }
-
-SEC("raw_tp/contention_end")
-int BPF_PROG(ct_lock_end_raw, void *lock, int ret) { return on_lock_end(); }
-
-/* ---- block IO ----------------------------------------------------------- */
-
-static __always_inline int on_rq_issue(struct request *rq) {
-  struct gendisk *disk = BPF_CORE_READ(rq, q, disk);
-  if (!disk) return 0;
-  __u32 major = BPF_CORE_READ(disk, major);
-  __u32 minor = BPF_CORE_READ(disk, first_minor);
-  struct pw_ct_inflight v = {.issue_ts = bpf_ktime_get_ns(),
-                             .dev = (major << 20) | minor};
-  __u64 key = (__u64)rq;
-  if (bpf_map_update_elem(&ct_inflight, &key, &v, BPF_ANY))
-    count_lost(PW_CT_LOST_INFLIGHT);
-  return 0;
-}
-
-static __always_inline int on_rq_complete(struct request *rq) {
-  __u64 key = (__u64)rq;
-  struct pw_ct_inflight *in = bpf_map_lookup_elem(&ct_inflight, &key);
-  if (!in) return 0; /* issued before we attached */
-  __u64 now = bpf_ktime_get_ns();
-  __u64 lat = now > in->issue_ts ? now - in->issue_ts : 0;
-  __u32 dev = in->dev;
-  bpf_map_delete_elem(&ct_inflight, &key);
-
-  struct pw_ct_disk *d = bpf_map_lookup_elem(&ct_disks, &dev);
-  if (!d) {
-    struct pw_ct_disk init = {};
-    BPF_CORE_READ_STR_INTO(&init.name, rq, q, disk, disk_name);
-    long err = bpf_map_update_elem(&ct_disks, &dev, &init, BPF_NOEXIST);
-    if (err && err != -17) {
-      count_lost(PW_CT_LOST_DISK);
-      return 0;
-    }
-    d = bpf_map_lookup_elem(&ct_disks, &dev);
-    if (!d) return 0;
-  }
-  __sync_fetch_and_add(&d->request_count, 1);
-  __sync_fetch_and_add(&d->latency_total_ns, lat);
-  __sync_fetch_and_add(
-      &d->latency_hist[hist_slot(lat) & (PW_CT_HIST_SLOTS - 1)], 1);
-  return 0;
-}
-
-SEC("tp_btf/block_rq_issue")
-int BPF_PROG(ct_rq_issue_btf, struct request *rq) { return on_rq_issue(rq); }
-
-SEC("raw_tp/block_rq_issue")
-int BPF_PROG(ct_rq_issue_raw, struct request *rq) { return on_rq_issue(rq); }
-
-SEC("tp_btf/block_rq_complete")
-int BPF_PROG(ct_rq_complete_btf, struct request *rq) {
-  return on_rq_complete(rq);
-}
-
-SEC("raw_tp/block_rq_complete")
-int BPF_PROG(ct_rq_complete_raw, struct request *rq) {
-  return on_rq_complete(rq);
-}
