@@ -35,7 +35,8 @@ void Collector::StopSources() {
   for (auto& source : sources_) source->Stop();
 }
 
-std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
+std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame(
+    const ServerCounters& server) {
   const uint64_t start_ns = MonotonicNs();
   flatbuffers::FlatBufferBuilder fbb(64 * 1024);
   FrameSections sections;
@@ -67,6 +68,8 @@ std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
   agent.add_vanished_thread_count(l.vanished_thread_count);
   agent.add_collect_ns(end_ns - start_ns);
   agent.add_exit_without_final_count(l.exit_without_final_count);
+  agent.add_writing_consumer_count(server.writing_consumer_count);
+  agent.add_refused_consumer_count(server.refused_consumer_count);
   if (!sections.app_metrics_stats.IsNull())
     agent.add_app_metrics(sections.app_metrics_stats);
   const auto agent_stats = agent.Finish();

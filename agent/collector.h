@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/frame_sections.h"
 #include "agent/self_stats.h"
 #include "agent/source.h"
 #include "flatbuffers/flatbuffers.h"
@@ -24,7 +25,9 @@ class Collector {
 
   // Collects every available source and returns the interval's frame,
   // size-prefixed, ready for the wire. seq increases by one per call.
-  std::shared_ptr<const flatbuffers::DetachedBuffer> CollectFrame();
+  // `server` goes into AgentStats as it is.
+  std::shared_ptr<const flatbuffers::DetachedBuffer> CollectFrame(
+      const ServerCounters& server = {});
 
   const std::vector<std::unique_ptr<Source>>& sources() const {
     return sources_;

@@ -17,6 +17,13 @@ struct SourceLossCounters {
   uint64_t tracked_thread_count = 0;
 };
 
+// What the frame server reports about its consumers over the interval
+// (FrameServer::Counters), into AgentStats.
+struct ServerCounters {
+  uint64_t writing_consumer_count = 0;
+  uint64_t refused_consumer_count = 0;
+};
+
 // The parts of one Frame that sources build before the Frame table itself is
 // started (FlatBuffers needs children first). A zero offset means "absent".
 struct FrameSections {

@@ -180,7 +180,9 @@ int Run() {
       if (ready.timed_out) break;
     }
     if (stopping) break;
-    (*server)->Publish(collector.CollectFrame());
+    const FrameServer::Counters served = (*server)->TakeCounters();
+    (*server)->Publish(collector.CollectFrame(
+        {served.writing_consumer_count, served.refused_consumer_count}));
     deadline += interval_ns;
     const uint64_t now = MonotonicNs();
     if (deadline <= now)
@@ -191,7 +193,9 @@ int Run() {
   // their last switch) get a moment to land, then everything is drained.
   collector.StopSources();
   usleep(50 * 1000);
-  (*server)->Publish(collector.CollectFrame());
+  const FrameServer::Counters served = (*server)->TakeCounters();
+  (*server)->Publish(collector.CollectFrame(
+      {served.writing_consumer_count, served.refused_consumer_count}));
   (*server)->Flush(absl::Seconds(1));
   server->reset();  // flushes what it can, closes consumers, removes the socket
   LogInfo("stopped");
