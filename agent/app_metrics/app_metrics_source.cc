@@ -197,6 +197,7 @@ void AppMetricsSource::Stop() {
     }
   }
   unix_inode_ = 0;
+  kernel_drops_seen_[0] = kernel_drops_seen_[1] = 0;  // new sockets start at 0
   unix_fd_.reset();
   udp_fd_.reset();
   epoll_.reset();
