@@ -14,7 +14,7 @@ DEB_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libabsl-dev 
   flatbuffers-compiler libflatbuffers-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libclang-rt-14-dev cmake make g++ pkg-config procps linux-perf iproute2 \
   prometheus python3-flatbuffers python3-pandas python3-matplotlib \
-  libncurses-dev tmux
+  libncurses-dev tmux python3-aiodogstatsd libnet-statsd-perl
 
 ifeq ($(shell id -u),0)
   SUDO :=
@@ -22,7 +22,7 @@ else
   SUDO := $(shell command -v sudo 2>/dev/null)
 endif
 
-.PHONY: all build deps run test unit-test clean install format bench
+.PHONY: all build deps client-deps run test unit-test clean install format bench
 
 all: build
 
@@ -34,6 +34,24 @@ deps:
 	  echo "make deps: installing $$missing"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@$(MAKE) client-deps
+
+# Real StatsD clients from npm for tests/integration/app_metrics_clients_test.cc,
+# pinned by tests/clients/package-lock.json (hot-shots builds its optional
+# native unix-dgram module for UDS with node-gyp). Node and npm come from
+# Debian when missing.
+CLIENTS_DIR := tests/clients
+client-deps:
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "make deps: installing nodejs npm"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+	@if [ ! -f $(CLIENTS_DIR)/node_modules/.perfwire-installed ] || \
+	    [ $(CLIENTS_DIR)/package-lock.json -nt $(CLIENTS_DIR)/node_modules/.perfwire-installed ]; then \
+	  echo "make deps: npm ci in $(CLIENTS_DIR)"; \
+	  cd $(CLIENTS_DIR) && npm ci --no-audit --no-fund --loglevel=error && \
+	  touch node_modules/.perfwire-installed; \
 	fi
 
 $(BUILD_DIR)/CMakeCache.txt:

@@ -39,7 +39,8 @@ absl::Status Agent::Start() {
   return absl::OkStatus();
 }
 
-void Agent::Run(int stop_fd, const Publish& publish) {
+void Agent::Run(int stop_fd, const Publish& publish,
+                const AddAgentStats& add_agent_stats) {
   WaitSet waits;
   waits.Add(stop_fd, nullptr);
   for (const auto& source : collector_.sources()) {
@@ -60,14 +61,14 @@ void Agent::Run(int stop_fd, const Publish& publish) {
       if (ready.timed_out) break;
     }
     if (stopping) break;
-    publish(collector_.CollectFrame());
+    publish(collector_.CollectFrame(add_agent_stats));
     deadline += interval_ns;
     const uint64_t now = MonotonicNs();
     if (deadline <= now) deadline = now + interval_ns;  // late: skip, no burst
   }
   collector_.StopSources();
   absl::SleepFor(options_.final_grace);
-  publish(collector_.CollectFrame());
+  publish(collector_.CollectFrame(add_agent_stats));
 }
 
 }  // namespace perfwire

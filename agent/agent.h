@@ -27,6 +27,9 @@ class Agent {
  public:
   using Publish =
       std::function<void(std::shared_ptr<const flatbuffers::DetachedBuffer>)>;
+  // Adds the caller's own counters to a frame's AgentStats (e.g. the frame
+  // server's consumer counts), after the sources.
+  using AddAgentStats = std::function<void(FrameSections&)>;
 
   Agent(std::vector<RegisteredSource> sources, AgentOptions options);
 
@@ -41,8 +44,10 @@ class Agent {
   // then publishes the interval's frame. An interval that ran late is not
   // made up: the next deadline is one interval from now, so frames never
   // come in a burst. On stop: Stop() on every source, `final_grace`, and a
-  // final frame. `publish` runs on this thread.
-  void Run(int stop_fd, const Publish& publish);
+  // final frame. `publish` and `add_agent_stats` (if set) run on this
+  // thread, once per frame.
+  void Run(int stop_fd, const Publish& publish,
+           const AddAgentStats& add_agent_stats = {});
 
   const std::vector<std::unique_ptr<Source>>& sources() const {
     return collector_.sources();

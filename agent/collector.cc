@@ -34,13 +34,15 @@ void Collector::StopSources() {
   for (auto& source : sources_) source->Stop();
 }
 
-std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame() {
+std::shared_ptr<const flatbuffers::DetachedBuffer> Collector::CollectFrame(
+    const std::function<void(FrameSections&)>& add_agent_stats) {
   const uint64_t start_ns = MonotonicNs();
   flatbuffers::FlatBufferBuilder fbb(64 * 1024);
   FrameSections sections;
   for (auto& source : sources_) {
     if (source->status().available) source->Collect(fbb, sections);
   }
+  if (add_agent_stats) add_agent_stats(sections);
   FrameHeader header;
   header.sources.reserve(sources_.size());
   for (const auto& source : sources_)

@@ -1,10 +1,12 @@
 #ifndef PERFWIRE_AGENT_COLLECTOR_H_
 #define PERFWIRE_AGENT_COLLECTOR_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "agent/frame_sections.h"
 #include "agent/self_stats.h"
 #include "agent/source.h"
 #include "base/clock.h"
@@ -25,7 +27,10 @@ class Collector {
 
   // Collects every available source and returns the interval's frame,
   // size-prefixed, ready for the wire. seq increases by one per call.
-  std::shared_ptr<const flatbuffers::DetachedBuffer> CollectFrame();
+  // `add_agent_stats`, if set, adds the caller's own AgentStats counters
+  // after the sources.
+  std::shared_ptr<const flatbuffers::DetachedBuffer> CollectFrame(
+      const std::function<void(FrameSections&)>& add_agent_stats = {});
 
   const std::vector<std::unique_ptr<Source>>& sources() const {
     return sources_;

@@ -24,6 +24,7 @@
 #include "agent/preflight.h"
 #include "agent/server/frame_server.h"
 #include "base/unique_fd.h"
+#include "perfwire_generated.h"
 
 ABSL_FLAG(std::string, socket, "/run/perfwire/perfwire.sock",
           "Unix socket path consumers connect to; its directory is created if "
@@ -110,7 +111,17 @@ int Run() {
                        " every ",
                        absl::FormatDuration(agent_options.interval)));
 
-  agent.Run(stop_fd.get(), [&](auto frame) { (*server)->Publish(frame); });
+  // The server's own counts go into each frame's AgentStats.
+  auto add_server_counts = [&](FrameSections& sections) {
+    const FrameServer::Counters served = (*server)->TakeCounters();
+    sections.AddAgentCount(fb::AgentStats::VT_WRITING_CONSUMER_COUNT,
+                           served.writing_consumer_count);
+    sections.AddAgentCount(fb::AgentStats::VT_REFUSED_CONSUMER_COUNT,
+                           served.refused_consumer_count);
+  };
+  agent.Run(
+      stop_fd.get(), [&](auto frame) { (*server)->Publish(frame); },
+      add_server_counts);
   (*server)->Flush(absl::Seconds(1));
   server->reset();  // flushes what it can, closes consumers, removes the socket
   LogInfo("stopped");

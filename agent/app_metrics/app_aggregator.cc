@@ -1,7 +1,12 @@
 #include "agent/app_metrics/app_aggregator.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 
 namespace perfwire {
 namespace {
@@ -16,12 +21,77 @@ bool TagEqual(const StatsdTag& a, const StatsdTag& b) {
   return a.key == b.key && a.value == b.value;
 }
 
+// Sender keys: a pid below 2^32, a UDP source address with this bit set.
+constexpr uint64_t kUdpSenderBit = uint64_t{1} << 63;
+
+// 100% means no per-sender limit: the global one decides (and counts).
+size_t ShareOf(size_t limit, uint32_t percent) {
+  if (percent >= 100) return SIZE_MAX;
+  return std::max<size_t>(
+      1, static_cast<size_t>(static_cast<double>(limit) * percent / 100.0));
+}
+
 }  // namespace
 
-AppAggregator::AppAggregator(AppAggregatorLimits limits) : limits_(limits) {}
+uint64_t AppSenderKeyForUdp(uint32_t ipv4_host_order, uint16_t port) {
+  return kUdpSenderBit | (uint64_t{ipv4_host_order} << 16) | port;
+}
+
+std::string AppSenderDescription(uint64_t sender) {
+  if ((sender & kUdpSenderBit) == 0) return absl::StrCat("pid ", sender);
+  const uint32_t ip = static_cast<uint32_t>(sender >> 16);
+  return absl::StrFormat("udp %d.%d.%d.%d:%d", ip >> 24, (ip >> 16) & 0xff,
+                         (ip >> 8) & 0xff, ip & 0xff, sender & 0xffff);
+}
+
+uint32_t AppSenderPid(uint64_t sender) {
+  return (sender & kUdpSenderBit) ? 0 : static_cast<uint32_t>(sender);
+}
+
+AppAggregator::AppAggregator(AppAggregatorLimits limits)
+    : limits_(limits),
+      sender_max_series_(
+          ShareOf(limits.max_series, limits.sender_share_percent)),
+      sender_max_bytes_(
+          ShareOf(limits.max_memory_bytes, limits.sender_share_percent)) {}
+
+void AppAggregator::Release(const AppSeries& s) {
+  reserved_bytes_ -= s.reserved_bytes;
+  auto it = senders_.find(s.sender);
+  if (it == senders_.end()) return;
+  --it->second.series;
+  it->second.reserved_bytes -= s.reserved_bytes;
+  if (it->second.series == 0 && it->second.share_overflow_count == 0)
+    senders_.erase(it);
+}
+
+AppAggregator::ShareOverflow AppAggregator::TakeShareOverflow() {
+  ShareOverflow out;
+  for (auto it = senders_.begin(); it != senders_.end();) {
+    Sender& sender = it->second;
+    if (sender.share_overflow_count > 0) {
+      out.line_count += sender.share_overflow_count;
+      ++out.sender_count;
+      if (sender.share_overflow_count > out.top_line_count ||
+          (sender.share_overflow_count == out.top_line_count &&
+           it->first < out.top_sender)) {
+        out.top_line_count = sender.share_overflow_count;
+        out.top_sender = it->first;
+      }
+      sender.share_overflow_count = 0;
+    }
+    if (sender.series == 0) {
+      senders_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
 
 AppSeries* AppAggregator::FindOrCreate(const StatsdLine& line, uint32_t pid,
-                                       AddResult* result) {
+                                       uint64_t sender, AddResult* result,
+                                       bool* created) {
   sorted_tags_.assign(line.tags.begin(), line.tags.end());
   std::sort(sorted_tags_.begin(), sorted_tags_.end(), TagLess);
   sorted_tags_.erase(
@@ -43,6 +113,12 @@ AppSeries* AppAggregator::FindOrCreate(const StatsdLine& line, uint32_t pid,
   auto it = series_.find(key_);
   if (it != series_.end()) return it->second.get();
 
+  Sender& owner = senders_[sender];
+  if (owner.series >= sender_max_series_) {
+    ++owner.share_overflow_count;
+    *result = AddResult::kSenderShare;
+    return nullptr;
+  }
   if (series_.size() >= limits_.max_series) {
     ++series_overflow_count_;
     *result = AddResult::kSeriesCap;
@@ -54,6 +130,11 @@ AppSeries* AppAggregator::FindOrCreate(const StatsdLine& line, uint32_t pid,
                             line.kind == AppMetricKind::kDistribution;
   if (distribution) reserve += QuantileSketch::kMaxBytes;
   if (line.kind == AppMetricKind::kSet) reserve += DistinctCounter::kMaxBytes;
+  if (owner.reserved_bytes + reserve > sender_max_bytes_) {
+    ++owner.share_overflow_count;
+    *result = AddResult::kSenderShare;
+    return nullptr;
+  }
   if (reserved_bytes_ + reserve > limits_.max_memory_bytes) {
     ++memory_overflow_count_;
     *result = AddResult::kMemoryCap;
@@ -64,6 +145,7 @@ AppSeries* AppAggregator::FindOrCreate(const StatsdLine& line, uint32_t pid,
   series->name.assign(line.name);
   series->kind = line.kind;
   series->pid = pid;
+  series->sender = sender;
   series->tags.reserve(sorted_tags_.size());
   for (const StatsdTag& t : sorted_tags_)
     series->tags.emplace_back(t.key, t.value);
@@ -72,32 +154,60 @@ AppSeries* AppAggregator::FindOrCreate(const StatsdLine& line, uint32_t pid,
     series->distinct = std::make_unique<DistinctCounter>();
   series->reserved_bytes = reserve;
   reserved_bytes_ += reserve;
+  ++owner.series;
+  owner.reserved_bytes += reserve;
   AppSeries* raw = series.get();
   series_.emplace(key_, std::move(series));
+  *created = true;
   return raw;
 }
 
 AppAggregator::AddResult AppAggregator::Add(const StatsdLine& line,
-                                            uint32_t pid, uint64_t now_ns) {
+                                            uint32_t pid, uint64_t now_ns,
+                                            uint64_t sender) {
   AddResult result = AddResult::kOk;
-  AppSeries* s = FindOrCreate(line, pid, &result);
+  bool created = false;
+  AppSeries* s = FindOrCreate(line, pid, sender, &result, &created);
   if (s == nullptr) return result;
   const double weight = 1.0 / line.sample_rate;
+  // Check first, apply after: a line that would leave a non-finite value
+  // changes nothing.
+  bool finite = std::isfinite(weight);
   switch (line.kind) {
-    case AppMetricKind::kCounter:
-      for (const StatsdValue& v : line.values) s->value += v.number * weight;
-      s->sample_count += line.values.size();
+    case AppMetricKind::kCounter: {
+      double value = s->value;
+      for (const StatsdValue& v : line.values) value += v.number * weight;
+      finite = finite && std::isfinite(value);
+      if (finite) {
+        s->value = value;
+        s->sample_count += line.values.size();
+      }
       break;
-    case AppMetricKind::kGauge:
-      for (const StatsdValue& v : line.values)
-        s->value = v.delta ? s->value + v.number : v.number;
-      s->sample_count += line.values.size();
-      s->gauge_updated = true;
-      s->last_update_ns = now_ns;
+    }
+    case AppMetricKind::kGauge: {
+      const bool deltas = limits_.signed_gauge == SignedGauge::kDelta;
+      double value = s->value;
+      for (const StatsdValue& v : line.values) {
+        value = deltas && v.delta ? value + v.number : v.number;
+        finite = finite && std::isfinite(value);
+      }
+      if (finite) {
+        s->value = value;
+        s->sample_count += line.values.size();
+        s->gauge_updated = true;
+        s->last_update_ns = now_ns;
+      }
       break;
+    }
     case AppMetricKind::kTiming:
     case AppMetricKind::kHistogram:
-    case AppMetricKind::kDistribution:
+    case AppMetricKind::kDistribution: {
+      double sum = s->sum;
+      for (const StatsdValue& v : line.values) sum += v.number * weight;
+      const double weighted_count =
+          s->weighted_count + weight * static_cast<double>(line.values.size());
+      finite = finite && std::isfinite(sum) && std::isfinite(weighted_count);
+      if (!finite) break;
       for (const StatsdValue& v : line.values) {
         if (s->sample_count == 0) {
           s->min = s->max = v.number;
@@ -106,17 +216,25 @@ AppAggregator::AddResult AppAggregator::Add(const StatsdLine& line,
           s->max = std::max(s->max, v.number);
         }
         ++s->sample_count;
-        s->weighted_count += weight;
-        s->sum += v.number * weight;
         s->sketch->Add(v.number);
       }
+      s->sum = sum;
+      s->weighted_count = weighted_count;
       break;
+    }
     case AppMetricKind::kSet:
+      finite = true;  // no numbers
       s->distinct->Add(line.set_member);
       ++s->sample_count;
       break;
   }
-  return result;
+  if (finite) return result;
+  if (created) {
+    // key_ still holds this line's key.
+    Release(*s);
+    series_.erase(key_);
+  }
+  return AddResult::kNotFinite;
 }
 
 std::vector<const AppSeries*> AppAggregator::Reportable() const {
@@ -143,7 +261,7 @@ void AppAggregator::Reset(uint64_t now_ns) {
       s.gauge_updated = false;
       ++it;
     } else {
-      reserved_bytes_ -= s.reserved_bytes;
+      Release(s);
       series_.erase(it++);
     }
   }

@@ -6,8 +6,35 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/app_metrics/app_metrics_source.h"
+
+namespace perfwire {
+
+// --app_signed_gauge: "set" or "delta".
+struct SignedGaugeFlag {
+  SignedGauge value = SignedGauge::kSet;
+};
+
+bool AbslParseFlag(absl::string_view text, SignedGaugeFlag* flag,
+                   std::string* error) {
+  if (text == "set") {
+    flag->value = SignedGauge::kSet;
+  } else if (text == "delta") {
+    flag->value = SignedGauge::kDelta;
+  } else {
+    *error = "want set or delta";
+    return false;
+  }
+  return true;
+}
+
+std::string AbslUnparseFlag(SignedGaugeFlag flag) {
+  return flag.value == SignedGauge::kSet ? "set" : "delta";
+}
+
+}  // namespace perfwire
 
 ABSL_FLAG(std::string, app_socket, "/run/perfwire/app.sock",
           "Unix datagram socket for StatsD/DogStatsD app metrics (empty: off)");
@@ -23,6 +50,15 @@ ABSL_FLAG(uint32_t, app_max_datagram_bytes, 8192,
 ABSL_FLAG(uint32_t, app_max_series, 10000,
           "distinct app series per interval (gauges carry over); lines for "
           "more are dropped and counted");
+ABSL_FLAG(uint32_t, app_sender_share_percent, 25,
+          "one sender (a process; a UDP source address) may hold at most "
+          "this percent of --app_max_series and of --app_max_memory_bytes, "
+          "so it cannot lock other senders out (1-100; 100: no per-sender "
+          "limit); lines beyond it are dropped and counted per sender");
+ABSL_FLAG(perfwire::SignedGaugeFlag, app_signed_gauge, {},
+          "what a gauge value with a sign means: set (\"-7|g\" sets -7, as "
+          "DogStatsD, hot-shots, aiodogstatsd, go-statsd-client) or delta "
+          "(\"-7|g\" subtracts 7, \"+3|g\" adds 3, as etsy StatsD)");
 ABSL_FLAG(uint64_t, app_max_memory_bytes, uint64_t{64} << 20,
           "worst-case memory of all app series; lines for new series beyond "
           "it are dropped and counted");
@@ -46,6 +82,9 @@ AppMetricsSourceOptions AppMetricsOptionsFromFlags() {
       std::max<uint32_t>(absl::GetFlag(FLAGS_app_read_budget), 1);
   o.limits.max_series = absl::GetFlag(FLAGS_app_max_series);
   o.limits.max_memory_bytes = absl::GetFlag(FLAGS_app_max_memory_bytes);
+  o.limits.sender_share_percent = std::clamp<uint32_t>(
+      absl::GetFlag(FLAGS_app_sender_share_percent), 1, 100);
+  o.limits.signed_gauge = absl::GetFlag(FLAGS_app_signed_gauge).value;
   o.limits.gauge_ttl_ns = static_cast<uint64_t>(
       absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_app_gauge_ttl)));
   return o;

@@ -1,6 +1,7 @@
 #include "agent/app_metrics/app_metrics_source.h"
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -9,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -55,6 +57,8 @@ AppMetricsSource::AppMetricsSource(AppMetricsSourceOptions options)
   buffer_.resize(options_.max_datagram_bytes);
 }
 
+AppMetricsSource::~AppMetricsSource() { Stop(); }
+
 absl::Status AppMetricsSource::Start() {
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   absl::Status s =
@@ -80,9 +84,12 @@ absl::Status AppMetricsSource::Start() {
   if (udp_fd_)
     absl::StrAppend(&where, where.empty() ? "" : " + ",
                     "udp:", options_.udp_address);
-  status_.reason = absl::StrCat("statsd/dogstatsd on ", where, "; max ",
-                                options_.limits.max_series, " series, ",
-                                options_.limits.max_memory_bytes >> 20, " MiB");
+  status_.reason = absl::StrCat(
+      "statsd/dogstatsd on ", where, "; max ", options_.limits.max_series,
+      " series, ", options_.limits.max_memory_bytes >> 20, " MiB, ",
+      std::min<uint32_t>(options_.limits.sender_share_percent, 100),
+      "% per sender; signed gauges ",
+      options_.limits.signed_gauge == SignedGauge::kSet ? "set" : "delta");
   if (unix_socket_.valid()) {
     // The kernel queues at most this many datagrams per Unix socket; senders
     // using MSG_DONTWAIT drop beyond it while the collector is busy.
@@ -146,22 +153,47 @@ absl::Status AppMetricsSource::OpenUdpSocket() {
 
 void AppMetricsSource::Stop() {
   unix_socket_.Close();  // removes the socket file only if still ours
+  kernel_drops_seen_[0] = kernel_drops_seen_[1] = 0;  // new sockets start at 0
   udp_fd_.reset();
   epoll_.reset();
 }
 
-void AppMetricsSource::IngestDatagram(std::string_view datagram, uint32_t pid) {
+void AppMetricsSource::IngestDatagram(std::string_view datagram, uint32_t pid,
+                                      uint64_t sender) {
   ++datagram_count_;
   const uint64_t now_ns = MonotonicNs();
   ForEachStatsdLine(datagram, [&](std::string_view line) {
-    if (const char* why = ParseStatsdLine(line, &line_)) {
+    const char* why = ParseStatsdLine(line, &line_);
+    if (why == nullptr && aggregator_.Add(line_, pid, now_ns, sender) ==
+                              AppAggregator::AddResult::kNotFinite) {
+      why = "value overflows (the series would not be finite)";
+    }
+    if (why != nullptr) {
       if (malformed_line_count_++ == 0)
         malformed_line_sample_ = DescribeMalformedLine(line, why);
       return;
     }
     ++line_count_;
-    aggregator_.Add(line_, pid, now_ns);
   });
+}
+
+uint64_t AppMetricsSource::TakeKernelDrops() {
+  uint64_t total = 0;
+  const int fds[2] = {unix_socket_.fd(), udp_fd_.get()};
+  for (int i = 0; i < 2; ++i) {
+    if (fds[i] < 0) continue;
+    uint32_t meminfo[SK_MEMINFO_VARS] = {};
+    socklen_t len = sizeof(meminfo);
+    if (getsockopt(fds[i], SOL_SOCKET, SO_MEMINFO, meminfo, &len) != 0 ||
+        len <= SK_MEMINFO_DROPS * sizeof(uint32_t)) {
+      continue;  // kernels before 4.12: not reported
+    }
+    const uint32_t drops = meminfo[SK_MEMINFO_DROPS];
+    // The kernel's counter is 32 bits; unsigned subtraction survives a wrap.
+    total += drops - kernel_drops_seen_[i];
+    kernel_drops_seen_[i] = drops;
+  }
+  return total;
 }
 
 void AppMetricsSource::Drain() {
@@ -170,6 +202,7 @@ void AppMetricsSource::Drain() {
   int fds[2] = {unix_socket_.fd(), udp_fd_.get()};
   bool open[2] = {unix_socket_.valid(), udp_fd_.valid()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+  sockaddr_in from{};
   while (open[0] || open[1]) {
     for (int i = 0; i < 2; ++i) {
       if (!open[i]) continue;
@@ -185,6 +218,10 @@ void AppMetricsSource::Drain() {
       msg.msg_iovlen = 1;
       msg.msg_control = control;
       msg.msg_controllen = sizeof(control);
+      if (i == 1) {
+        msg.msg_name = &from;
+        msg.msg_namelen = sizeof(from);
+      }
       const ssize_t n =
           recvmsg(fds[i], &msg, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
       if (n < 0) {
@@ -208,8 +245,14 @@ void AppMetricsSource::Drain() {
           pid = static_cast<uint32_t>(cred.pid);
         }
       }
+      // A UDP sender is its source address (one per client socket); a Unix
+      // one its pid.
+      const uint64_t sender =
+          i == 1 ? AppSenderKeyForUdp(ntohl(from.sin_addr.s_addr),
+                                      ntohs(from.sin_port))
+                 : pid;
       IngestDatagram(std::string_view(buffer_.data(), static_cast<size_t>(n)),
-                     pid);
+                     pid, sender);
     }
   }
 }
@@ -229,6 +272,11 @@ void AppMetricsSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   const auto sample = malformed_line_sample_.empty()
                           ? 0
                           : fbb.CreateString(malformed_line_sample_);
+  const AppAggregator::ShareOverflow share = aggregator_.TakeShareOverflow();
+  const auto top_sender =
+      share.sender_count == 0
+          ? 0
+          : fbb.CreateString(AppSenderDescription(share.top_sender));
   fb::AppMetricsStatsBuilder b(fbb);
   b.add_datagram_count(datagram_count_);
   b.add_line_count(line_count_);
@@ -240,6 +288,12 @@ void AppMetricsSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   b.add_series_count(aggregator_.series_count());
   b.add_reserved_bytes(aggregator_.reserved_bytes());
   b.add_budget_exhausted_count(budget_exhausted_count_);
+  b.add_share_overflow_count(share.line_count);
+  b.add_share_overflow_sender_count(share.sender_count);
+  if (!top_sender.IsNull()) b.add_share_overflow_top_sender(top_sender);
+  b.add_share_overflow_top_pid(AppSenderPid(share.top_sender));
+  b.add_share_overflow_top_count(share.top_line_count);
+  b.add_kernel_dropped_datagram_count(TakeKernelDrops());
   sections.SetAgent(fb::AgentStats::VT_APP_METRICS, b.Finish());
   datagram_count_ = line_count_ = malformed_line_count_ = 0;
   oversize_datagram_count_ = budget_exhausted_count_ = 0;

@@ -40,6 +40,9 @@ struct AppMetricsSourceOptions {
 class AppMetricsSource : public Source {
  public:
   explicit AppMetricsSource(AppMetricsSourceOptions options);
+  // Stops (removes the socket file it created), so an agent that gives up
+  // after its sources started leaves nothing behind.
+  ~AppMetricsSource() override;
   absl::Status Start() override;
   void Collect(flatbuffers::FlatBufferBuilder& fbb,
                FrameSections& sections) override;
@@ -49,13 +52,20 @@ class AppMetricsSource : public Source {
   void OnWakeup() override;
 
   // What each received datagram goes through (also used by tests):
-  // split into lines, parse, aggregate under `pid` (0: unknown).
-  void IngestDatagram(std::string_view datagram, uint32_t pid);
+  // split into lines, parse, aggregate under `pid` (0: unknown) for the
+  // sender `sender` (AppSenderKeyForUdp, or the pid).
+  void IngestDatagram(std::string_view datagram, uint32_t pid, uint64_t sender);
+  void IngestDatagram(std::string_view datagram, uint32_t pid) {
+    IngestDatagram(datagram, pid, pid);
+  }
 
  private:
   absl::Status OpenUnixSocket();
   absl::Status OpenUdpSocket();
   void Drain();
+  // Datagrams the kernel dropped on our sockets since the last call
+  // (SO_MEMINFO's SK_MEMINFO_DROPS).
+  uint64_t TakeKernelDrops();
 
   AppMetricsSourceOptions options_;
   SourceStatus status_;
@@ -63,6 +73,7 @@ class AppMetricsSource : public Source {
   BoundUnixSocket unix_socket_;
   UniqueFd udp_fd_;
   UniqueFd epoll_;
+  uint32_t kernel_drops_seen_[2] = {0, 0};  // SK_MEMINFO_DROPS: unix, udp
   std::vector<char> buffer_;
   StatsdLine line_;  // reused across lines
 
@@ -77,9 +88,9 @@ class AppMetricsSource : public Source {
 
 // Options from the command-line flags --app_socket, --app_socket_mode,
 // --statsd_udp, --statsd_udp_address, --app_max_datagram_bytes,
-// --app_max_series, --app_max_memory_bytes, --app_gauge_ttl,
-// --app_read_budget (agent/app_metrics/app_metrics_flags.cc; only perfwired
-// links them).
+// --app_max_series, --app_sender_share_percent, --app_max_memory_bytes,
+// --app_gauge_ttl, --app_signed_gauge, --app_read_budget
+// (agent/app_metrics/app_metrics_flags.cc; only perfwired links them).
 AppMetricsSourceOptions AppMetricsOptionsFromFlags();
 
 }  // namespace perfwire

@@ -19,9 +19,22 @@ bool ValidName(std::string_view s) {
   return true;
 }
 
+// Tags and set members: spaces are allowed (real clients send them and the
+// Datadog agent keeps them); field and list separators are not.
 bool ValidTagText(std::string_view s) {
   for (char c : s) {
-    if (IsControl(c) || c == ' ' || c == '|' || c == ',') return false;
+    if (IsControl(c) || c == '|' || c == ',') return false;
+  }
+  return true;
+}
+
+// A DogStatsD extension field "key:value" with a lower-case ASCII key, e.g.
+// v1.5 "e:" (external data) or v1.6 "card:" (cardinality).
+bool IsKeyValueField(std::string_view field) {
+  const size_t colon = field.find(':');
+  if (colon == 0 || colon == std::string_view::npos) return false;
+  for (char c : field.substr(0, colon)) {
+    if (c < 'a' || c > 'z') return false;
   }
   return true;
 }
@@ -147,8 +160,10 @@ const char* ParseStatsdLine(std::string_view line, StatsdLine* out) {
       if (saw_tags) return "repeated tags";
       saw_tags = true;
       if (const char* why = ParseTags(field.substr(1), &out->tags)) return why;
-    } else if (field.starts_with("c:") || field.front() == 'T') {
-      // DogStatsD container id / client timestamp: accepted and ignored.
+    } else if (field.front() == 'T' || IsKeyValueField(field)) {
+      // DogStatsD client timestamp, container id (c:), external data (e:),
+      // cardinality (card:) and any later key:value field: accepted and
+      // ignored, as the Datadog agent does.
     } else {
       return "unknown field";
     }

@@ -12,13 +12,20 @@
 //   type   := 'c' | 'g' | 'ms' | 'h' | 'd' | 's'
 //   field  := '@' rate                      (0 < rate <= 1)
 //           | '#' tag ( ',' tag )*          (tag := key [ ':' value ])
-//           | 'c:' container-id | 'T' unix-seconds   (DogStatsD; accepted,
-//           ignored)
+//           | 'T' unix-seconds                       (DogStatsD; accepted,
+//           | key ':' text   (key: [a-z]+)            ignored: 'c:' container
+//                                                    id, v1.5 'e:' external
+//                                                    data, v1.6 'card:'
+//                                                    cardinality, and any
+//                                                    later key:value field,
+//                                                    as the Datadog agent)
 //
-// A gauge value written with a leading '+' or '-' is a delta to the current
-// value (StatsD semantics); otherwise it sets the value. Numbers are finite
-// decimal floating point. Names, tag keys and tag values contain no control
-// bytes and no ' ', '|', '#', ',' (names also no ':' or '@').
+// A gauge value written with a leading '+' or '-' is marked signed
+// (StatsdValue::delta); whether it moves or sets the gauge is the
+// aggregator's choice (AppAggregatorLimits::signed_gauge). Numbers are finite
+// decimal floating point. Names contain no control bytes and no ' ', '|',
+// '#', ',', ':' or '@'; tag keys, tag values and set members no control bytes
+// and no '|' or ',' (spaces are allowed).
 
 #include <cstddef>
 #include <cstdint>

@@ -15,10 +15,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "agent/log.h"
+#include "agent/self_stats.h"
 #include "agent/server/frame_queue.h"
+#include "base/clock.h"
 #include "base/errno_status.h"
 #include "base/send_all.h"
 #include "perfwire_generated.h"
+#include "schema_text.h"
 
 namespace perfwire {
 namespace {}  // namespace
@@ -208,15 +211,21 @@ void FrameServer::ServeConnections() {
     for (size_t i = 0; i < watched.size(); ++i) {
       const short revents = fds[i + 2].revents;
       Consumer* consumer = watched[i];
-      if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
-        Remove(consumer);
-      } else if (revents & POLLIN) {
-        // Consumers have nothing to say; discard what they send.
-        char scratch[512];
-        const ssize_t n =
-            ::recv(consumer->fd(), scratch, sizeof(scratch), MSG_DONTWAIT);
+      if (revents & POLLIN) {
+        // Consumers have nothing to say: one that sends a byte is gone.
+        char byte;
+        const ssize_t n = ::recv(consumer->fd(), &byte, 1, MSG_DONTWAIT);
+        if (n > 0) {
+          writing_consumer_count_.fetch_add(1);
+          LogWarning(
+              "disconnecting a consumer that wrote to the frame socket (the "
+              "protocol is read-only for clients)");
+          Remove(consumer);
+          continue;
+        }
         if (n == 0) consumer->peer_write_closed = true;
       }
+      if (revents & (POLLHUP | POLLERR | POLLNVAL)) Remove(consumer);
     }
   }
 }
@@ -231,13 +240,41 @@ void FrameServer::Accept() {
   }
   absl::MutexLock lock(&mu_);
   if (consumers_.size() >= options_.max_consumers) {
-    LogWarning(absl::StrCat("refusing a consumer: ", consumers_.size(),
-                            " are connected (max_consumers)"));
-    return;  // closes fd
+    Refuse(std::move(fd), consumers_.size());
+    return;
   }
   consumers_.push_back(std::make_unique<Consumer>(
       std::move(fd), options_.queue_frames, [this] { Wake(); }));
   LogInfo(absl::StrCat("consumer connected (", consumers_.size(), " now)"));
+}
+
+void FrameServer::Refuse(UniqueFd fd, size_t connected) {
+  refused_consumer_count_.fetch_add(1);
+  const std::string reason =
+      absl::StrCat(connected, " consumers already connected (--max_consumers)");
+  LogWarning(absl::StrCat("refusing a consumer: ", reason));
+  flatbuffers::FlatBufferBuilder fbb(256);
+  const auto status =
+      fb::CreateSourceStatusDirect(fbb, "perfwired", false, reason.c_str());
+  const auto sources = fbb.CreateVector(&status, 1);
+  fb::FrameBuilder frame(fbb);
+  frame.add_schema_version(kSchemaVersion);
+  frame.add_monotonic_ns(MonotonicNs());
+  frame.add_realtime_ns(RealtimeNs());
+  frame.add_sources(sources);
+  fbb.FinishSizePrefixed(frame.Finish(), fb::FrameIdentifier());
+  // A fresh connection's send buffer is empty: this never blocks. On failure
+  // the peer just sees the close.
+  [[maybe_unused]] const ssize_t n =
+      ::send(fd.get(), fbb.GetBufferPointer(), fbb.GetSize(),
+             MSG_DONTWAIT | MSG_NOSIGNAL);
+}  // closes fd
+
+FrameServer::Counters FrameServer::TakeCounters() {
+  Counters counters;
+  counters.writing_consumer_count = writing_consumer_count_.exchange(0);
+  counters.refused_consumer_count = refused_consumer_count_.exchange(0);
+  return counters;
 }
 
 void FrameServer::Remove(Consumer* consumer) {

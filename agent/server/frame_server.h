@@ -34,8 +34,17 @@ struct ServerOptions {
 // consumer: each consumer has its own bounded queue and writer thread; when
 // its queue is full the oldest frame is dropped, and every later frame it
 // receives carries its cumulative drop count in consumer_dropped_frame_count.
-// A consumer that disconnects or fails a write is removed. Consumers are never
-// read from; bytes they send are discarded.
+// A consumer that disconnects or fails a write is removed.
+//
+// The protocol is read-only for consumers: one that sends any byte is
+// disconnected at once and counted (a client writing in a loop must not cost
+// the agent a core); shutting down its sending side is fine. A connection
+// beyond max_consumers gets one refusal frame and is closed: a valid Frame
+// (schema_version set, no `agent` table) whose only `sources` entry is
+// {name: "perfwired", available: false, reason: "N consumers already
+// connected (--max_consumers)"}. FrameStream (clients/lib/frame_stream.h)
+// turns it into ResourceExhausted; older clients see one empty frame whose
+// source status says why.
 //
 // Threads: one that accepts connections and watches for hang-ups, one writer
 // per consumer. Publish() and consumer_count() are thread-safe.
@@ -73,6 +82,13 @@ class FrameServer {
   // Consumers connected now.
   size_t consumer_count() const;
 
+  // Since the last call (for the interval's AgentStats); thread-safe.
+  struct Counters {
+    uint64_t writing_consumer_count = 0;  // disconnected: they sent bytes
+    uint64_t refused_consumer_count = 0;  // refused at max_consumers
+  };
+  Counters TakeCounters();
+
  private:
   class Consumer;
   struct ConstructorKey {};
@@ -85,6 +101,7 @@ class FrameServer {
  private:
   void ServeConnections();  // the accept thread's loop
   void Accept();
+  void Refuse(UniqueFd fd, size_t connected);
   void Remove(Consumer* consumer);
   void Wake();
 
@@ -92,6 +109,8 @@ class FrameServer {
   BoundUnixSocket socket_;
   const UniqueFd wake_fd_;  // eventfd: stop request or a writer finished
   std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> writing_consumer_count_{0};
+  std::atomic<uint64_t> refused_consumer_count_{0};
 
   mutable absl::Mutex mu_;
   // Added and removed only by the accept thread (and the destructor after it

@@ -88,7 +88,20 @@ absl::StatusOr<const fb::Frame*> FrameStream::ReadFrame() {
   }
   const uint8_t* body = message_.data() + kWirePrefixBytes;
   if (absl::Status s = VerifyFrame(body, size); !s.ok()) return s;
-  return fb::GetFrame(body);
+  const fb::Frame* frame = fb::GetFrame(body);
+  // perfwired's refusal (agent/server/frame_server.h): no AgentStats, one
+  // unavailable source named "perfwired" whose reason says why.
+  if (frame->agent() == nullptr && frame->sources() != nullptr &&
+      frame->sources()->size() == 1) {
+    const fb::SourceStatus* only = frame->sources()->Get(0);
+    if (!only->available() && only->name() != nullptr &&
+        only->name()->string_view() == "perfwired") {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "perfwired refused: ",
+          only->reason() ? only->reason()->str() : std::string("no reason")));
+    }
+  }
+  return frame;
 }
 
 absl::StatusOr<size_t> FrameStream::ReadFully(uint8_t* out, size_t size) {

@@ -39,6 +39,8 @@ class FrameStream {
   //     kMaxFrameBytes, or bytes that fail FlatBuffers verification;
   //   FailedPrecondition: not a perfwire stream, or a frame of an incompatible
   //     schema version (see VerifyFrame);
+  //   ResourceExhausted: perfwired refused this connection, e.g. "perfwired
+  //     refused: 64 consumers already connected (--max_consumers)";
   //   another code for a read error (errno).
   // Any error except OutOfRange leaves the stream out of step: later calls
   // return the same error.

@@ -7,7 +7,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -111,7 +113,7 @@ TEST_F(AppMetricsAgentTest,
   EXPECT_EQ(req->tags()->Get(1)->value()->str(), "/a");
   const fb::AppSeries* queue = FindSeries(f, "py.queue", pid);
   ASSERT_NE(queue, nullptr);
-  EXPECT_EQ(queue->value(), 10.0);
+  EXPECT_EQ(queue->value(), 3.0);  // "+3|g" sets (--app_signed_gauge=set)
   EXPECT_TRUE(queue->gauge_updated());
   const fb::AppSeries* lat = FindSeries(f, "py.lat", pid);
   ASSERT_NE(lat, nullptr);
@@ -142,7 +144,7 @@ TEST_F(AppMetricsAgentTest,
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(FindSeries(f, "py.req", pid), nullptr);
   ASSERT_NE(FindSeries(f, "py.queue", pid), nullptr);
-  EXPECT_EQ(FindSeries(f, "py.queue", pid)->value(), 10.0);
+  EXPECT_EQ(FindSeries(f, "py.queue", pid)->value(), 3.0);
   EXPECT_FALSE(FindSeries(f, "py.queue", pid)->gauge_updated());
   python.Finish(nullptr);
 }
@@ -164,7 +166,7 @@ TEST_F(AppMetricsAgentTest, RawShellDatagramsOverUdp) {
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(FindSeries(f, "sh.hits", 0)->value(), 10.0);
   ASSERT_NE(FindSeries(f, "sh.temp", 0), nullptr);
-  EXPECT_EQ(FindSeries(f, "sh.temp", 0)->value(), -1.5);  // a delta from 0
+  EXPECT_EQ(FindSeries(f, "sh.temp", 0)->value(), -1.5);
 }
 
 // One million datagrams from two blocking senders: a third garbage, the
@@ -239,7 +241,8 @@ TEST_F(AppMetricsAgentTest, FloodKeepsIntervalTimingAndMemoryBounded) {
     ASSERT_NE(st, nullptr);
     datagrams += st->datagram_count();
     malformed += st->malformed_line_count();
-    overflow += st->series_overflow_count();
+    // Both senders are this process: its share fills before the global cap.
+    overflow += st->series_overflow_count() + st->share_overflow_count();
     EXPECT_LE(st->series_count(), 1000u);
     EXPECT_LE(st->reserved_bytes(), 8388608u);
     ASSERT_LT(frames, 3000u) << "flood never finished";
@@ -262,6 +265,124 @@ TEST_F(AppMetricsAgentTest, FloodKeepsIntervalTimingAndMemoryBounded) {
   EXPECT_GT(overflow, 0u);
   // The agent is still healthy and answers.
   EXPECT_TRUE(agent_->started());
+}
+
+// Issue 15.2 end to end: "g:1e308|g" then "g:+1e308|g" (under etsy delta
+// semantics, where the second line overflows) and a counter summing past
+// DBL_MAX used to put inf into every frame. The lines are rejected and
+// counted; no frame value is non-finite.
+TEST_F(AppMetricsAgentTest, OverflowingValuesNeverReachTheFrames) {
+  PERFWIRE_REQUIRE_BPF();
+  StartAgent({"--app_signed_gauge=delta"});
+  const std::string script = absl::StrCat(
+      "import socket\n"
+      "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+      "s.connect('",
+      app_socket_,
+      "')\n"
+      "s.send(b'ov.g:1e308|g')\n"
+      "s.send(b'ov.g:+1e308|g')\n"
+      "s.send(b'ov.c:1e308|c\\nov.c:1e308|c')\n"
+      "s.send(b'ov.t:1e308:1e308|ms')\n");
+  Child python("/usr/bin/python3", {"-c", script});
+  ASSERT_EQ(python.Finish(nullptr), 0);
+  uint64_t malformed = 0;
+  std::string sample;
+  bool saw_gauge = false;
+  for (int i = 0; i < 15 && (malformed < 3 || !saw_gauge); ++i) {
+    const fb::Frame* f =
+        ReadUntil(*stream_, 1, [](const fb::Frame*) { return true; });
+    ASSERT_NE(f, nullptr);
+    const fb::AppMetricsStats* st = f->agent()->app_metrics();
+    ASSERT_NE(st, nullptr);
+    malformed += st->malformed_line_count();
+    if (st->malformed_line_sample() && sample.empty())
+      sample = st->malformed_line_sample()->str();
+    if (f->app_metrics() == nullptr) continue;
+    for (const fb::AppSeries* s : *f->app_metrics()) {
+      EXPECT_TRUE(std::isfinite(s->value()) && std::isfinite(s->sum()) &&
+                  std::isfinite(s->count()))
+          << s->name()->str();
+      if (s->name()->string_view() == "ov.g") {
+        saw_gauge = true;
+        EXPECT_EQ(s->value(), 1e308);
+      }
+    }
+  }
+  EXPECT_TRUE(saw_gauge);
+  EXPECT_EQ(malformed, 3u);
+  EXPECT_EQ(sample,
+            "line 'ov.g:+1e308|g': value overflows (the series would not be "
+            "finite)");
+}
+
+// Issue 15.3 end to end: one process sends 10,000 gauges once and stays
+// alive; another process's series still get in, and the frame names the
+// flooding process as the sender over its share.
+TEST_F(AppMetricsAgentTest, OneFloodingProcessDoesNotLockOthersOut) {
+  PERFWIRE_REQUIRE_BPF();
+  StartAgent();  // defaults: 10,000 series, 25% per sender
+  const std::string flood = absl::StrCat(
+      "import socket, os, sys, time\n"
+      "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+      "s.connect('",
+      app_socket_,
+      "')\n"
+      "for d in range(100):\n"
+      "    s.send(b'\\n'.join(b'fl.g%d:1|g' % (d * 100 + i) "
+      "for i in range(100)))\n"
+      "print(os.getpid(), flush=True)\n"
+      "time.sleep(60)\n");
+  // The flooder stays alive (its gauges with it) until the Child is
+  // destroyed, which kills it.
+  Child flooder("/usr/bin/python3", {"-c", flood});
+  const std::string flood_pid_line = flooder.ReadLineStartingWith("");
+  ASSERT_FALSE(flood_pid_line.empty());
+  const uint32_t flood_pid = static_cast<uint32_t>(std::stoul(flood_pid_line));
+  const std::string other = absl::StrCat(
+      "import socket, os\n"
+      "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+      "s.connect('",
+      app_socket_,
+      "')\n"
+      "s.send(b'other.depth:42|g')\n"
+      "print(os.getpid(), flush=True)\n");
+  Child sender("/usr/bin/python3", {"-c", other});
+  const uint32_t other_pid =
+      static_cast<uint32_t>(std::stoul(sender.ReadLineStartingWith("")));
+  uint64_t share_overflow = 0;
+  std::string top;
+  uint32_t top_pid = 0;
+  uint64_t flood_series = 0;
+  bool other_seen = false;
+  for (int i = 0; i < 15 && !(other_seen && share_overflow > 0); ++i) {
+    const fb::Frame* f =
+        ReadUntil(*stream_, 1, [](const fb::Frame*) { return true; });
+    ASSERT_NE(f, nullptr);
+    const fb::AppMetricsStats* st = f->agent()->app_metrics();
+    ASSERT_NE(st, nullptr);
+    share_overflow += st->share_overflow_count();
+    if (st->share_overflow_top_sender()) {
+      top = st->share_overflow_top_sender()->str();
+      top_pid = st->share_overflow_top_pid();
+    }
+    if (f->app_metrics() == nullptr) continue;
+    uint64_t n = 0;
+    for (const fb::AppSeries* s : *f->app_metrics()) {
+      n += s->pid() == flood_pid;
+      if (s->name()->string_view() == "other.depth" && s->pid() == other_pid) {
+        other_seen = true;
+        EXPECT_EQ(s->value(), 42.0);
+      }
+    }
+    flood_series = std::max(flood_series, n);
+  }
+  EXPECT_TRUE(other_seen) << "the second process was locked out";
+  EXPECT_EQ(flood_series, 2500u);
+  EXPECT_EQ(share_overflow, 10000u - 2500u);
+  EXPECT_EQ(top, absl::StrCat("pid ", flood_pid));
+  EXPECT_EQ(top_pid, flood_pid);
+  sender.Finish(nullptr);
 }
 
 }  // namespace

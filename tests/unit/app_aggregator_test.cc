@@ -1,5 +1,6 @@
 #include "agent/app_metrics/app_aggregator.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,8 @@ TEST_F(AppAggregatorTest, CountersSumScaledBySampleRate) {
 }
 
 TEST_F(AppAggregatorTest, GaugesSetMoveAndPersist) {
+  limits_.signed_gauge = SignedGauge::kDelta;
+  agg_ = AppAggregator(limits_);
   Add("q:10|g");
   Add("q:+5|g");
   Add("q:-3|g");
@@ -87,6 +90,60 @@ TEST_F(AppAggregatorTest, GaugesSetMoveAndPersist) {
   ASSERT_EQ(s.size(), 2u);
   EXPECT_EQ(s[0].name, "fresh");
   EXPECT_DOUBLE_EQ(s[0].value, -2);
+}
+
+// Issue 15.6: DogStatsD (and hot-shots, aiodogstatsd, go-statsd-client,
+// which send a negative gauge as "-7|g") mean "set"; that is the default.
+TEST_F(AppAggregatorTest, SignedGaugesSetByDefault) {
+  EXPECT_EQ(AppAggregatorLimits().signed_gauge, SignedGauge::kSet);
+  Add("q:10|g");
+  Add("q:-7|g");
+  Add("up:+3|g");
+  auto s = End();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].name, "q");
+  EXPECT_DOUBLE_EQ(s[0].value, -7);
+  EXPECT_DOUBLE_EQ(s[1].value, 3);
+  Add("q:+2|g");
+  EXPECT_DOUBLE_EQ(End()[0].value, 2);
+}
+
+// Issue 15.2: a sum that overflows is rejected whole (never inf or nan in a
+// frame), the series keeps its previous value, and a new series is not
+// created by a line that overflows on its own.
+TEST_F(AppAggregatorTest, OverflowingValuesAreRejectedNotEmitted) {
+  limits_.signed_gauge = SignedGauge::kDelta;
+  agg_ = AppAggregator(limits_);
+  using R = AppAggregator::AddResult;
+  EXPECT_EQ(Add("g:1e308|g"), R::kOk);
+  EXPECT_EQ(Add("g:+1e308|g"), R::kNotFinite);
+  EXPECT_EQ(Add("g:-1e308|g"), R::kOk);
+  EXPECT_EQ(Add("c:1.5e308|c"), R::kOk);
+  EXPECT_EQ(Add("c:1e308|c"), R::kNotFinite);
+  EXPECT_EQ(Add("c:1:1e308:1e308|c"), R::kNotFinite);  // whole line rejected
+  EXPECT_EQ(Add("c:2|c"), R::kOk);
+  EXPECT_EQ(Add("r:1e308|c|@0.1"), R::kNotFinite);  // scaled by 1/rate
+  EXPECT_EQ(Add("t:1e308:1e308|ms"), R::kNotFinite);
+  EXPECT_EQ(Add("t:5|ms"), R::kOk);
+  EXPECT_EQ(Add("w:0|d|@1e-320"), R::kNotFinite);  // 1/rate is inf
+  EXPECT_EQ(Add("fresh:+1e308:+1e308|g"), R::kNotFinite);
+  const auto s = End();
+  ASSERT_EQ(s.size(), 3u);  // r, w and fresh were never created
+  EXPECT_EQ(s[0].name, "c");
+  EXPECT_DOUBLE_EQ(s[0].value, 1.5e308 + 2);
+  EXPECT_EQ(s[0].sample_count, 2u);
+  EXPECT_EQ(s[1].name, "g");
+  EXPECT_DOUBLE_EQ(s[1].value, 0);
+  EXPECT_EQ(s[2].name, "t");
+  EXPECT_EQ(s[2].sample_count, 1u);
+  EXPECT_DOUBLE_EQ(s[2].sum, 5);
+  EXPECT_DOUBLE_EQ(s[2].max, 5);
+  for (const Seen& x : s) {
+    EXPECT_TRUE(std::isfinite(x.value) && std::isfinite(x.sum) &&
+                std::isfinite(x.count))
+        << x.name;
+  }
+  EXPECT_EQ(agg_.series_count(), 1u);  // only the gauge carries over
 }
 
 TEST_F(AppAggregatorTest, IdleGaugesExpire) {
@@ -171,6 +228,7 @@ TEST_F(AppAggregatorTest, SeriesKeyedByTagsInAnyOrderAndPid) {
 
 TEST_F(AppAggregatorTest, CardinalityCapCountsOverflow) {
   limits_.max_series = 3;
+  limits_.sender_share_percent = 100;
   agg_ = AppAggregator(limits_);
   for (int i = 0; i < 10; ++i) Add(absl::StrCat("m", i, ":1|c"));
   EXPECT_EQ(Add("m0:1|c"),
@@ -183,8 +241,74 @@ TEST_F(AppAggregatorTest, CardinalityCapCountsOverflow) {
   EXPECT_EQ(Add("m9:1|c"), AppAggregator::AddResult::kOk);
 }
 
+// Issue 15.3: one sender that sends 10,000 gauges once used to fill the whole
+// cap for as long as it lived. Each sender now holds at most its share.
+TEST_F(AppAggregatorTest, OneSenderCannotLockOthersOut) {
+  limits_.max_series = 100;
+  limits_.sender_share_percent = 25;
+  agg_ = AppAggregator(limits_);
+  using R = AppAggregator::AddResult;
+  int accepted = 0;
+  for (int i = 0; i < 10000; ++i) {
+    accepted += Add(absl::StrCat("flood", i, ":1|g"), 666) == R::kOk;
+  }
+  EXPECT_EQ(accepted, 25);
+  EXPECT_EQ(Add("flood0:2|g", 666), R::kOk);  // its own series still update
+  EXPECT_EQ(Add("flood25:1|g", 666), R::kSenderShare);
+  // Another process, and a UDP sender (key by source address), still fit.
+  for (int i = 0; i < 25; ++i) {
+    EXPECT_EQ(Add(absl::StrCat("app", i, ":1|g"), 100), R::kOk) << i;
+  }
+  EXPECT_EQ(Add("app25:1|c", 100), R::kSenderShare);
+  StatsdLine line;
+  ASSERT_EQ(ParseStatsdLine("udp.hits:1|c", &line), nullptr);
+  const uint64_t udp_sender = AppSenderKeyForUdp(0x7f000001, 40000);
+  EXPECT_EQ(agg_.Add(line, 0, 0, udp_sender), R::kOk);
+  const AppAggregator::ShareOverflow o = agg_.TakeShareOverflow();
+  EXPECT_EQ(o.line_count, 10000u - 25 + 1 + 1);
+  EXPECT_EQ(o.sender_count, 2u);
+  EXPECT_EQ(o.top_sender, 666u);
+  EXPECT_EQ(o.top_line_count, 10000u - 25 + 1);
+  EXPECT_EQ(agg_.TakeShareOverflow().line_count, 0u);
+  EXPECT_EQ(agg_.TakeSeriesOverflowCount(), 0u);
+  EXPECT_EQ(End().size(), 51u);
+  // When the flooding process exits its share is free for the next one.
+  agg_.ForgetExitedSenders([](uint32_t pid) { return pid != 666; });
+  EXPECT_EQ(End().size(), 25u);
+  for (int i = 0; i < 25; ++i) {
+    EXPECT_EQ(Add(absl::StrCat("next", i, ":1|g"), 667), R::kOk) << i;
+  }
+  // The global cap still holds: four full shares fill it.
+  limits_.max_series = 10;
+  limits_.sender_share_percent = 50;
+  agg_ = AppAggregator(limits_);
+  for (int i = 0; i < 5; ++i) Add(absl::StrCat("a", i, ":1|c"), 1);
+  for (int i = 0; i < 5; ++i) Add(absl::StrCat("b", i, ":1|c"), 2);
+  EXPECT_EQ(Add("c0:1|c", 3), R::kSeriesCap);
+  EXPECT_EQ(AppSenderDescription(AppSenderKeyForUdp(0x7f000001, 40000)),
+            "udp 127.0.0.1:40000");
+  EXPECT_EQ(AppSenderDescription(1234), "pid 1234");
+}
+
+TEST_F(AppAggregatorTest, SenderShareAlsoBoundsMemory) {
+  limits_.max_memory_bytes = 40 * QuantileSketch::kMaxBytes;
+  limits_.sender_share_percent = 25;
+  agg_ = AppAggregator(limits_);
+  int accepted = 0;
+  for (int i = 0; i < 100; ++i) {
+    accepted +=
+        Add(absl::StrCat("t", i, ":1|ms"), 5) == AppAggregator::AddResult::kOk;
+  }
+  EXPECT_LT(accepted, 10);
+  EXPECT_GE(accepted, 8);
+  EXPECT_EQ(agg_.TakeShareOverflow().line_count,
+            static_cast<uint64_t>(100 - accepted));
+  EXPECT_EQ(agg_.TakeMemoryOverflowCount(), 0u);
+}
+
 TEST_F(AppAggregatorTest, MemoryBudgetBoundsSketches) {
   limits_.max_memory_bytes = 5 * QuantileSketch::kMaxBytes;
+  limits_.sender_share_percent = 100;
   agg_ = AppAggregator(limits_);
   int accepted = 0;
   for (int i = 0; i < 100; ++i) {

@@ -188,6 +188,20 @@ TEST_F(SocketTest, ReplacesStaleSocketRefusesRegularFile) {
   EXPECT_EQ(third.Start().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// Issue 15.10: a perfwired that gives up after its sources started (its frame
+// socket is served by a live agent) destroyed its sources without Stop() and
+// left its app socket file behind.
+TEST_F(SocketTest, DestroyingAStartedSourceRemovesItsSocket) {
+  AppMetricsSourceOptions options;
+  options.unix_path = path_;
+  {
+    AppMetricsSource source(options);
+    ASSERT_TRUE(source.Start().ok());
+    ASSERT_EQ(access(path_.c_str(), F_OK), 0);
+  }
+  EXPECT_NE(access(path_.c_str(), F_OK), 0);
+}
+
 TEST_F(SocketTest, ReadBudgetLeavesTheRestForLater) {
   AppMetricsSourceOptions options;
   options.unix_path = path_;
@@ -241,6 +255,129 @@ TEST(AppMetricsSourceUdp, ReceivesOnLoopback) {
   ASSERT_NE(u, nullptr);
   EXPECT_DOUBLE_EQ(u->value(), 2);
   EXPECT_EQ(u->pid(), 0u);
+}
+
+// A loopback UDP port free right now.
+uint16_t FreeUdpPort() {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// A UDP client socket bound to its own loopback port, sending to `port`.
+struct UdpClient {
+  explicit UdpClient(uint16_t port) {
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    own_port = ntohs(addr.sin_port);
+    addr.sin_port = htons(port);
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  }
+  ~UdpClient() { close(fd); }
+  bool Send(std::string_view text) {
+    return send(fd, text.data(), text.size(), 0) ==
+           static_cast<ssize_t>(text.size());
+  }
+  int fd = -1;
+  uint16_t own_port = 0;
+};
+
+// Issue 15.7: UDP datagrams the kernel dropped (receive queue full) were
+// shown nowhere. Loopback delivery happens inside sendto(), so every
+// datagram sent is either queued or dropped by the time it returns.
+TEST(AppMetricsSourceUdp, KernelDropsAreReported) {
+  AppMetricsSourceOptions options;
+  options.unix_path.clear();
+  const uint16_t port = FreeUdpPort();
+  options.udp_address = "127.0.0.1:" + std::to_string(port);
+  options.receive_buffer_bytes = 4096;  // a few datagrams fit
+  options.budget_datagrams = 100000;
+  options.budget_ns = uint64_t{10} * 1000000000;
+  AppMetricsSource source(options);
+  ASSERT_TRUE(source.Start().ok()) << source.status().reason;
+  UdpClient client(port);
+  constexpr int kSent = 500;
+  for (int i = 0; i < kSent; ++i) ASSERT_TRUE(client.Send("d:1|c"));
+  BuiltFrame built;
+  CollectInto(source, built);
+  const fb::AppMetricsStats* stats = built.frame->agent()->app_metrics();
+  EXPECT_GT(stats->kernel_dropped_datagram_count(), 0u);
+  EXPECT_GT(stats->datagram_count(), 0u);
+  EXPECT_EQ(stats->datagram_count() + stats->kernel_dropped_datagram_count(),
+            static_cast<uint64_t>(kSent));
+  EXPECT_DOUBLE_EQ(Find(built.frame, "d")->value(),
+                   static_cast<double>(stats->datagram_count()));
+  // Per interval: the next frame reports only new drops.
+  BuiltFrame next;
+  CollectInto(source, next);
+  EXPECT_EQ(next.frame->agent()->app_metrics()->kernel_dropped_datagram_count(),
+            0u);
+}
+
+// Issue 15.3 over UDP: each client socket (source address) is a sender with
+// its own share, and the frame names the worst one.
+TEST(AppMetricsSourceUdp, SendersAreSourceAddressesWithFairShares) {
+  AppMetricsSourceOptions options;
+  options.unix_path.clear();
+  const uint16_t port = FreeUdpPort();
+  options.udp_address = "127.0.0.1:" + std::to_string(port);
+  options.limits.max_series = 40;
+  options.limits.sender_share_percent = 25;  // 10 each
+  AppMetricsSource source(options);
+  ASSERT_TRUE(source.Start().ok()) << source.status().reason;
+  UdpClient flood(port), fair(port);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(flood.Send("f" + std::to_string(i) + ":1|g"));
+  }
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(fair.Send("ok" + std::to_string(i) + ":1|g"));
+  }
+  BuiltFrame built;
+  CollectInto(source, built);
+  const fb::AppMetricsStats* stats = built.frame->agent()->app_metrics();
+  EXPECT_EQ(built.frame->app_metrics()->size(), 20u);
+  EXPECT_EQ(stats->share_overflow_count(), 90u + 2u);
+  EXPECT_EQ(stats->share_overflow_sender_count(), 2u);
+  ASSERT_NE(stats->share_overflow_top_sender(), nullptr);
+  EXPECT_EQ(stats->share_overflow_top_sender()->str(),
+            "udp 127.0.0.1:" + std::to_string(flood.own_port));
+  EXPECT_EQ(stats->share_overflow_top_pid(), 0u);
+  EXPECT_EQ(stats->share_overflow_top_count(), 90u);
+  EXPECT_EQ(stats->series_overflow_count(), 0u);
+  EXPECT_NE(Find(built.frame, "ok9"), nullptr);
+  EXPECT_EQ(Find(built.frame, "ok10"), nullptr);
+}
+
+// Issue 15.2 through the source: the overflowing line is counted with the
+// malformed ones, with its sample, and the frame carries no inf.
+TEST(AppMetricsSource, OverflowIsCountedAsMalformedWithSample) {
+  AppMetricsSourceOptions options;
+  options.unix_path.clear();
+  options.limits.signed_gauge = SignedGauge::kDelta;
+  AppMetricsSource source(options);
+  source.IngestDatagram("g:1e308|g\ng:+1e308|g\nc:1e308|c\nc:1e308|c", 42);
+  BuiltFrame built;
+  CollectInto(source, built);
+  const fb::AppMetricsStats* stats = built.frame->agent()->app_metrics();
+  EXPECT_EQ(stats->malformed_line_count(), 2u);
+  EXPECT_EQ(stats->line_count(), 2u);
+  ASSERT_NE(stats->malformed_line_sample(), nullptr);
+  EXPECT_EQ(stats->malformed_line_sample()->str(),
+            "line 'g:+1e308|g': value overflows (the series would not be "
+            "finite)");
+  EXPECT_DOUBLE_EQ(Find(built.frame, "g")->value(), 1e308);
+  EXPECT_DOUBLE_EQ(Find(built.frame, "c")->value(), 1e308);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "clients/lib/frame_stream.h"
+#include "clients/lib/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/test_util.h"
@@ -176,17 +177,62 @@ TEST_F(FrameServerTest, ConsumerThatHalfClosesStillReceives) {
   UniqueFd fd = ConnectUnix(socket_path_);
   ASSERT_TRUE(fd.valid());
   ASSERT_TRUE(Eventually([&] { return server->consumer_count() == 1; }));
-  ASSERT_EQ(write(fd.get(), "hello", 5), 5);  // ignored by the server
-  ASSERT_EQ(shutdown(fd.get(), SHUT_WR), 0);
+  ASSERT_EQ(shutdown(fd.get(), SHUT_WR), 0);  // says nothing, reads on
   FrameStream stream = FrameStream::FromFd(std::move(fd));
   server->Publish(FrameWithSeq(9));
   absl::StatusOr<const fb::Frame*> frame = stream.Next();
   ASSERT_TRUE(frame.ok()) << frame.status();
   EXPECT_EQ((*frame)->seq(), 9u);
   EXPECT_EQ(server->consumer_count(), 1u);
+  EXPECT_EQ(server->TakeCounters().writing_consumer_count, 0u);
 }
 
-TEST_F(FrameServerTest, ConnectionsBeyondMaxConsumersAreClosed) {
+// Issue 15.4: bytes a client wrote were read and discarded 512 at a time,
+// forever: a client writing in a loop cost the agent a full core. The
+// protocol is read-only for clients: one that sends anything is
+// disconnected and counted, and the others are unaffected.
+TEST_F(FrameServerTest, ConsumerThatWritesIsDisconnectedAndCounted) {
+  std::unique_ptr<FrameServer> server = StartServer(Options());
+  ASSERT_NE(server, nullptr);
+  FrameStream quiet = Consumer(*server, 1);
+  UniqueFd talker = ConnectUnix(socket_path_);
+  ASSERT_TRUE(talker.valid());
+  ASSERT_TRUE(Eventually([&] { return server->consumer_count() == 2; }));
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> written{0};
+  std::thread writer([&] {
+    const std::string junk(4096, 'x');
+    while (!stop.load()) {
+      const ssize_t n = send(talker.get(), junk.data(), junk.size(),
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) written += static_cast<uint64_t>(n);
+      if (n < 0 && errno != EAGAIN) break;  // the server hung up
+    }
+  });
+  EXPECT_TRUE(Eventually([&] { return server->consumer_count() == 1; }));
+  stop.store(true);
+  writer.join();
+  EXPECT_GT(written.load(), 0u);
+  // The talker sees the end of the stream.
+  FrameStream talker_stream = FrameStream::FromFd(std::move(talker));
+  const absl::Status end = talker_stream.Next().status();
+  EXPECT_TRUE(absl::IsOutOfRange(end) || absl::IsUnavailable(end) ||
+              end.code() == absl::StatusCode::kUnknown)
+      << end;
+  const FrameServer::Counters counters = server->TakeCounters();
+  EXPECT_EQ(counters.writing_consumer_count, 1u);
+  EXPECT_EQ(server->TakeCounters().writing_consumer_count, 0u);  // per call
+  server->Publish(FrameWithSeq(4));
+  absl::StatusOr<const fb::Frame*> frame = quiet.Next();
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ((*frame)->seq(), 4u);
+}
+
+// Issue 15.10: a consumer refused at --max_consumers used to see a plain
+// close ("closed the stream after 0 frames"). It now gets one refusal
+// frame, which FrameStream turns into ResourceExhausted with the reason;
+// the frame is a valid Frame, so older clients still parse it.
+TEST_F(FrameServerTest, ConnectionsBeyondMaxConsumersAreToldWhy) {
   ServerOptions options = Options();
   options.max_consumers = 1;
   std::unique_ptr<FrameServer> server = StartServer(options);
@@ -195,8 +241,36 @@ TEST_F(FrameServerTest, ConnectionsBeyondMaxConsumersAreClosed) {
   UniqueFd fd = ConnectUnix(socket_path_);
   ASSERT_TRUE(fd.valid());
   FrameStream refused = FrameStream::FromFd(std::move(fd));
-  EXPECT_EQ(refused.Next().status().code(), absl::StatusCode::kOutOfRange);
+  const absl::Status status = refused.Next().status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_EQ(status.message(),
+            "perfwired refused: 1 consumers already connected "
+            "(--max_consumers)");
+  EXPECT_EQ(refused.Next().status().code(),
+            absl::StatusCode::kResourceExhausted);  // sticky
   EXPECT_EQ(server->consumer_count(), 1u);
+  EXPECT_EQ(server->TakeCounters().refused_consumer_count, 1u);
+  // What an older client sees: one well-formed frame, then the end.
+  UniqueFd raw = ConnectUnix(socket_path_);
+  ASSERT_TRUE(raw.valid());
+  std::string bytes;
+  char buf[4096];
+  for (ssize_t n; (n = read(raw.get(), buf, sizeof(buf))) > 0;) {
+    bytes.append(buf, static_cast<size_t>(n));
+  }
+  ASSERT_GE(bytes.size(), 4u);
+  const uint32_t size = flatbuffers::ReadScalar<uint32_t>(bytes.data());
+  ASSERT_EQ(bytes.size(), 4u + size);
+  const uint8_t* body = reinterpret_cast<const uint8_t*>(bytes.data()) + 4;
+  ASSERT_TRUE(VerifyFrame(body, size).ok());
+  const fb::Frame* frame = fb::GetFrame(body);
+  EXPECT_EQ(frame->agent(), nullptr);
+  ASSERT_NE(frame->sources(), nullptr);
+  ASSERT_EQ(frame->sources()->size(), 1u);
+  EXPECT_EQ(frame->sources()->Get(0)->name()->str(), "perfwired");
+  EXPECT_FALSE(frame->sources()->Get(0)->available());
+  EXPECT_EQ(frame->sources()->Get(0)->reason()->str(),
+            "1 consumers already connected (--max_consumers)");
 }
 
 TEST_F(FrameServerTest, DestructionClosesConsumersAndRemovesSocket) {

@@ -95,7 +95,7 @@ TEST(StatsdParser, Tags) {
   EXPECT_TRUE(MustParse("a:1|c|#").tags.empty());
   EXPECT_EQ(MustParse("a:1|c|#x,,y").tags.size(), 2u);
   EXPECT_EQ(Reason("a:1|c|#:v"), "empty tag key");
-  EXPECT_EQ(Reason("a:1|c|#a b"), "bad character in tag");
+  EXPECT_EQ(Reason("a:1|c|#a\tb"), "bad character in tag");
   EXPECT_EQ(Reason("a:1|c|#a|#b"), "repeated tags");
   std::string many = "a:1|c|#";
   for (int i = 0; i < 33; ++i) many += "t" + std::to_string(i) + ",";
@@ -112,6 +112,46 @@ TEST(StatsdParser, DogStatsdExtensions) {
             "events and service checks are not supported");
   EXPECT_EQ(Reason("_sc|name|0"),
             "events and service checks are not supported");
+}
+
+// Issue 15.5: tags with spaces are sent by real clients (hot-shots passes
+// them through unchanged) and the Datadog agent keeps them.
+TEST(StatsdParser, TagsMayContainSpaces) {
+  StatsdLine l = MustParse("req:1|c|#team:core infra,slow path");
+  ASSERT_EQ(l.tags.size(), 2u);
+  EXPECT_EQ(l.tags[0].key, "team");
+  EXPECT_EQ(l.tags[0].value, "core infra");
+  EXPECT_EQ(l.tags[1].key, "slow path");
+  EXPECT_EQ(l.tags[1].value, "");
+  EXPECT_EQ(Reason("a b:1|c"), "bad character in name");
+}
+
+// Issue 15.5: DogStatsD v1.5 external data (|e:) and v1.6 cardinality
+// (|card:), as hot-shots sends them with DD_EXTERNAL_ENV / DD_CARDINALITY,
+// used to drop the whole line.
+TEST(StatsdParser, DogStatsdOriginFieldsAccepted) {
+  StatsdLine l = MustParse(
+      "page.views:1|c|@0.5|#env:prod|c:ci-abc|e:it-false,cn-web,pu-123|"
+      "card:high|T1656581400");
+  EXPECT_EQ(l.name, "page.views");
+  EXPECT_DOUBLE_EQ(l.sample_rate, 0.5);
+  ASSERT_EQ(l.tags.size(), 1u);
+  EXPECT_EQ(l.tags[0].key, "env");
+  EXPECT_EQ(MustParse("g:3|g|card:low").values[0].number, 3);
+  EXPECT_EQ(MustParse("s:m|s|e:x|#a").set_member, "m");
+  EXPECT_EQ(MustParse("t:3|ms|e:").kind, AppMetricKind::kTiming);
+}
+
+// As the Datadog agent does, a field of the form `key:value` that perfwire
+// does not know is ignored rather than dropping the line; a field that is
+// not of that form is still an error.
+TEST(StatsdParser, UnknownKeyValueFieldsIgnored) {
+  EXPECT_DOUBLE_EQ(MustParse("a:2|c|x:1|#k:v|future:anything").values[0].number,
+                   2);
+  EXPECT_EQ(MustParse("a:2|c|x:1|#k:v").tags.size(), 1u);
+  EXPECT_EQ(Reason("a:1|c|zz"), "unknown field");
+  EXPECT_EQ(Reason("a:1|c|:v"), "unknown field");
+  EXPECT_EQ(Reason("a:1|c|x y:v"), "unknown field");
 }
 
 TEST(StatsdParser, MalformedLinesSayWhy) {
