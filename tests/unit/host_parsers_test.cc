@@ -13,6 +13,8 @@
 #include "agent/host/network.h"
 #include "agent/host/processes.h"
 #include "agent/host/text_util.h"
+#include "agent/kernelfs/kernel_fs.h"
+#include "agent/kernelfs/numbers.h"
 #include "agent/perf/perf_counters.h"
 #include "gtest/gtest.h"
 
@@ -26,7 +28,7 @@ const std::string kFormats =
 
 std::string Slurp(const std::string& path) {
   std::string out;
-  EXPECT_TRUE(ReadFileInto(path, out).ok()) << path;
+  EXPECT_TRUE(KernelFs().Read(path, out).ok()) << path;
   return out;
 }
 
@@ -45,7 +47,7 @@ TEST(TextUtil, ParsesNumbersStrictly) {
 
 TEST(TextUtil, ReadMissingFileIsNotFound) {
   std::string buf;
-  absl::Status s = ReadFileInto("/nonexistent/proc/stat", buf);
+  absl::Status s = KernelFs().Read("/nonexistent/proc/stat", buf);
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_NE(s.message().find("/nonexistent/proc/stat"),
             absl::string_view::npos);
@@ -117,7 +119,7 @@ TEST(ProcStat, TruncatedEmptyGarbage) {
   ProcStat st;
   for (const char* f : {"stat_truncated", "empty", "garbage"}) {
     absl::Status s = ParseProcStat(Slurp(kFormats + f), st);
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << f;
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << f;
     EXPECT_FALSE(s.message().empty());
   }
 }
