@@ -65,6 +65,11 @@ ABSL_FLAG(
 ABSL_FLAG(bool, contention_futex_syscalls, false,
           "with --contention: also time FUTEX_WAIT* syscalls through "
           "sys_enter/sys_exit hooks (about +11% more)");
+ABSL_FLAG(bool, require_bpf, false,
+          "refuse to run when BPF is refused (not root, no CAP_BPF + "
+          "CAP_PERFMON, no kernel BTF) instead of taking per-thread data "
+          "from /proc (threads source hook \"procfs\": no threads shorter "
+          "than an interval, no waits, no per-thread block IO)");
 ABSL_FLAG(bool, verbose, false,
           "log informational messages, not just warnings");
 
@@ -78,7 +83,8 @@ constexpr char kUsage[] =
     "per\n"
     "interval on a Unix socket. Read it with `perfwire dump`.\n"
     "Needs root (or CAP_BPF + CAP_PERFMON) and a kernel with BTF (Linux >= "
-    "5.8).\n\n"
+    "5.8)\nfor that; without them per-thread data comes from /proc "
+    "(--require_bpf refuses).\n\n"
     "usage: perfwired [--socket PATH] [--interval 1s] [flags]";
 
 bool OnlyOurFlags(absl::string_view file) {
@@ -109,9 +115,13 @@ int Run() {
     LogError(snapshot_mode.status().message());
     return 2;
   }
+  const bool require_bpf = absl::GetFlag(FLAGS_require_bpf);
   if (absl::Status s = CheckPrivilegesAndKernel(); !s.ok()) {
-    LogError(s.message());
-    return 1;
+    if (require_bpf) {
+      LogError(s.message());
+      return 1;
+    }
+    LogWarning(absl::StrCat(s.message(), " (per-thread data from /proc)"));
   }
   InstallLibbpfLogger();
   UniqueFd stop_fd = BlockStopSignals();
@@ -121,6 +131,7 @@ int Run() {
   thread_options.max_threads = absl::GetFlag(FLAGS_max_threads);
   thread_options.exit_buffer_bytes = absl::GetFlag(FLAGS_exit_buffer_bytes);
   thread_options.exit_last_slice = absl::GetFlag(FLAGS_exit_last_slice);
+  thread_options.require_bpf = require_bpf;
   const HostOptions host_options = HostOptionsFromFlags();
   thread_options.proc_root = host_options.proc_root;
   std::vector<std::unique_ptr<Source>> sources;
@@ -130,14 +141,18 @@ int Run() {
     ContentionSourceOptions contention_options;
     contention_options.futex_syscalls =
         absl::GetFlag(FLAGS_contention_futex_syscalls);
+    contention_options.proc_root = host_options.proc_root;
     sources.push_back(std::make_unique<ContentionSource>(contention_options));
   }
-  sources.push_back(
-      std::make_unique<AppMetricsSource>(AppMetricsOptionsFromFlags()));
+  AppMetricsSourceOptions app_options = AppMetricsOptionsFromFlags();
+  app_options.proc_root = host_options.proc_root;
+  sources.push_back(std::make_unique<AppMetricsSource>(app_options));
   Collector collector(std::move(sources));
   collector.StartSources();
   // Per-thread counters are the agent's reason to exist: without them it
-  // refuses to run rather than serve empty frames.
+  // refuses to run rather than serve empty frames. With BPF refused the
+  // threads source falls back to /proc (hook "procfs") and is available,
+  // unless --require_bpf.
   const SourceStatus threads = collector.sources().front()->status();
   if (!threads.available) {
     LogError(absl::StrCat("BPF refused: ", threads.reason));
