@@ -123,7 +123,19 @@ absl::Status ThreadSource::StartBpf() {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The gist of a BPF load error: libbpf's own log lines, which the error
+// quotes for every attempt, stop at the first (they are logged in full).
+absl::string_view Gist(absl::string_view error) {
+  const size_t libbpf = error.find(" libbpf: ");
+  return libbpf == absl::string_view::npos ? error : error.substr(0, libbpf);
+}
+
+}  // namespace
+
 void ThreadSource::StartProcfs(const absl::Status& bpf_error) {
+  LogInfo(absl::StrCat("threads: BPF refused: ", bpf_error.message()));
   ProcfsThreadBackendOptions o;
   o.proc_root = options_.proc_root;
   o.skip_pid = static_cast<uint32_t>(getpid());
@@ -140,7 +152,8 @@ void ThreadSource::StartProcfs(const absl::Status& bpf_error) {
   status_.available = true;
   status_.hook = backend_->hook();
   status_.reason = absl::StrCat(
-      "BPF refused (", bpf_error.message(), "); polling ", options_.proc_root,
+      "BPF refused (", Gist(bpf_error.message()), "); polling ",
+      options_.proc_root,
       "/<pid>/task/<tid>/{stat,status,schedstat,io} each interval instead: "
       "threads shorter than an interval are not seen and a thread's last "
       "moments before exit are lost, no run-queue or lock waits, no block "
