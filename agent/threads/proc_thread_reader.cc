@@ -181,7 +181,11 @@ absl::StatusOr<ProcThreadSample> ProcThreadReader::Read(uint32_t pid,
       ReadAndParse(dir, "schedstat", ParseTaskSchedstat);
   if (!on_cpu.ok()) return on_cpu.status();
   absl::StatusOr<ProcIoFields> io = ReadAndParse(dir, "io", ParseTaskIo);
-  if (!io.ok() && !absl::IsPermissionDenied(io.status())) return io.status();
+  // io may be denied (ptrace rights) or absent (no task IO accounting).
+  if (!io.ok() && !absl::IsPermissionDenied(io.status()) &&
+      !absl::IsNotFound(io.status())) {
+    return io.status();
+  }
 
   ProcThreadSample sample;
   sample.tid = tid;

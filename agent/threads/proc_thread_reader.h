@@ -58,7 +58,8 @@ class ProcThreadReader {
 
   // One thread's counters from <pid>/task/<tid>/{stat,status,schedstat,io}.
   // Errors name the file's path. An io file we may not read
-  // (PermissionDenied) is not an error: the sample has has_io false.
+  // (PermissionDenied) or that does not exist (a kernel without
+  // CONFIG_TASK_IO_ACCOUNTING) is not an error: the sample has has_io false.
   absl::StatusOr<ProcThreadSample> Read(uint32_t pid, uint32_t tid);
 
   // The cheap test of whether a thread ran at all since an earlier read: its
