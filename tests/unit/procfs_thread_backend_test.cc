@@ -66,12 +66,16 @@ std::vector<ThreadSample> Exits(ProcfsThreadBackend& backend) {
   return out;
 }
 
+ProcfsThreadBackendOptions On(const std::string& proc_root) {
+  ProcfsThreadBackendOptions o;
+  o.proc_root = proc_root;
+  return o;
+}
+
 uint64_t NsPerTick() { return 1000000000ull / sysconf(_SC_CLK_TCK); }
 
 TEST(ProcfsThreadBackend, FixtureTreeEveryThreadWithItsCounters) {
-  ProcfsThreadBackendOptions o;
-  o.proc_root = kProc;
-  ProcfsThreadBackend backend(o);
+  ProcfsThreadBackend backend(On(kProc));
   EXPECT_EQ(backend.hook(), "procfs");
   EXPECT_TRUE(backend.last_snapshot_full());
   const auto threads = Snapshot(backend);
@@ -96,9 +100,7 @@ TEST(ProcfsThreadBackend, FixtureTreeEveryThreadWithItsCounters) {
 
 TEST(ProcfsThreadBackend, UnchangedThreadsCostOneSchedstatRead) {
   ProcCopy proc(kProc);
-  ProcfsThreadBackendOptions o;
-  o.proc_root = proc.root();
-  ProcfsThreadBackend backend(o);
+  ProcfsThreadBackend backend(On(proc.root()));
   const auto first = Snapshot(backend);
   const auto second = Snapshot(backend);
   EXPECT_EQ(backend.last_full_reads(), 0u);
@@ -122,9 +124,7 @@ TEST(ProcfsThreadBackend, UnchangedThreadsCostOneSchedstatRead) {
 
 TEST(ProcfsThreadBackend, GoneThreadsAreExitsWithTheirLastCounts) {
   ProcCopy proc(kProc);
-  ProcfsThreadBackendOptions o;
-  o.proc_root = proc.root();
-  ProcfsThreadBackend backend(o);
+  ProcfsThreadBackend backend(On(proc.root()));
   const auto before = Snapshot(backend);
   std::filesystem::remove_all(proc.Task(kNamedPid, kNamedTid));
   const auto after = Snapshot(backend);
@@ -143,9 +143,7 @@ TEST(ProcfsThreadBackend, GoneThreadsAreExitsWithTheirLastCounts) {
 
 TEST(ProcfsThreadBackend, ReusedTidIsANewThreadAndTheOldOneExits) {
   ProcCopy proc(kProc);
-  ProcfsThreadBackendOptions o;
-  o.proc_root = proc.root();
-  ProcfsThreadBackend backend(o);
+  ProcfsThreadBackend backend(On(proc.root()));
   const auto before = Snapshot(backend);
   // Same tid, later start time (field 22), fresh counters.
   proc.Write(proc.Task(kNamedPid, kNamedTid) + "/stat",
@@ -178,8 +176,7 @@ TEST(ProcfsThreadBackend, SkipAndOnlyPid) {
 
 TEST(ProcfsThreadBackend, KeptFilesAreCapped) {
   ProcCopy proc(kProc);
-  ProcfsThreadBackendOptions o;
-  o.proc_root = proc.root();
+  ProcfsThreadBackendOptions o = On(proc.root());
   o.max_kept_files = 4;
   ProcfsThreadBackend backend(o);
   Snapshot(backend);
@@ -192,18 +189,14 @@ TEST(ProcfsThreadBackend, KeptFilesAreCapped) {
 // Broken files (truncated, empty, garbage: see the fixture's README) leave
 // their thread out; the intact one is reported.
 TEST(ProcfsThreadBackend, MalformedThreadsAreLeftOut) {
-  ProcfsThreadBackendOptions o;
-  o.proc_root = kMalformed;
-  ProcfsThreadBackend backend(o);
+  ProcfsThreadBackend backend(On(kMalformed));
   std::vector<uint32_t> tids;
   for (const auto& [tid, t] : Snapshot(backend)) tids.push_back(tid);
   EXPECT_THAT(tids, ElementsAre(50u));
 }
 
 TEST(ProcfsThreadBackend, MissingRootIsAnError) {
-  ProcfsThreadBackendOptions o;
-  o.proc_root = "/nonexistent/proc";
-  ProcfsThreadBackend backend(o);
+  ProcfsThreadBackend backend(On("/nonexistent/proc"));
   const absl::Status s = backend.ForEachLiveThread([](const ThreadSample&) {});
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_NE(s.message().find("/nonexistent/proc"), absl::string_view::npos);
