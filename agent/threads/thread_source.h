@@ -16,6 +16,7 @@ namespace perfwire {
 struct ThreadSourceOptions {
   uint32_t max_threads = 0;        // 0: /proc/sys/kernel/pid_max
   uint32_t exit_buffer_bytes = 0;  // exit rings, all CPUs; 0: from max_threads
+  // Where /proc is read: pid_max, the /proc backend, the pid-1 gap.
   std::string proc_root = "/proc";
   ThreadSnapshotMode snapshot = ThreadSnapshotMode::kAuto;
   // perfwired --exit_last_slice: also count what an exiting thread does
