@@ -1,8 +1,8 @@
 // perfwired as an unprivileged user (uid/gid 65534 via setpriv): BPF is
 // refused, so the threads source falls back to polling /proc (hook
 // "procfs"), and a known workload's per-thread CPU and switches must match
-// what the kernel shows in /proc for those threads, within 2%. With
-// --require_bpf the same user is refused, as before the fallback existed.
+// what the kernel shows in /proc for those threads, within 2%. (With
+// --require_bpf the same user is refused: agent_lifecycle_test.cc.)
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -186,13 +186,6 @@ TEST(ProcfsFallback, UnprivilegedAgentMatchesProcForPingpong) {
     ++checked;
   }
   EXPECT_EQ(checked, 2);
-}
-
-TEST(ProcfsFallback, RequireBpfRefusesUnprivileged) {
-  REQUIRE_SETPRIV();
-  UnprivilegedAgent agent({"--require_bpf"});
-  EXPECT_FALSE(agent.started());
-  EXPECT_EQ(agent.Stop(), 1);
 }
 
 }  // namespace
