@@ -6,7 +6,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "agent/host/text_util.h"
 #include "agent/kernelfs/file_errors.h"
 #include "agent/kernelfs/numbers.h"
 #include "agent/kernelfs/splitters.h"

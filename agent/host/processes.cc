@@ -10,7 +10,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "agent/host/cpu.h"
-#include "agent/host/text_util.h"
 #include "agent/kernelfs/file_errors.h"
 #include "agent/kernelfs/numbers.h"
 #include "agent/kernelfs/splitters.h"

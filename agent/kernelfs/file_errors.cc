@@ -7,10 +7,13 @@
 
 namespace perfwire {
 
-std::string ErrnoName(int err) {
+std::string ErrnoSymbol(int err) {
   const char* name = strerrorname_np(err);
-  return absl::StrCat(name ? std::string(name) : absl::StrCat("errno ", err),
-                      ": ", std::strerror(err));
+  return name ? std::string(name) : absl::StrCat("errno ", err);
+}
+
+std::string ErrnoName(int err) {
+  return absl::StrCat(ErrnoSymbol(err), ": ", std::strerror(err));
 }
 
 absl::Status FileError(int err, absl::string_view op, absl::string_view path) {

@@ -41,7 +41,9 @@ absl::Status CheckNotTruncated(absl::string_view file, absl::string_view text);
 // non-printable bytes as '?', "..." when cut.
 std::string Excerpt(absl::string_view text);
 
-// "NAME: meaning" for an errno value, e.g. "ENOENT: No such file or
+// The symbol of an errno value, e.g. "ENOENT" ("errno 4242" if unknown).
+std::string ErrnoSymbol(int err);
+// "SYMBOL: meaning" for an errno value, e.g. "ENOENT: No such file or
 // directory".
 std::string ErrnoName(int err);
 

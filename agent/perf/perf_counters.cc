@@ -114,9 +114,7 @@ uint64_t ScaledDelta(const PerfReading& a, const PerfReading& b) {
 }
 
 std::string PerfOpenErrorText(int err, bool pmu_present) {
-  const char* name = strerrorname_np(err);
-  return absl::StrCat(name ? name : absl::StrCat("errno ", err), ": ",
-                      Meaning(err, pmu_present));
+  return absl::StrCat(ErrnoSymbol(err), ": ", Meaning(err, pmu_present));
 }
 
 absl::Status ParseCpuList(absl::string_view text, std::vector<uint32_t>& cpus) {

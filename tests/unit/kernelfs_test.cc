@@ -107,6 +107,8 @@ TEST(FileErrors, MalformedNamesFileAndLine) {
   EXPECT_EQ(Excerpt("a\tb"), "'a?b'");
   EXPECT_EQ(Excerpt(std::string(40, 'z')), "'" + std::string(32, 'z') + "...'");
   EXPECT_EQ(ErrnoName(ENOENT), "ENOENT: No such file or directory");
+  EXPECT_EQ(ErrnoSymbol(EACCES), "EACCES");
+  EXPECT_EQ(ErrnoSymbol(4242), "errno 4242");
 }
 
 TEST(KeptFile, RereadsFromTheStartAndSeesChanges) {
