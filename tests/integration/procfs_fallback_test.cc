@@ -106,7 +106,8 @@ TEST(ProcfsFallback, UnprivilegedAgentMatchesProcForPingpong) {
   REQUIRE_SETPRIV();
   UnprivilegedAgent agent;
   ASSERT_TRUE(agent.started()) << "perfwired as uid 65534 did not start";
-  EXPECT_EQ(EffectiveUid(agent.child().pid()), kNobody);
+  const pid_t agent_pid = agent.child().pid();
+  EXPECT_EQ(EffectiveUid(agent_pid), kNobody);
   // It stays up: the fallback is a way to run, not a way to fail later.
   ASSERT_FALSE(agent.Exited());
 
@@ -153,6 +154,10 @@ TEST(ProcfsFallback, UnprivilegedAgentMatchesProcForPingpong) {
   EXPECT_EQ(agent.Stop(), 0);
   const auto snapshot = totals.Snapshot();
 
+  for (const auto& [tid, t] : snapshot) {
+    EXPECT_NE(t.pid, static_cast<uint32_t>(agent_pid))
+        << "agent thread " << tid << " (" << t.comm << ") reported";
+  }
   int checked = 0;
   for (size_t at = out.find("truth "); at != std::string::npos;
        at = out.find("truth ", at + 1)) {
