@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -39,6 +40,9 @@ ABSL_FLAG(
     "frames buffered per consumer; a slower consumer loses its oldest frames");
 ABSL_FLAG(uint32_t, max_consumers, 64,
           "simultaneous consumers; more are refused");
+// Defined with the threads source (agent/threads/thread_flags.cc): it also
+// makes a failed privilege or BTF check fatal here.
+ABSL_DECLARE_FLAG(bool, require_bpf);
 ABSL_FLAG(bool, verbose, false,
           "log informational messages, not just warnings");
 
@@ -52,7 +56,8 @@ constexpr char kUsage[] =
     "per\n"
     "interval on a Unix socket. Read it with `perfwire dump`.\n"
     "Needs root (or CAP_BPF + CAP_PERFMON) and a kernel with BTF (Linux >= "
-    "5.8).\n\n"
+    "5.8)\nfor that; without them per-thread data comes from /proc "
+    "(--require_bpf refuses).\n\n"
     "usage: perfwired [--socket PATH] [--interval 1s] [flags]";
 
 bool OnlyOurFlags(absl::string_view file) {
@@ -84,9 +89,13 @@ int Run() {
     LogError(sources.status().message());
     return 2;
   }
+  const bool require_bpf = absl::GetFlag(FLAGS_require_bpf);
   if (absl::Status s = CheckPrivilegesAndKernel(); !s.ok()) {
-    LogError(s.message());
-    return 1;
+    if (require_bpf) {
+      LogError(s.message());
+      return 1;
+    }
+    LogWarning(absl::StrCat(s.message(), " (per-thread data from /proc)"));
   }
   InstallLibbpfLogger();
   UniqueFd stop_fd = BlockStopSignals();

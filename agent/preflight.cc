@@ -2,12 +2,12 @@
 
 #include <unistd.h>
 
-#include <fstream>
 #include <string>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
+#include "agent/kernelfs/kernel_fs.h"
+#include "agent/kernelfs/numbers.h"
+#include "agent/kernelfs/splitters.h"
 
 namespace perfwire {
 namespace {
@@ -16,15 +16,19 @@ constexpr int kCapSysAdmin = 21;
 constexpr int kCapPerfmon = 38;
 constexpr int kCapBpf = 39;
 
+// The agent's own capabilities: always the real /proc, whatever --proc_root.
 uint64_t ReadCapEff() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    absl::string_view v(line);
-    if (absl::ConsumePrefix(&v, "CapEff:")) {
-      uint64_t mask = 0;
-      if (absl::SimpleHexAtoi(absl::StripAsciiWhitespace(v), &mask))
-        return mask;
+  std::string status;
+  if (!KernelFs().ReadProc("/self/status", status).ok()) return 0;
+  LineSplitter lines(status);
+  absl::string_view line;
+  while (lines.Next(line)) {
+    FieldSplitter f(line);
+    absl::string_view key, value;
+    uint64_t mask = 0;
+    if (f.Next(key) && key == "CapEff:" && f.Next(value) &&
+        ParseHexU64(value, mask)) {
+      return mask;
     }
   }
   return 0;

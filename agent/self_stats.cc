@@ -4,7 +4,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <string>
+
+#include "agent/kernelfs/kernel_fs.h"
+#include "agent/kernelfs/numbers.h"
+#include "agent/kernelfs/splitters.h"
 
 namespace perfwire {
 namespace {
@@ -31,12 +35,16 @@ uint64_t SelfStats::TakeCpuNs() {
 }
 
 uint64_t SelfStats::RssBytes() {
-  FILE* f = std::fopen("/proc/self/statm", "re");
-  if (!f) return 0;
-  unsigned long long size = 0, resident = 0;
-  const int n = std::fscanf(f, "%llu %llu", &size, &resident);
-  std::fclose(f);
-  return n == 2 ? resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE)) : 0;
+  // The agent's own process: always the real /proc, whatever --proc_root.
+  std::string statm;
+  if (!KernelFs().ReadProc("/self/statm", statm).ok()) return 0;
+  FieldSplitter f(statm);
+  absl::string_view size, resident;
+  uint64_t pages = 0;
+  if (!f.Next(size) || !f.Next(resident) || !ParseU64(resident, pages)) {
+    return 0;
+  }
+  return pages * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace perfwire

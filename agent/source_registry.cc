@@ -49,8 +49,10 @@ SourceOr Contention(const HostOptions& host) {
   return ContentionSourceFromFlags(host.proc_root);
 }
 
-SourceOr AppMetrics(const HostOptions&) {
-  return std::make_unique<AppMetricsSource>(AppMetricsOptionsFromFlags());
+SourceOr AppMetrics(const HostOptions& host) {
+  AppMetricsSourceOptions options = AppMetricsOptionsFromFlags();
+  options.proc_root = host.proc_root;
+  return std::make_unique<AppMetricsSource>(options);
 }
 
 // name, required, host, create

@@ -13,13 +13,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "agent/app_metrics/app_metrics_section.h"
+#include "agent/kernelfs/kernel_fs.h"
+#include "agent/kernelfs/numbers.h"
 #include "agent/log.h"
 #include "base/clock.h"
 #include "base/errno_status.h"
@@ -93,9 +95,12 @@ absl::Status AppMetricsSource::Start() {
   if (unix_socket_.valid()) {
     // The kernel queues at most this many datagrams per Unix socket; senders
     // using MSG_DONTWAIT drop beyond it while the collector is busy.
-    std::ifstream qlen("/proc/sys/net/unix/max_dgram_qlen");
-    int n = 0;
-    if (qlen >> n)
+    std::string qlen;
+    uint64_t n = 0;
+    if (KernelFs(options_.proc_root)
+            .ReadProc("/sys/net/unix/max_dgram_qlen", qlen)
+            .ok() &&
+        ParseU64(absl::StripTrailingAsciiWhitespace(qlen), n))
       absl::StrAppend(&status_.reason, "; net.unix.max_dgram_qlen=", n);
   }
   return absl::OkStatus();

@@ -30,6 +30,8 @@ struct AppMetricsSourceOptions {
   uint64_t budget_ns = 2000000;
   int receive_buffer_bytes = 4 << 20;
   AppAggregatorLimits limits;
+  // perfwired --proc_root: where net.unix.max_dgram_qlen is read.
+  std::string proc_root = "/proc";
 };
 
 // The "app_metrics" source: StatsD / DogStatsD datagrams from applications,

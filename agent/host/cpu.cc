@@ -1,6 +1,5 @@
 #include "agent/host/cpu.h"
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "agent/host/text_util.h"
+#include "agent/kernelfs/file_errors.h"
+#include "agent/kernelfs/numbers.h"
+#include "agent/kernelfs/splitters.h"
 #include "agent/log.h"
 #include "base/clock.h"
 #include "perfwire_generated.h"
@@ -66,27 +68,23 @@ flatbuffers::Offset<fb::HostCpuTimes> BuildTimes(
   return b.Finish();
 }
 
-bool ReadTrimmed(const std::string& path, std::string& buf,
+bool ReadTrimmed(const KernelFs& fs, const std::string& path, std::string& buf,
                  absl::string_view& out) {
-  if (!ReadFileInto(path, buf).ok()) return false;
+  if (!fs.Read(path, buf).ok()) return false;
   out = absl::StripAsciiWhitespace(absl::string_view(buf));
   return true;
 }
 
+// Calls `fn` with each entry of `dir`; a directory that is missing has none.
 template <typename Fn>
-void ForEachDirEntry(const std::string& dir, Fn fn) {
-  DIR* d = opendir(dir.c_str());
-  if (!d) return;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    fn(absl::string_view(e->d_name));
-  }
-  closedir(d);
+void ForEachDirEntry(const KernelFs& fs, const std::string& dir, Fn fn) {
+  fs.ForEachEntry(dir, fn).IgnoreError();
 }
 
 }  // namespace
 
 absl::Status ParseProcStat(absl::string_view text, ProcStat& out) {
+  if (absl::Status s = CheckNotTruncated("/proc/stat", text); !s.ok()) return s;
   out.cores.clear();
   out.interrupts = out.context_switches = out.forks = 0;
   out.procs_running = out.procs_blocked = 0;
@@ -97,8 +95,9 @@ absl::Status ParseProcStat(absl::string_view text, ProcStat& out) {
     if (absl::StartsWith(line, "cpu")) {
       CpuTicks t;
       if (!ParseCpuLine(line, t)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "/proc/stat: malformed cpu line: ", line.substr(0, 60)));
+        return MalformedFile(
+            "/proc/stat", lines.line_number(),
+            absl::StrCat("malformed cpu line: ", Excerpt(line)));
       }
       if (t.cpu < 0) {
         out.total = t;
@@ -126,7 +125,7 @@ absl::Status ParseProcStat(absl::string_view text, ProcStat& out) {
     }
   }
   if (!have_total)
-    return absl::InvalidArgumentError("/proc/stat: no aggregate cpu line");
+    return MalformedFile("/proc/stat", 0, "no aggregate cpu line");
   return absl::OkStatus();
 }
 
@@ -162,19 +161,22 @@ CpuPercent CpuSplit(const CpuTicks& a, const CpuTicks& b) {
 }
 
 absl::Status ParseLoadAvg(absl::string_view text, LoadAvg& out) {
+  if (absl::Status s = CheckNotTruncated("/proc/loadavg", text); !s.ok())
+    return s;
   FieldSplitter f(text);
   absl::string_view a, b, c, tasks;
   if (!f.Next(a) || !f.Next(b) || !f.Next(c) || !f.Next(tasks) ||
       !ParseDouble(a, out.load1) || !ParseDouble(b, out.load5) ||
       !ParseDouble(c, out.load15)) {
-    return absl::InvalidArgumentError("/proc/loadavg: malformed");
+    return MalformedFile("/proc/loadavg", 1, Excerpt(text));
   }
   const size_t slash = tasks.find('/');
   uint64_t run = 0, all = 0;
   if (slash == absl::string_view::npos ||
       !ParseU64(tasks.substr(0, slash), run) ||
       !ParseU64(tasks.substr(slash + 1), all)) {
-    return absl::InvalidArgumentError("/proc/loadavg: malformed task counts");
+    return MalformedFile("/proc/loadavg", 1,
+                         absl::StrCat("task counts: ", Excerpt(tasks)));
   }
   out.runnable = static_cast<uint32_t>(run);
   out.threads = static_cast<uint32_t>(all);
@@ -208,7 +210,8 @@ std::vector<float> ParseCpuInfoMhz(absl::string_view text) {
   return mhz;
 }
 
-CpuSource::CpuSource(HostOptions options) : options_(std::move(options)) {
+CpuSource::CpuSource(HostOptions options)
+    : options_(std::move(options)), fs_(options_.proc_root, options_.sys_root) {
   status_.name = kSourceName;
 }
 
@@ -223,26 +226,27 @@ void CpuSource::DiscoverSensors() {
   sensors_.clear();
   std::string buf;
   absl::string_view v;
-  const std::string thermal = options_.sys_root + "/class/thermal";
-  ForEachDirEntry(thermal, [&](absl::string_view name) {
+  const std::string thermal = fs_.Sys("/class/thermal");
+  ForEachDirEntry(fs_, thermal, [&](absl::string_view name) {
     if (!absl::StartsWith(name, "thermal_zone")) return;
     const std::string dir = absl::StrCat(thermal, "/", name);
     std::string label(name);
-    if (ReadTrimmed(dir + "/type", buf, v)) absl::StrAppend(&label, ":", v);
+    if (ReadTrimmed(fs_, dir + "/type", buf, v))
+      absl::StrAppend(&label, ":", v);
     sensors_.push_back({label, dir + "/temp"});
   });
-  const std::string hwmon = options_.sys_root + "/class/hwmon";
-  ForEachDirEntry(hwmon, [&](absl::string_view name) {
+  const std::string hwmon = fs_.Sys("/class/hwmon");
+  ForEachDirEntry(fs_, hwmon, [&](absl::string_view name) {
     const std::string dir = absl::StrCat(hwmon, "/", name);
     std::string chip(name);
-    if (ReadTrimmed(dir + "/name", buf, v)) chip = std::string(v);
-    ForEachDirEntry(dir, [&](absl::string_view file) {
+    if (ReadTrimmed(fs_, dir + "/name", buf, v)) chip = std::string(v);
+    ForEachDirEntry(fs_, dir, [&](absl::string_view file) {
       if (!absl::StartsWith(file, "temp") || !absl::EndsWith(file, "_input"))
         return;
       const absl::string_view stem =
           file.substr(0, file.size() - 6);  // "tempN"
       std::string label = absl::StrCat(chip, ":", stem);
-      if (ReadTrimmed(absl::StrCat(dir, "/", stem, "_label"), buf, v)) {
+      if (ReadTrimmed(fs_, absl::StrCat(dir, "/", stem, "_label"), buf, v)) {
         label = absl::StrCat(chip, ":", v);
       }
       sensors_.push_back({label, absl::StrCat(dir, "/", file)});
@@ -260,7 +264,8 @@ void CpuSource::ReadFrequencies(std::vector<float>& mhz_by_cpu) {
         mhz_by_cpu.resize(c.cpu + 1, 0.0f);
       absl::string_view v;
       uint64_t khz;
-      if (ReadTrimmed(absl::StrCat(options_.sys_root, "/devices/system/cpu/cpu",
+      if (ReadTrimmed(fs_,
+                      absl::StrCat(fs_.sys_root(), "/devices/system/cpu/cpu",
                                    c.cpu, "/cpufreq/scaling_cur_freq"),
                       buf_, v) &&
           ParseU64(v, khz)) {
@@ -269,18 +274,18 @@ void CpuSource::ReadFrequencies(std::vector<float>& mhz_by_cpu) {
     }
     return;
   }
-  if (ReadFileInto(options_.proc_root + "/cpuinfo", buf_).ok()) {
+  if (fs_.ReadProc("/cpuinfo", buf_).ok()) {
     mhz_by_cpu = ParseCpuInfoMhz(buf_);
   }
 }
 
 absl::Status CpuSource::Start() {
   status_.available = false;
-  absl::Status s = ReadFileInto(options_.proc_root + "/stat", buf_);
+  absl::Status s = fs_.ReadProc("/stat", buf_);
   if (s.ok()) s = ParseProcStat(buf_, prev_);
   if (s.ok()) {
     LoadAvg la;
-    s = ReadFileInto(options_.proc_root + "/loadavg", buf_);
+    s = fs_.ReadProc("/loadavg", buf_);
     if (s.ok()) s = ParseLoadAvg(buf_, la);
   }
   if (!s.ok()) {
@@ -288,10 +293,8 @@ absl::Status CpuSource::Start() {
     return s;
   }
   prev_ns_ = MonotonicNs();
-  cpufreq_ = access((options_.sys_root +
-                     "/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")
-                        .c_str(),
-                    R_OK) == 0;
+  cpufreq_ =
+      fs_.CanRead(fs_.Sys("/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq"));
   DiscoverSensors();
   status_.available = true;
   status_.reason = absl::StrCat(
@@ -305,11 +308,11 @@ absl::Status CpuSource::Start() {
 
 void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
                         FrameSections& sections) {
-  absl::Status s = ReadFileInto(options_.proc_root + "/stat", buf_);
+  absl::Status s = fs_.ReadProc("/stat", buf_);
   if (s.ok()) s = ParseProcStat(buf_, cur_);
   const uint64_t now_ns = MonotonicNs();
   LoadAvg la;
-  if (s.ok()) s = ReadFileInto(options_.proc_root + "/loadavg", buf_);
+  if (s.ok()) s = fs_.ReadProc("/loadavg", buf_);
   if (s.ok()) s = ParseLoadAvg(buf_, la);
   if (!s.ok()) return Fail(s);
   const uint64_t dt_ns = now_ns - prev_ns_;
@@ -344,7 +347,7 @@ void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
     for (const Sensor& sensor : sensors_) {
       absl::string_view v;
       double milli;
-      if (!ReadTrimmed(sensor.path, buf_, v) || !ParseDouble(v, milli))
+      if (!ReadTrimmed(fs_, sensor.path, buf_, v) || !ParseDouble(v, milli))
         continue;
       temps.push_back(fb::CreateHostTemperatureDirect(
           fbb, sensor.label.c_str(), static_cast<float>(milli / 1000.0)));

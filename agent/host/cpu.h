@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "agent/host/host_options.h"
+#include "agent/kernelfs/kernel_fs.h"
 #include "agent/source.h"
 
 namespace perfwire {
@@ -75,6 +76,7 @@ class CpuSource : public Source {
   void Fail(const absl::Status& s);
 
   HostOptions options_;
+  KernelFs fs_;  // rooted at options_.proc_root, options_.sys_root
   SourceStatus status_;
   std::string buf_;
   ProcStat prev_;

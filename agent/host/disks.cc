@@ -5,6 +5,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "agent/host/text_util.h"
+#include "agent/kernelfs/file_errors.h"
+#include "agent/kernelfs/numbers.h"
+#include "agent/kernelfs/splitters.h"
 #include "agent/log.h"
 #include "base/clock.h"
 #include "perfwire_generated.h"
@@ -25,6 +28,8 @@ bool IsVirtualDiskName(absl::string_view name) {
 
 absl::Status ParseDiskStats(absl::string_view text, std::vector<DiskStat>& out,
                             int* skipped_lines) {
+  if (absl::Status s = CheckNotTruncated("/proc/diskstats", text); !s.ok())
+    return s;
   size_t n = 0;  // reuse the entries' name buffers
   int skipped = 0, lines_seen = 0;
   LineSplitter lines(text);
@@ -68,18 +73,19 @@ absl::Status ParseDiskStats(absl::string_view text, std::vector<DiskStat>& out,
   out.resize(n);
   if (skipped_lines) *skipped_lines = skipped;
   if (lines_seen > 0 && n == 0) {
-    return absl::InvalidArgumentError(
-        "/proc/diskstats: no line has the 14-field format");
+    return MalformedFile("/proc/diskstats", 0,
+                         "no line has the 14-field format");
   }
   return absl::OkStatus();
 }
 
-DiskSource::DiskSource(HostOptions options) : options_(std::move(options)) {
+DiskSource::DiskSource(HostOptions options)
+    : options_(std::move(options)), fs_(options_.proc_root, options_.sys_root) {
   status_.name = kSourceName;
 }
 
 absl::Status DiskSource::Read(std::vector<DiskStat>& out) {
-  absl::Status s = ReadFileInto(options_.proc_root + "/diskstats", buf_);
+  absl::Status s = fs_.ReadProc("/diskstats", buf_);
   if (s.ok()) s = ParseDiskStats(buf_, out);
   return s;
 }
@@ -87,10 +93,8 @@ absl::Status DiskSource::Read(std::vector<DiskStat>& out) {
 bool DiskSource::IsPartition(const std::string& name) {
   auto it = partition_cache_.find(name);
   if (it != partition_cache_.end()) return it->second;
-  const bool part = access(absl::StrCat(options_.sys_root, "/class/block/",
-                                        name, "/partition")
-                               .c_str(),
-                           F_OK) == 0;
+  const bool part = fs_.Exists(
+      absl::StrCat(fs_.sys_root(), "/class/block/", name, "/partition"));
   if (partition_cache_.size() > 4096) partition_cache_.clear();
   partition_cache_.emplace(name, part);
   return part;

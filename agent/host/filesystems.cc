@@ -1,13 +1,14 @@
 #include "agent/host/filesystems.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "agent/host/text_util.h"
+#include "agent/kernelfs/file_errors.h"
+#include "agent/kernelfs/numbers.h"
+#include "agent/kernelfs/splitters.h"
 #include "agent/log.h"
 #include "perfwire_generated.h"
 
@@ -53,6 +54,7 @@ bool IsPseudoFilesystem(absl::string_view t) {
 }
 
 absl::Status ParseMounts(absl::string_view text, std::vector<MountEntry>& out) {
+  if (absl::Status s = CheckNotTruncated("mounts", text); !s.ok()) return s;
   out.clear();
   LineSplitter lines(text);
   absl::string_view line;
@@ -61,8 +63,8 @@ absl::Status ParseMounts(absl::string_view text, std::vector<MountEntry>& out) {
     absl::string_view dev, dir, type;
     if (!f.Next(dev)) continue;
     if (!f.Next(dir) || !f.Next(type)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("mounts: malformed line: ", line.substr(0, 60)));
+      return MalformedFile("mounts", lines.line_number(),
+                           absl::StrCat("malformed: ", Excerpt(line)));
     }
     if (IsPseudoFilesystem(type)) continue;
     MountEntry e{Unescape(dev), Unescape(dir), std::string(type)};
@@ -76,16 +78,20 @@ absl::Status ParseMounts(absl::string_view text, std::vector<MountEntry>& out) {
 }
 
 FilesystemSource::FilesystemSource(HostOptions options)
-    : options_(std::move(options)) {
+    : options_(std::move(options)), fs_(options_.proc_root, options_.sys_root) {
   status_.name = kSourceName;
 }
 
 absl::Status FilesystemSource::Start() {
   status_.available = false;
   // Watch first, then read: a change in between is then seen next interval.
-  mounts_watch_.reset(open((options_.proc_root + "/self/mounts").c_str(),
-                           O_RDONLY | O_CLOEXEC));
-  absl::Status s = ReadFileInto(options_.proc_root + "/self/mounts", buf_);
+  // Re-reading the watched file (from offset 0) saves an open per change.
+  absl::StatusOr<KeptFile> mounts = fs_.Keep(fs_.Proc("/self/mounts"));
+  absl::Status s = mounts.status();
+  if (s.ok()) {
+    mounts_file_ = std::move(*mounts);
+    s = mounts_file_.Reread(buf_);
+  }
   if (s.ok()) s = ParseMounts(buf_, mounts_);
   if (!s.ok()) {
     status_.reason = std::string(s.message());
@@ -101,10 +107,9 @@ absl::Status FilesystemSource::Start() {
 void FilesystemSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
                                FrameSections& sections) {
   absl::Status s;
-  pollfd changed{mounts_watch_.get(), POLLPRI, 0};
-  if (!mounts_watch_ ||
-      (poll(&changed, 1, 0) > 0 && (changed.revents & (POLLERR | POLLPRI)))) {
-    s = ReadFileInto(options_.proc_root + "/self/mounts", buf_);
+  pollfd changed{mounts_file_.fd(), POLLPRI, 0};
+  if (poll(&changed, 1, 0) > 0 && (changed.revents & (POLLERR | POLLPRI))) {
+    s = mounts_file_.Reread(buf_);
     if (s.ok()) s = ParseMounts(buf_, mounts_);
   }
   if (!s.ok()) {

@@ -7,8 +7,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "agent/host/host_options.h"
+#include "agent/kernelfs/kernel_fs.h"
 #include "agent/source.h"
-#include "base/unique_fd.h"
 
 namespace perfwire {
 
@@ -39,10 +39,11 @@ class FilesystemSource : public Source {
 
  private:
   HostOptions options_;
+  KernelFs fs_;  // rooted at options_.proc_root, options_.sys_root
   SourceStatus status_;
   std::string buf_;
   std::vector<MountEntry> mounts_;
-  UniqueFd mounts_watch_;  // open /proc/self/mounts, polled for changes
+  KeptFile mounts_file_;  // /proc/self/mounts, polled for changes
 };
 
 }  // namespace perfwire

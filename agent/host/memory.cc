@@ -4,6 +4,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "agent/host/text_util.h"
+#include "agent/kernelfs/file_errors.h"
+#include "agent/kernelfs/numbers.h"
+#include "agent/kernelfs/splitters.h"
 #include "agent/log.h"
 #include "base/clock.h"
 #include "perfwire_generated.h"
@@ -62,6 +65,8 @@ flatbuffers::Offset<fb::HostPressure> BuildPressure(
 }  // namespace
 
 absl::Status ParseMemInfo(absl::string_view text, MemInfo& out) {
+  if (absl::Status s = CheckNotTruncated("/proc/meminfo", text); !s.ok())
+    return s;
   out = MemInfo{};
   bool have_total = false, have_free = false;
   LineSplitter lines(text);
@@ -106,14 +111,15 @@ absl::Status ParseMemInfo(absl::string_view text, MemInfo& out) {
     }
   }
   if (!have_total || !have_free) {
-    return absl::InvalidArgumentError(
-        "/proc/meminfo: MemTotal or MemFree missing");
+    return MalformedFile("/proc/meminfo", 0, "MemTotal or MemFree missing");
   }
   if (!out.has_available) out.available = out.free + out.buffers + out.cached;
   return absl::OkStatus();
 }
 
 absl::Status ParseVmStat(absl::string_view text, VmStat& out) {
+  if (absl::Status s = CheckNotTruncated("/proc/vmstat", text); !s.ok())
+    return s;
   out = VmStat{};
   bool have_fault = false;
   LineSplitter lines(text);
@@ -139,12 +145,12 @@ absl::Status ParseVmStat(absl::string_view text, VmStat& out) {
       out.pgmajfault = v;
     }
   }
-  if (!have_fault)
-    return absl::InvalidArgumentError("/proc/vmstat: pgfault missing");
+  if (!have_fault) return MalformedFile("/proc/vmstat", 0, "pgfault missing");
   return absl::OkStatus();
 }
 
 absl::Status ParsePressure(absl::string_view text, Pressure& out) {
+  if (absl::Status s = CheckNotTruncated("pressure", text); !s.ok()) return s;
   out = Pressure{};
   bool have_some = false;
   LineSplitter lines(text);
@@ -156,39 +162,39 @@ absl::Status ParsePressure(absl::string_view text, Pressure& out) {
     if (kind == "some") {
       if (!ParsePsiLine(f, out.some_avg10, out.some_avg60, out.some_avg300,
                         out.some_total_us)) {
-        return absl::InvalidArgumentError("pressure: malformed some line");
+        return MalformedFile("pressure", lines.line_number(),
+                             absl::StrCat("malformed: ", Excerpt(line)));
       }
       have_some = true;
     } else if (kind == "full") {
       double avg60, avg300;
       if (!ParsePsiLine(f, out.full_avg10, avg60, avg300, out.full_total_us)) {
-        return absl::InvalidArgumentError("pressure: malformed full line");
+        return MalformedFile("pressure", lines.line_number(),
+                             absl::StrCat("malformed: ", Excerpt(line)));
       }
       out.has_full = true;
     }
   }
-  if (!have_some) return absl::InvalidArgumentError("pressure: no some line");
+  if (!have_some) return MalformedFile("pressure", 0, "no some line");
   return absl::OkStatus();
 }
 
-MemorySource::MemorySource(HostOptions options) : options_(std::move(options)) {
+MemorySource::MemorySource(HostOptions options)
+    : options_(std::move(options)), fs_(options_.proc_root, options_.sys_root) {
   status_.name = kSourceName;
 }
 
 absl::Status MemorySource::ReadAll(MemInfo& mem, VmStat& vm,
                                    std::optional<Pressure> (&psi)[3]) {
-  absl::Status s = ReadFileInto(options_.proc_root + "/meminfo", buf_);
+  absl::Status s = fs_.ReadProc("/meminfo", buf_);
   if (s.ok()) s = ParseMemInfo(buf_, mem);
-  if (s.ok()) s = ReadFileInto(options_.proc_root + "/vmstat", buf_);
+  if (s.ok()) s = fs_.ReadProc("/vmstat", buf_);
   if (s.ok()) s = ParseVmStat(buf_, vm);
   if (!s.ok()) return s;
   // PSI is optional (CONFIG_PSI off, or psi=0 on the command line: EOPNOTSUPP).
   for (int i = 0; i < 3; ++i) {
     Pressure p;
-    if (ReadFileInto(
-            absl::StrCat(options_.proc_root, "/pressure/", kPsiResources[i]),
-            buf_)
-            .ok() &&
+    if (fs_.ReadProc(absl::StrCat("/pressure/", kPsiResources[i]), buf_).ok() &&
         ParsePressure(buf_, p).ok()) {
       psi[i] = p;
     } else {

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "agent/host/host_options.h"
+#include "agent/kernelfs/kernel_fs.h"
 #include "agent/source.h"
 
 namespace perfwire {
@@ -57,6 +58,7 @@ class MemorySource : public Source {
                        std::optional<Pressure> (&psi)[3]);
 
   HostOptions options_;
+  KernelFs fs_;  // rooted at options_.proc_root, options_.sys_root
   SourceStatus status_;
   std::string buf_;
   VmStat prev_vm_;

@@ -5,6 +5,9 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "agent/host/text_util.h"
+#include "agent/kernelfs/file_errors.h"
+#include "agent/kernelfs/numbers.h"
+#include "agent/kernelfs/splitters.h"
 #include "agent/log.h"
 #include "base/clock.h"
 #include "perfwire_generated.h"
@@ -18,6 +21,8 @@ constexpr char kSourceName[] = "network";
 
 absl::Status ParseNetDev(absl::string_view text,
                          std::vector<InterfaceStat>& out) {
+  if (absl::Status s = CheckNotTruncated("/proc/net/dev", text); !s.ok())
+    return s;
   size_t n = 0;
   LineSplitter lines(text);
   absl::string_view line;
@@ -25,7 +30,8 @@ absl::Status ParseNetDev(absl::string_view text,
   while (lines.Next(line)) {
     if (header < 2) {
       if (line.find('|') == absl::string_view::npos) {
-        return absl::InvalidArgumentError("/proc/net/dev: missing header");
+        return MalformedFile("/proc/net/dev", lines.line_number(),
+                             "missing header");
       }
       ++header;
       continue;
@@ -33,8 +39,8 @@ absl::Status ParseNetDev(absl::string_view text,
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     const size_t colon = line.find(':');
     if (colon == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("/proc/net/dev: malformed line: ", line.substr(0, 60)));
+      return MalformedFile("/proc/net/dev", lines.line_number(),
+                           absl::StrCat("malformed: ", Excerpt(line)));
     }
     uint64_t v[16];
     int count = 0;
@@ -45,8 +51,8 @@ absl::Status ParseNetDev(absl::string_view text,
       ++count;
     }
     if (count < 16) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("/proc/net/dev: short line: ", line.substr(0, 60)));
+      return MalformedFile("/proc/net/dev", lines.line_number(),
+                           absl::StrCat("short line: ", Excerpt(line)));
     }
     if (n == out.size()) out.emplace_back();
     InterfaceStat& s = out[n++];
@@ -59,16 +65,17 @@ absl::Status ParseNetDev(absl::string_view text,
     s.tx_drops = v[11];
   }
   out.resize(n);
-  if (header < 2)
-    return absl::InvalidArgumentError("/proc/net/dev: missing header");
+  if (header < 2) return MalformedFile("/proc/net/dev", 0, "missing header");
   return absl::OkStatus();
 }
 
 absl::Status CountTcpStates(absl::string_view text, TcpStateCounts& counts) {
+  if (absl::Status s = CheckNotTruncated("/proc/net/tcp", text); !s.ok())
+    return s;
   LineSplitter lines(text);
   absl::string_view line;
   if (!lines.Next(line) || !absl::StrContains(line, "local_address")) {
-    return absl::InvalidArgumentError("/proc/net/tcp: missing header");
+    return MalformedFile("/proc/net/tcp", 1, "missing header");
   }
   while (lines.Next(line)) {
     FieldSplitter f(line);
@@ -82,10 +89,12 @@ absl::Status CountTcpStates(absl::string_view text, TcpStateCounts& counts) {
 }
 
 absl::Status CountSocketLines(absl::string_view text, uint32_t& count) {
+  if (absl::Status s = CheckNotTruncated("/proc/net/udp", text); !s.ok())
+    return s;
   LineSplitter lines(text);
   absl::string_view line;
   if (!lines.Next(line) || !absl::StrContains(line, "local_address")) {
-    return absl::InvalidArgumentError("/proc/net/udp: missing header");
+    return MalformedFile("/proc/net/udp", 1, "missing header");
   }
   uint32_t n = 0;
   while (lines.Next(line)) {
@@ -96,13 +105,13 @@ absl::Status CountSocketLines(absl::string_view text, uint32_t& count) {
 }
 
 NetworkSource::NetworkSource(HostOptions options)
-    : options_(std::move(options)) {
+    : options_(std::move(options)), fs_(options_.proc_root, options_.sys_root) {
   status_.name = kSourceName;
 }
 
 absl::Status NetworkSource::Start() {
   status_.available = false;
-  absl::Status s = ReadFileInto(options_.proc_root + "/net/dev", buf_);
+  absl::Status s = fs_.ReadProc("/net/dev", buf_);
   if (s.ok()) s = ParseNetDev(buf_, prev_);
   if (!s.ok()) {
     status_.reason = std::string(s.message());
@@ -111,9 +120,8 @@ absl::Status NetworkSource::Start() {
   prev_ns_ = MonotonicNs();
   TcpStateCounts counts{};
   netlink_ = options_.proc_root == "/proc" && tcp_counter_.Count(counts).ok();
-  sockets_ =
-      netlink_ || (ReadFileInto(options_.proc_root + "/net/tcp", buf_).ok() &&
-                   CountTcpStates(buf_, counts).ok());
+  sockets_ = netlink_ || (fs_.ReadProc("/net/tcp", buf_).ok() &&
+                          CountTcpStates(buf_, counts).ok());
   status_.available = true;
   status_.reason = absl::StrCat(
       "/proc/net/dev", options_.include_loopback ? "" : " (lo skipped)",
@@ -129,7 +137,7 @@ absl::Status NetworkSource::Start() {
 
 void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
                             FrameSections& sections) {
-  absl::Status s = ReadFileInto(options_.proc_root + "/net/dev", buf_);
+  absl::Status s = fs_.ReadProc("/net/dev", buf_);
   if (s.ok()) s = ParseNetDev(buf_, cur_);
   const uint64_t now_ns = MonotonicNs();
   if (!s.ok()) {
@@ -183,15 +191,14 @@ void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
       if (!tcp_counter_.Count(tcp).ok()) tcp = {};  // retried next refresh
     } else {
       for (const char* f : {"/net/tcp", "/net/tcp6"}) {
-        if (ReadFileInto(options_.proc_root + f, buf_).ok()) {
+        if (fs_.ReadProc(f, buf_).ok()) {
           CountTcpStates(buf_, tcp).IgnoreError();
         }
       }
     }
     for (const char* f : {"/net/udp", "/net/udp6"}) {
       uint32_t n = 0;
-      if (ReadFileInto(options_.proc_root + f, buf_).ok() &&
-          CountSocketLines(buf_, n).ok()) {
+      if (fs_.ReadProc(f, buf_).ok() && CountSocketLines(buf_, n).ok()) {
         udp += n;
       }
     }

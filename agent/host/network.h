@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "agent/host/host_options.h"
 #include "agent/host/sock_diag.h"
+#include "agent/kernelfs/kernel_fs.h"
 #include "agent/source.h"
 
 namespace perfwire {
@@ -46,6 +47,7 @@ class NetworkSource : public Source {
 
  private:
   HostOptions options_;
+  KernelFs fs_;  // rooted at options_.proc_root, options_.sys_root
   SourceStatus status_;
   std::string buf_;
   std::vector<InterfaceStat> prev_, cur_;

@@ -1,6 +1,5 @@
 #include "agent/host/processes.h"
 
-#include <dirent.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -11,7 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "agent/host/cpu.h"
-#include "agent/host/text_util.h"
+#include "agent/kernelfs/file_errors.h"
+#include "agent/kernelfs/numbers.h"
+#include "agent/kernelfs/splitters.h"
 #include "agent/log.h"
 #include "perfwire_generated.h"
 
@@ -20,23 +21,17 @@ namespace {
 
 constexpr char kSourceName[] = "processes";
 
-bool IsPid(const char* name, uint32_t& pid) {
-  uint64_t v;
-  if (!ParseU64(absl::string_view(name), v) || v == 0 || v > UINT32_MAX)
-    return false;
-  pid = static_cast<uint32_t>(v);
-  return true;
-}
-
 }  // namespace
 
 absl::Status ParseFileNr(absl::string_view text, FileNr& out) {
+  if (absl::Status s = CheckNotTruncated("/proc/sys/fs/file-nr", text); !s.ok())
+    return s;
   FieldSplitter f(text);
   absl::string_view a, b, c;
   if (!f.Next(a) || !f.Next(b) || !f.Next(c) || !ParseU64(a, out.allocated) ||
       !ParseU64(b, out.unused) ||
       !ParseU64(absl::StripAsciiWhitespace(c), out.max)) {
-    return absl::InvalidArgumentError("/proc/sys/fs/file-nr: malformed");
+    return MalformedFile("/proc/sys/fs/file-nr", 1, Excerpt(text));
   }
   return absl::OkStatus();
 }
@@ -54,53 +49,43 @@ void KeepTopFdCounts(std::vector<FdCount>& counts, size_t n) {
 }
 
 ProcessSource::ProcessSource(HostOptions options)
-    : options_(std::move(options)) {
+    : options_(std::move(options)), fs_(options_.proc_root, options_.sys_root) {
   status_.name = kSourceName;
 }
 
 uint32_t ProcessSource::CountFds(uint32_t pid) {
   path_.clear();
-  absl::StrAppend(&path_, options_.proc_root, "/", pid, "/fd");
+  absl::StrAppend(&path_, fs_.proc_root(), "/", pid, "/fd");
   if (fd_size_works_) {
     struct stat st;
     return stat(path_.c_str(), &st) == 0 ? static_cast<uint32_t>(st.st_size)
                                          : 0;
   }
-  DIR* d = opendir(path_.c_str());
-  if (!d) return 0;  // exited, or not ours to read
   uint32_t n = 0;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] != '.') ++n;
-  }
-  closedir(d);
+  // Exited, or not ours to read: 0.
+  fs_.ForEachEntry(path_, [&n](absl::string_view) { ++n; }).IgnoreError();
   return n;
 }
 
 absl::Status ProcessSource::ScanProcesses() {
-  DIR* d = opendir(options_.proc_root.c_str());
-  if (!d)
-    return absl::ErrnoToStatus(errno,
-                               absl::StrCat("opendir ", options_.proc_root));
+  absl::StatusOr<std::vector<uint32_t>> pids = fs_.ListIds(fs_.proc_root());
+  if (!pids.ok()) return pids.status();
   fds_.clear();
-  uint32_t process_count = 0;
-  while (dirent* e = readdir(d)) {
-    uint32_t pid;
-    if (!IsPid(e->d_name, pid)) continue;
-    ++process_count;
-    if (options_.fd_top_count > 0) {
+  const uint32_t process_count = static_cast<uint32_t>(pids->size());
+  if (options_.fd_top_count > 0) {
+    for (uint32_t pid : *pids) {
       const uint32_t n = CountFds(pid);
       if (n > 0) fds_.push_back({pid, n});
     }
   }
-  closedir(d);
   process_count_ = process_count;
   KeepTopFdCounts(fds_, options_.fd_top_count);
   top_.clear();
   for (const FdCount& c : fds_) {
     path_.clear();
-    absl::StrAppend(&path_, options_.proc_root, "/", c.pid, "/comm");
+    absl::StrAppend(&path_, fs_.proc_root(), "/", c.pid, "/comm");
     FdHolder h{c.pid, "", c.fds};
-    if (ReadFileInto(path_, buf_).ok())
+    if (fs_.Read(path_, buf_).ok())
       h.comm = std::string(absl::StripTrailingAsciiWhitespace(buf_));
     top_.push_back(std::move(h));
   }
@@ -110,10 +95,10 @@ absl::Status ProcessSource::ScanProcesses() {
 absl::Status ProcessSource::Start() {
   status_.available = false;
   FileNr nr;
-  absl::Status s = ReadFileInto(options_.proc_root + "/sys/fs/file-nr", buf_);
+  absl::Status s = fs_.ReadProc("/sys/fs/file-nr", buf_);
   if (s.ok()) s = ParseFileNr(buf_, nr);
   LoadAvg la;
-  if (s.ok()) s = ReadFileInto(options_.proc_root + "/loadavg", buf_);
+  if (s.ok()) s = fs_.ReadProc("/loadavg", buf_);
   if (s.ok()) s = ParseLoadAvg(buf_, la);
   if (!s.ok()) {
     status_.reason = std::string(s.message());
@@ -142,9 +127,9 @@ void ProcessSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
                             FrameSections& sections) {
   FileNr nr;
   LoadAvg la;
-  absl::Status s = ReadFileInto(options_.proc_root + "/sys/fs/file-nr", buf_);
+  absl::Status s = fs_.ReadProc("/sys/fs/file-nr", buf_);
   if (s.ok()) s = ParseFileNr(buf_, nr);
-  if (s.ok()) s = ReadFileInto(options_.proc_root + "/loadavg", buf_);
+  if (s.ok()) s = fs_.ReadProc("/loadavg", buf_);
   if (s.ok()) s = ParseLoadAvg(buf_, la);
   const absl::Time now = absl::Now();
   if (s.ok() && now - scanned_at_ >= options_.process_scan_refresh) {

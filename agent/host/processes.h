@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/host/host_options.h"
+#include "agent/kernelfs/kernel_fs.h"
 #include "agent/source.h"
 
 namespace perfwire {
@@ -55,6 +56,7 @@ class ProcessSource : public Source {
   };
 
   HostOptions options_;
+  KernelFs fs_;  // rooted at options_.proc_root, options_.sys_root
   SourceStatus status_;
   std::string buf_;
   std::string path_;

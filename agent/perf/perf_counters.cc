@@ -12,6 +12,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "agent/host/text_util.h"
+#include "agent/kernelfs/file_errors.h"
+#include "agent/kernelfs/numbers.h"
+#include "agent/kernelfs/splitters.h"
 #include "agent/log.h"
 #include "perfwire_generated.h"
 
@@ -112,28 +115,27 @@ uint64_t ScaledDelta(const PerfReading& a, const PerfReading& b) {
 }
 
 std::string PerfOpenErrorText(int err, bool pmu_present) {
-  const char* name = strerrorname_np(err);
-  return absl::StrCat(name ? name : absl::StrCat("errno ", err), ": ",
-                      Meaning(err, pmu_present));
+  return absl::StrCat(ErrnoSymbol(err), ": ", Meaning(err, pmu_present));
 }
 
 absl::Status ParseCpuList(absl::string_view text, std::vector<uint32_t>& cpus) {
   cpus.clear();
+  constexpr absl::string_view kFile = "cpu list";
+  if (absl::Status s = CheckNotTruncated(kFile, text); !s.ok()) return s;
+  const absl::string_view whole = text;
   text = absl::StripAsciiWhitespace(text);
-  if (text.empty()) return absl::InvalidArgumentError("empty CPU list");
+  if (text.empty()) return MalformedFile(kFile, 0, "empty");
   for (absl::string_view part : absl::StrSplit(text, ',')) {
     const size_t dash = part.find('-');
     uint64_t lo, hi;
     if (dash == absl::string_view::npos) {
-      if (!ParseU64(part, lo))
-        return absl::InvalidArgumentError("malformed CPU list");
+      if (!ParseU64(part, lo)) return MalformedFile(kFile, 1, Excerpt(whole));
       hi = lo;
     } else if (!ParseU64(part.substr(0, dash), lo) ||
                !ParseU64(part.substr(dash + 1), hi)) {
-      return absl::InvalidArgumentError("malformed CPU list");
+      return MalformedFile(kFile, 1, Excerpt(whole));
     }
-    if (hi < lo || hi >= 65536)
-      return absl::InvalidArgumentError("malformed CPU list");
+    if (hi < lo || hi >= 65536) return MalformedFile(kFile, 1, Excerpt(whole));
     for (uint64_t c = lo; c <= hi; ++c)
       cpus.push_back(static_cast<uint32_t>(c));
   }
@@ -160,7 +162,10 @@ PerfSyscalls RealPerfSyscalls() {
 
 PerfCounterSource::PerfCounterSource(PerfEventKind kind, HostOptions options,
                                      PerfSyscalls syscalls)
-    : kind_(kind), options_(std::move(options)), sys_(std::move(syscalls)) {
+    : kind_(kind),
+      options_(std::move(options)),
+      fs_(options_.proc_root, options_.sys_root),
+      sys_(std::move(syscalls)) {
   status_.name =
       kind == PerfEventKind::kHardware ? "perf.hardware" : "perf.software";
   status_.hook = "perf_event_open";
@@ -182,8 +187,7 @@ absl::Status PerfCounterSource::Start() {
   CloseAll();
   refused_.clear();
   std::string buf;
-  if (!ReadFileInto(options_.sys_root + "/devices/system/cpu/online", buf)
-           .ok() ||
+  if (!fs_.ReadSys("/devices/system/cpu/online", buf).ok() ||
       !ParseCpuList(buf, cpus_).ok()) {
     const long n = sysconf(_SC_NPROCESSORS_ONLN);
     cpus_.clear();

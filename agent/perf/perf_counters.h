@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "agent/host/host_options.h"
+#include "agent/kernelfs/kernel_fs.h"
 #include "agent/source.h"
 
 namespace perfwire {
@@ -84,6 +85,7 @@ class PerfCounterSource : public Source {
 
   PerfEventKind kind_;
   HostOptions options_;
+  KernelFs fs_;  // rooted at options_.proc_root, options_.sys_root
   PerfSyscalls sys_;
   SourceStatus status_;
   std::vector<uint32_t> cpus_;

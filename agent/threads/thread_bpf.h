@@ -22,6 +22,7 @@
 #include "agent/bpf/mmap_region.h"
 #include "agent/bpf/per_cpu_rings.h"
 #include "agent/threads/exit_joiner.h"
+#include "agent/threads/thread_backend.h"
 #include "agent/threads/thread_counters.h"
 #include "threads_shared.h"  // bpf/include: struct pw_thread_sample
 
@@ -57,22 +58,17 @@ struct ThreadBpfOptions {
   uint32_t walk_batch = 8192;
 };
 
-struct ThreadLostCounts {
-  uint64_t exit_records = 0;  // exit samples dropped: exit ring full
-  uint64_t block_io = 0;      // bios not attributed: block IO map full
-};
-
 // A task's identity in the block_io map: (tid, start_time_ns).
 using BlockIoKey = std::pair<uint32_t, uint64_t>;
 
-class ThreadBpf {
+class ThreadBpf : public ThreadBackend {
  public:
   // Opens, loads and attaches the programs. Prefers tp_btf hooks and falls
   // back to raw_tp when the kernel refuses them; hook() says which won.
   // Errors name what the kernel refused and why.
   static absl::StatusOr<std::unique_ptr<ThreadBpf>> Open(
       const ThreadBpfOptions& options);
-  ~ThreadBpf();  // detaches everything
+  ~ThreadBpf() override;  // detaches everything
 
   struct PassKey {
    private:
@@ -81,7 +77,7 @@ class ThreadBpf {
   };
   explicit ThreadBpf(PassKey) {}  // use Open()
 
-  const std::string& hook() const { return hook_; }
+  const std::string& hook() const override { return hook_; }
   // How snapshots walk the tasks: "task walk" (one run of an open-coded task
   // iterator, kernel >= 6.7) or "iter/task" (a task iterator program).
   const char* snapshot_mechanism() const {
@@ -96,28 +92,29 @@ class ThreadBpf {
   // out the tasks that have not run since the previous one (their counters
   // have not moved; cgroup and comm may have, hence the full ones).
   absl::Status ForEachLiveThread(
-      absl::FunctionRef<void(const ThreadSample&)> fn);
+      absl::FunctionRef<void(const ThreadSample&)> fn) override;
   // Whether the last ForEachLiveThread reported every live task.
-  bool last_snapshot_full() const { return last_full_; }
+  bool last_snapshot_full() const override { return last_full_; }
   static constexpr uint64_t kFullSnapshotEvery = 10;
 
   // Consumes every queued exit record: `on_exit` for each exit sample (taken
   // at sched_process_exit, block IO zero), then `on_final` for each thread's
   // final counts (taken at sched_process_free). ExitJoiner pairs them; a
   // final can come before its exit sample (different CPUs' rings).
-  absl::Status DrainExits(absl::FunctionRef<void(const ThreadSample&)> on_exit,
-                          absl::FunctionRef<void(const ThreadFinal&)> on_final);
+  absl::Status DrainExits(
+      absl::FunctionRef<void(const ThreadSample&)> on_exit,
+      absl::FunctionRef<void(const ThreadFinal&)> on_final) override;
 
   // Fills in the block IO of dead threads from the block_io map and deletes
   // their entries. On a failed map read the samples keep zero block IO and
   // the error is returned.
-  absl::Status TakeBlockIoOfExited(std::vector<ThreadSample>& exited);
+  absl::Status TakeBlockIoOfExited(std::vector<ThreadSample>& exited) override;
 
   // Readable when an exit ring reached half full (call DrainExits).
-  int exit_wakeup_fd() const;
+  int exit_wakeup_fd() const override;
 
   // Cumulative loss counters, summed over CPUs.
-  absl::StatusOr<ThreadLostCounts> ReadLost() const;
+  absl::StatusOr<ThreadLostCounts> ReadLost() const override;
 
  private:
   SkeletonPtr<threads_bpf> skel_;

@@ -23,6 +23,12 @@ ABSL_FLAG(std::string, thread_snapshot, "auto",
           ">= 6.7; else iter/task), walk (that or fail), iter (iter/task, "
           "~0.9 us per thread)");
 
+ABSL_FLAG(bool, require_bpf, false,
+          "refuse to run when BPF is refused (not root, no CAP_BPF + "
+          "CAP_PERFMON, no kernel BTF) instead of taking per-thread data "
+          "from /proc (threads source hook \"procfs\": no threads shorter "
+          "than an interval, no waits, no per-thread block IO)");
+
 namespace perfwire {
 
 absl::StatusOr<ThreadSourceOptions> ThreadSourceOptionsFromFlags(
@@ -36,6 +42,7 @@ absl::StatusOr<ThreadSourceOptions> ThreadSourceOptionsFromFlags(
   o.exit_buffer_bytes = absl::GetFlag(FLAGS_exit_buffer_bytes);
   o.exit_last_slice = absl::GetFlag(FLAGS_exit_last_slice);
   o.proc_root = proc_root;
+  o.require_bpf = absl::GetFlag(FLAGS_require_bpf);
   return o;
 }
 

@@ -5,29 +5,36 @@
 #include <optional>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
 #include "agent/source.h"
+#include "agent/threads/procfs_thread_backend.h"
+#include "agent/threads/thread_backend.h"
 #include "agent/threads/thread_bpf.h"
 #include "agent/threads/thread_table.h"
-#include "base/unique_fd.h"
 
 namespace perfwire {
 
 struct ThreadSourceOptions {
   uint32_t max_threads = 0;        // 0: /proc/sys/kernel/pid_max
   uint32_t exit_buffer_bytes = 0;  // exit rings, all CPUs; 0: from max_threads
+  // Where /proc is read: pid_max, the /proc backend, the pid-1 gap.
   std::string proc_root = "/proc";
   ThreadSnapshotMode snapshot = ThreadSnapshotMode::kAuto;
   // perfwired --exit_last_slice: also count what an exiting thread does
   // after sched_process_exit (from sched_process_free).
   bool exit_last_slice = false;
+  // perfwired --require_bpf: when BPF is refused, Start() fails (the agent
+  // refuses to run) instead of falling back to polling /proc.
+  bool require_bpf = false;
 };
 
-// The "threads" source: per-thread counters from the kernel, via BPF.
-// Each Collect() walks the tasks, drains exit records and emits the
-// interval's deltas. Exit records that arrive early (an exit ring half full)
-// are taken in by OnWakeup(), so a burst of exits is not dropped. With
-// exit_last_slice, an exit is reported once its final counts arrived, or
+// The "threads" source: per-thread counters from the kernel. Start() picks
+// the backend (thread_backend.h): BPF (ThreadBpf, hook tp_btf or raw_tp)
+// when the kernel lets us load it; otherwise, unless require_bpf, /proc
+// polling (ProcfsThreadBackend, hook "procfs", its blind spots in the
+// status reason). Each Collect() takes the backend's snapshot and exits and
+// emits the interval's deltas. Exit records that arrive early (an exit ring
+// half full) are taken in by OnWakeup(), so a burst of exits is not dropped.
+// With exit_last_slice, an exit is reported once its final counts arrived, or
 // after kExitFinalWaitNs without them; after Stop() the next Collect()
 // reports every exit it has.
 class ThreadSource : public Source {
@@ -46,6 +53,10 @@ class ThreadSource : public Source {
   static constexpr uint64_t kExitFinalWaitNs = 1'000'000'000;
 
  private:
+  // Starts the BPF backend; on failure, its error.
+  absl::Status StartBpf();
+  void StartProcfs(const absl::Status& bpf_error);
+  // Feeds pid 1's threads from /proc (init_gap_) to the table.
   void ObserveInitProcessFromProc();
   void MarkBroken(const absl::Status& error);
   // Moves queued exit records into exits_.
@@ -53,18 +64,15 @@ class ThreadSource : public Source {
 
   ThreadSourceOptions options_;
   SourceStatus status_;
-  std::unique_ptr<ThreadBpf> bpf_;
+  std::unique_ptr<ThreadBackend> backend_;
+  ThreadBpf* bpf_ = nullptr;  // backend_ when it is BPF
   std::optional<ThreadTable> table_;
-  ExitJoiner exits_;
+  std::optional<ExitJoiner> exits_;
   bool stopping_ = false;
   ThreadLostCounts last_lost_;
   bool saw_init_process_ = false;
-  // pid 1's threads as last read from /proc, by tid.
-  struct InitThread {
-    ThreadSample sample;  // on_cpu_ns 0 until first read
-    UniqueFd schedstat;   // <tid>/schedstat, kept open
-  };
-  absl::flat_hash_map<uint32_t, InitThread> init_threads_;
+  // With BPF: pid 1's threads from /proc when the task iterator skips them.
+  std::unique_ptr<ProcfsThreadBackend> init_gap_;
 };
 
 // ThreadSourceOptions from perfwired's flags (--max_threads,

@@ -2,11 +2,21 @@
 // ThreadTable delta computation (ObserveLive x N + EndInterval) and frame
 // building (BuildThreadsSection + finishing a Frame) for N threads.
 // Budget (PERFORMANCE.md): frame build for 10,000 threads <= 5 ms.
+// Also the /proc thread backend's sweep over this process's idle threads
+// (the fallback where BPF is refused): BM_ProcfsSweep/<threads>/<kept>,
+// kept=1 with each schedstat file kept open (an idle thread costs one
+// pread), kept=0 reading all four files of every thread.
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 #include <vector>
 
+#include "agent/threads/procfs_thread_backend.h"
 #include "agent/threads/thread_section.h"
 #include "agent/threads/thread_table.h"
 
@@ -136,6 +146,64 @@ void BM_IntervalAndFrame(benchmark::State& state) {
   state.counters["n"] = n;
 }
 BENCHMARK(BM_IntervalAndFrame)->Arg(10000)->Unit(benchmark::kMicrosecond);
+
+// `n` threads of this process that wait, idle, until destruction.
+class IdleThreads {
+ public:
+  explicit IdleThreads(int n) {
+    for (int i = 0; i < n; ++i) {
+      threads_.emplace_back([this] {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [this] { return done_; });
+      });
+    }
+  }
+  ~IdleThreads() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::vector<std::thread> threads_;
+};
+
+void BM_ProcfsSweep(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  const bool kept = state.range(1) != 0;
+  // A kept file is an fd: allow one per thread.
+  rlimit r{};
+  getrlimit(RLIMIT_NOFILE, &r);
+  r.rlim_cur = r.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &r);
+  IdleThreads threads(n);
+  ProcfsThreadBackendOptions o;
+  o.only_pid = static_cast<uint32_t>(getpid());
+  o.max_kept_files = kept ? static_cast<uint32_t>(n + 64) : 1;
+  ProcfsThreadBackend backend(o);
+  size_t seen = 0;
+  auto count = [&seen](const ThreadSample&) { ++seen; };
+  if (!backend.ForEachLiveThread(count).ok()) {
+    state.SkipWithError("cannot read /proc/self/task");
+    return;
+  }
+  for (auto _ : state) {
+    seen = 0;
+    backend.ForEachLiveThread(count).IgnoreError();
+  }
+  state.counters["n"] = static_cast<double>(seen);
+  state.counters["full_reads"] = static_cast<double>(backend.last_full_reads());
+}
+BENCHMARK(BM_ProcfsSweep)
+    ->Args({2000, 1})
+    ->Args({2000, 0})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace perfwire

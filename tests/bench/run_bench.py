@@ -1204,7 +1204,10 @@ def report(results):
     gb = results.get("gbench", [])
     if gb:
         a("tests/bench/bench_gbench.cc: ThreadTable delta computation (every thread changed, "
-          "or none) and frame building (BuildThreadsSection + a finished size-prefixed Frame).")
+          "or none), frame building (BuildThreadsSection + a finished size-prefixed Frame), "
+          "and the /proc thread backend's sweep over idle threads (BM_ProcfsSweep/<threads>/"
+          "<kept>: 1 = schedstat kept open, an idle thread costs one pread; 0 = all four "
+          "files read per thread), the perfwired fallback where BPF is refused.")
         a("")
         a("| benchmark | threads | wall time | CPU time | ns/thread | frame bytes | budget |")
         a("| --- | --- | --- | --- | --- | --- | --- |")

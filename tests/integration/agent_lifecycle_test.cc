@@ -134,12 +134,15 @@ TEST(AgentLifecycle, StaleSocketFileIsReplaced) {
   EXPECT_GE(totals->frames(), 2u) << totals->error();
 }
 
-TEST(AgentLifecycle, NonRootGetsOneClearLine) {
+// Without --require_bpf a non-root agent runs on /proc instead
+// (procfs_fallback_test.cc).
+TEST(AgentLifecycle, NonRootWithRequireBpfGetsOneClearLine) {
   PERFWIRE_REQUIRE_BPF();
   int status = 0;
   const std::string out = RunShell(
       "setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all " +
-          AgentPath() + " --socket=/tmp/perfwire-nonroot.sock 2>&1",
+          AgentPath() +
+          " --require_bpf --socket=/tmp/perfwire-nonroot.sock 2>&1",
       &status);
   EXPECT_NE(status, 0);
   EXPECT_NE(out.find("needs root or CAP_BPF"), std::string::npos) << out;

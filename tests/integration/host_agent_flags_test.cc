@@ -1,7 +1,7 @@
 // perfwired with --proc_root and --sys_root pointed at a path that does not
 // exist: frames keep coming, the /proc-based host sections are absent with a
 // reason, and the sources that need neither root keep reporting. Needs
-// agent/main.cc to pass HostOptionsFromFlags() to AddHostSources().
+// agent/main.cc to pass HostOptionsFromFlags() to the source registry.
 
 #include <sys/socket.h>
 #include <sys/un.h>

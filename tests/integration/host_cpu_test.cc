@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "agent/host/cpu.h"
-#include "agent/host/text_util.h"
+#include "agent/kernelfs/kernel_fs.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/host_test_util.h"
@@ -18,7 +18,7 @@ namespace {
 ProcStat ReadStat() {
   std::string buf;
   ProcStat st;
-  EXPECT_TRUE(ReadFileInto("/proc/stat", buf).ok());
+  EXPECT_TRUE(KernelFs().Read("/proc/stat", buf).ok());
   EXPECT_TRUE(ParseProcStat(buf, st).ok());
   return st;
 }

@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agent/host/disks.h"
-#include "agent/host/text_util.h"
+#include "agent/kernelfs/kernel_fs.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/host_test_util.h"
@@ -30,9 +30,10 @@ std::string BlockDeviceOf(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0 || major(st.st_dev) == 0) return "";
   std::string buf;
-  if (!ReadFileInto(absl::StrCat("/sys/dev/block/", major(st.st_dev), ":",
-                                 minor(st.st_dev), "/uevent"),
-                    buf)
+  if (!KernelFs()
+           .Read(absl::StrCat("/sys/dev/block/", major(st.st_dev), ":",
+                              minor(st.st_dev), "/uevent"),
+                 buf)
            .ok()) {
     return "";
   }
@@ -45,7 +46,7 @@ std::string BlockDeviceOf(const std::string& path) {
 uint64_t WrittenSectors(const std::string& dev) {
   std::string buf;
   std::vector<DiskStat> stats;
-  EXPECT_TRUE(ReadFileInto("/proc/diskstats", buf).ok());
+  EXPECT_TRUE(KernelFs().Read("/proc/diskstats", buf).ok());
   EXPECT_TRUE(ParseDiskStats(buf, stats).ok());
   for (const DiskStat& d : stats) {
     if (d.name == dev) return d.write_sectors;

@@ -17,7 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/host/network.h"
 #include "agent/host/sock_diag.h"
-#include "agent/host/text_util.h"
+#include "agent/kernelfs/kernel_fs.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/host_test_util.h"
@@ -115,7 +115,7 @@ uint64_t TxBytes(pid_t holder, const std::string& iface) {
   std::string buf;
   std::vector<InterfaceStat> s;
   EXPECT_TRUE(
-      ReadFileInto(absl::StrCat("/proc/", holder, "/net/dev"), buf).ok());
+      KernelFs().Read(absl::StrCat("/proc/", holder, "/net/dev"), buf).ok());
   EXPECT_TRUE(ParseNetDev(buf, s).ok());
   for (const auto& i : s) {
     if (i.name == iface) return i.tx_bytes;
@@ -233,7 +233,7 @@ TEST(HostNetwork, NetlinkTcpStatesMatchProcNetTcp) {
   TcpStateCounts text{};
   std::string buf;
   for (const char* f : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    ASSERT_TRUE(ReadFileInto(f, buf).ok());
+    ASSERT_TRUE(KernelFs().Read(f, buf).ok());
     ASSERT_TRUE(CountTcpStates(buf, text).ok());
   }
   for (int fd : {a, c, l}) close(fd);

@@ -3,6 +3,7 @@
 // (tests/fixtures/host/formats) and truncated, empty and garbage input.
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 
@@ -13,6 +14,8 @@
 #include "agent/host/network.h"
 #include "agent/host/processes.h"
 #include "agent/host/text_util.h"
+#include "agent/kernelfs/kernel_fs.h"
+#include "agent/kernelfs/numbers.h"
 #include "agent/perf/perf_counters.h"
 #include "gtest/gtest.h"
 
@@ -26,7 +29,7 @@ const std::string kFormats =
 
 std::string Slurp(const std::string& path) {
   std::string out;
-  EXPECT_TRUE(ReadFileInto(path, out).ok()) << path;
+  EXPECT_TRUE(KernelFs().Read(path, out).ok()) << path;
   return out;
 }
 
@@ -45,7 +48,7 @@ TEST(TextUtil, ParsesNumbersStrictly) {
 
 TEST(TextUtil, ReadMissingFileIsNotFound) {
   std::string buf;
-  absl::Status s = ReadFileInto("/nonexistent/proc/stat", buf);
+  absl::Status s = KernelFs().Read("/nonexistent/proc/stat", buf);
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_NE(s.message().find("/nonexistent/proc/stat"),
             absl::string_view::npos);
@@ -117,7 +120,7 @@ TEST(ProcStat, TruncatedEmptyGarbage) {
   ProcStat st;
   for (const char* f : {"stat_truncated", "empty", "garbage"}) {
     absl::Status s = ParseProcStat(Slurp(kFormats + f), st);
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << f;
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << f;
     EXPECT_FALSE(s.message().empty());
   }
 }
@@ -369,6 +372,125 @@ TEST(PerfHelpers, ScalingAndCpuList) {
             "ENOENT: event not supported by this CPU's PMU");
   EXPECT_NE(PerfOpenErrorText(EACCES, true).find("EACCES: not permitted"),
             std::string::npos);
+}
+
+// ---- every parser on truncated and garbage files
+
+// One parser of one kernel file, and the real capture it must accept.
+struct ParserCase {
+  const char* name;
+  std::string capture;  // path
+  std::function<absl::Status(absl::string_view)> parse;
+};
+
+std::vector<ParserCase> AllParsers() {
+  return {
+      {"stat", kReal + "stat",
+       [](absl::string_view t) {
+         ProcStat st;
+         return ParseProcStat(t, st);
+       }},
+      {"loadavg", kReal + "loadavg",
+       [](absl::string_view t) {
+         LoadAvg la;
+         return ParseLoadAvg(t, la);
+       }},
+      {"meminfo", kReal + "meminfo",
+       [](absl::string_view t) {
+         MemInfo m;
+         return ParseMemInfo(t, m);
+       }},
+      {"vmstat", kReal + "vmstat",
+       [](absl::string_view t) {
+         VmStat v;
+         return ParseVmStat(t, v);
+       }},
+      {"pressure", kReal + "pressure/io",
+       [](absl::string_view t) {
+         Pressure p;
+         return ParsePressure(t, p);
+       }},
+      {"diskstats", kReal + "diskstats",
+       [](absl::string_view t) {
+         std::vector<DiskStat> d;
+         return ParseDiskStats(t, d);
+       }},
+      {"net/dev", kReal + "net/dev",
+       [](absl::string_view t) {
+         std::vector<InterfaceStat> ifs;
+         return ParseNetDev(t, ifs);
+       }},
+      {"net/tcp", kReal + "net/tcp",
+       [](absl::string_view t) {
+         TcpStateCounts c{};
+         return CountTcpStates(t, c);
+       }},
+      {"net/udp", kReal + "net/udp",
+       [](absl::string_view t) {
+         uint32_t n = 0;
+         return CountSocketLines(t, n);
+       }},
+      {"mounts", kReal + "self/mounts",
+       [](absl::string_view t) {
+         std::vector<MountEntry> m;
+         return ParseMounts(t, m);
+       }},
+      {"file-nr", kReal + "sys/fs/file-nr",
+       [](absl::string_view t) {
+         FileNr nr;
+         return ParseFileNr(t, nr);
+       }},
+      {"cpu list", kReal + "../sys/devices/system/cpu/online",  // sysfs
+       [](absl::string_view t) {
+         std::vector<uint32_t> cpus;
+         return ParseCpuList(t, cpus);
+       }},
+  };
+}
+
+// Cut anywhere but at a line's end, a capture is rejected as DataLoss (a
+// cut-off number must never pass for a smaller one); cut at a line's end it
+// is parsed or rejected as DataLoss, never anything else.
+TEST(AllParsers, TruncatedCapturesAreDataLoss) {
+  for (const ParserCase& p : AllParsers()) {
+    std::string text;
+    ASSERT_TRUE(KernelFs().Read(p.capture, text).ok()) << p.capture;
+    ASSERT_TRUE(p.parse(text).ok()) << p.name << ": " << p.parse(text);
+    for (size_t n = 1; n < text.size(); ++n) {
+      const absl::Status s = p.parse(absl::string_view(text).substr(0, n));
+      if (text[n - 1] != '\n') {
+        EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss)
+            << p.name << " cut at " << n << ": " << s;
+      } else {
+        EXPECT_TRUE(s.ok() || s.code() == absl::StatusCode::kDataLoss)
+            << p.name << " cut at " << n << ": " << s;
+      }
+    }
+  }
+}
+
+// The garbage fixture (random base64 lines) is DataLoss for every parser,
+// and the message names the file.
+TEST(AllParsers, GarbageIsDataLossNamingTheFile) {
+  const std::string garbage = Slurp(kFormats + "garbage");
+  for (const ParserCase& p : AllParsers()) {
+    const absl::Status s = p.parse(garbage);
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << p.name << ": " << s;
+    EXPECT_NE(s.message().find(p.name), absl::string_view::npos)
+        << p.name << ": " << s;
+  }
+  // Every single-byte corruption of a capture is parsed or DataLoss.
+  for (const ParserCase& p : AllParsers()) {
+    std::string text;
+    ASSERT_TRUE(KernelFs().Read(p.capture, text).ok());
+    for (size_t i = 0; i < text.size(); i += 7) {
+      std::string bad = text;
+      bad[i] = '\xff';
+      const absl::Status s = p.parse(bad);
+      EXPECT_TRUE(s.ok() || s.code() == absl::StatusCode::kDataLoss)
+          << p.name << " byte " << i << ": " << s;
+    }
+  }
 }
 
 }  // namespace

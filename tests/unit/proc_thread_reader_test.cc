@@ -36,57 +36,61 @@ std::string Slurp(const std::string& path) {
 
 std::string Message(const absl::Status& s) { return std::string(s.message()); }
 
-TEST(ParseProcStat, CommWithSpaceAndParen) {
-  auto stat = ParseProcStat(Slurp(kProc + "/16646/task/16647/stat"));
+ProcThreadReader Reader(const std::string& proc_root) {
+  return ProcThreadReader(KernelFs(proc_root));
+}
+
+TEST(ParseTaskStat, CommWithSpaceAndParen) {
+  auto stat = ParseTaskStat(Slurp(kProc + "/16646/task/16647/stat"));
   ASSERT_TRUE(stat.ok()) << stat.status();
   EXPECT_EQ(stat->comm, "a) b");
   EXPECT_EQ(stat->min_flt, 2u);
   EXPECT_EQ(stat->maj_flt, 0u);
 }
 
-TEST(ParseProcStat, Pid1) {
-  auto stat = ParseProcStat(Slurp(kProc + "/1/task/1/stat"));
+TEST(ParseTaskStat, Pid1) {
+  auto stat = ParseTaskStat(Slurp(kProc + "/1/task/1/stat"));
   ASSERT_TRUE(stat.ok()) << stat.status();
   EXPECT_EQ(stat->comm, "process_api");
   EXPECT_EQ(stat->min_flt, 401u);
   EXPECT_EQ(stat->maj_flt, 0u);
 }
 
-TEST(ParseProcStat, RejectsMalformed) {
+TEST(ParseTaskStat, RejectsMalformed) {
   for (const char* bad : {"", "1 (x) S 0 0\n", "1 (x) S 0 0 0 0 -1 4 2 0 0",
                           "(x) S\n", "garbage\n", "1 x) S 0 0 0 0 -1 4 2 0 0\n",
                           "1 (x) S 0 0 0 0 -1 4 z 0 0\n", "1 (x)\n",
                           std::string("1 (\0x)\n", 7).c_str()}) {
-    auto stat = ParseProcStat(bad);
+    auto stat = ParseTaskStat(bad);
     EXPECT_EQ(stat.status().code(), absl::StatusCode::kDataLoss) << bad;
     EXPECT_THAT(Message(stat.status()), HasSubstr("stat: ")) << bad;
   }
 }
 
-TEST(ParseProcStatus, Captured) {
-  auto status = ParseProcStatus(Slurp(kProc + "/1/task/1/status"));
+TEST(ParseTaskStatus, Captured) {
+  auto status = ParseTaskStatus(Slurp(kProc + "/1/task/1/status"));
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_GT(status->nvcsw + status->nivcsw, 0u);
 }
 
-TEST(ParseProcSchedstat, Captured) {
+TEST(ParseTaskSchedstat, Captured) {
   auto on_cpu =
-      ParseProcSchedstat(Slurp(kProc + "/16646/task/16647/schedstat"));
+      ParseTaskSchedstat(Slurp(kProc + "/16646/task/16647/schedstat"));
   ASSERT_TRUE(on_cpu.ok()) << on_cpu.status();
   EXPECT_EQ(*on_cpu, 18375u);
 }
 
-TEST(ParseProcIo, CapturedAndMalformed) {
-  auto io = ParseProcIo("rchar: 12\nwchar: 34\nsyscr: 1\n");
+TEST(ParseTaskIo, CapturedAndMalformed) {
+  auto io = ParseTaskIo("rchar: 12\nwchar: 34\nsyscr: 1\n");
   ASSERT_TRUE(io.ok()) << io.status();
   EXPECT_EQ(io->rchar, 12u);
   EXPECT_EQ(io->wchar, 34u);
-  EXPECT_TRUE(ParseProcIo(Slurp(kProc + "/16646/task/16647/io")).ok());
+  EXPECT_TRUE(ParseTaskIo(Slurp(kProc + "/16646/task/16647/io")).ok());
   // A value cut short must not be taken for a smaller number.
-  EXPECT_THAT(Message(ParseProcIo("rchar: 12\nwchar: 3").status()),
+  EXPECT_THAT(Message(ParseTaskIo("rchar: 12\nwchar: 3").status()),
               HasSubstr("io: truncated before wchar"));
-  EXPECT_THAT(Message(ParseProcIo("rchar: -1\nwchar: 3\n").status()),
-              HasSubstr("io: rchar is not a number"));
+  EXPECT_THAT(Message(ParseTaskIo("rchar: -1\nwchar: 3\n").status()),
+              HasSubstr("io: line 1: rchar is not a number"));
 }
 
 // Every prefix and every single-byte corruption of real captures is either
@@ -101,40 +105,40 @@ TEST(ProcParsers, SurvivePrefixesAndCorruption) {
   for (const std::string* text : {&stat, &status, &sched, &io}) {
     for (size_t n = 0; n <= text->size(); ++n) {
       std::string prefix = text->substr(0, n);
-      check(ParseProcStat(prefix).status());
-      check(ParseProcStatus(prefix).status());
-      check(ParseProcSchedstat(prefix).status());
-      check(ParseProcIo(prefix).status());
+      check(ParseTaskStat(prefix).status());
+      check(ParseTaskStatus(prefix).status());
+      check(ParseTaskSchedstat(prefix).status());
+      check(ParseTaskIo(prefix).status());
       std::string corrupt = *text;
       if (n < corrupt.size()) corrupt[n] = static_cast<char>(0xff);
-      check(ParseProcStat(corrupt).status());
-      check(ParseProcStatus(corrupt).status());
-      check(ParseProcSchedstat(corrupt).status());
-      check(ParseProcIo(corrupt).status());
+      check(ParseTaskStat(corrupt).status());
+      check(ParseTaskStatus(corrupt).status());
+      check(ParseTaskSchedstat(corrupt).status());
+      check(ParseTaskIo(corrupt).status());
     }
   }
   // Truncation of a single-line file is always detected.
   for (size_t n = 0; n < stat.size(); ++n) {
-    EXPECT_FALSE(ParseProcStat(stat.substr(0, n)).ok()) << n;
+    EXPECT_FALSE(ParseTaskStat(stat.substr(0, n)).ok()) << n;
   }
   for (size_t n = 0; n < sched.size(); ++n) {
-    EXPECT_FALSE(ParseProcSchedstat(sched.substr(0, n)).ok()) << n;
+    EXPECT_FALSE(ParseTaskSchedstat(sched.substr(0, n)).ok()) << n;
   }
 }
 
 TEST(ListProcThreads, Fixtures) {
-  auto tids = ListProcThreads(kProc, 1);
+  auto tids = Reader(kProc).ListThreads(1);
   ASSERT_TRUE(tids.ok()) << tids.status();
   EXPECT_EQ(tids->size(), 13u);
   EXPECT_EQ(tids->front(), 1u);
-  EXPECT_THAT(*ListProcThreads(kProc, kNamedPid),
+  EXPECT_THAT(*Reader(kProc).ListThreads(kNamedPid),
               ElementsAre(kNamedPid, kNamedTid));
-  EXPECT_EQ(ListProcThreads(kProc, 999999).status().code(),
+  EXPECT_EQ(Reader(kProc).ListThreads(999999).status().code(),
             absl::StatusCode::kNotFound);
 }
 
 TEST(ReadProcThread, NamedThreadFixture) {
-  auto s = ReadProcThread(kProc, kNamedPid, kNamedTid);
+  auto s = Reader(kProc).Read(kNamedPid, kNamedTid);
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->pid, kNamedPid);
   EXPECT_EQ(s->tid, kNamedTid);
@@ -146,20 +150,20 @@ TEST(ReadProcThread, NamedThreadFixture) {
 }
 
 TEST(ReadProcThread, Pid1FixtureThreadsParse) {
-  auto tids = ListProcThreads(kProc, 1);
+  auto tids = Reader(kProc).ListThreads(1);
   ASSERT_TRUE(tids.ok()) << tids.status();
   for (uint32_t tid : *tids) {
     const std::string dir = kProc + "/1/task/" + std::to_string(tid) + "/";
-    EXPECT_TRUE(ParseProcStat(Slurp(dir + "stat")).ok()) << tid;
-    EXPECT_TRUE(ParseProcStatus(Slurp(dir + "status")).ok()) << tid;
-    EXPECT_TRUE(ParseProcSchedstat(Slurp(dir + "schedstat")).ok()) << tid;
+    EXPECT_TRUE(ParseTaskStat(Slurp(dir + "stat")).ok()) << tid;
+    EXPECT_TRUE(ParseTaskStatus(Slurp(dir + "status")).ok()) << tid;
+    EXPECT_TRUE(ParseTaskSchedstat(Slurp(dir + "schedstat")).ok()) << tid;
   }
 }
 
 TEST(ReadProcThread, GoneThreadIsNotFound) {
-  EXPECT_EQ(ReadProcThread(kProc, kNamedPid, 1).status().code(),
+  EXPECT_EQ(Reader(kProc).Read(kNamedPid, 1).status().code(),
             absl::StatusCode::kNotFound);
-  EXPECT_EQ(ReadProcThread(kProc, 999999, 1).status().code(),
+  EXPECT_EQ(Reader(kProc).Read(999999, 1).status().code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -178,30 +182,30 @@ TEST(ReadProcThread, MalformedFilesNameTheFile) {
         Case{32, "schedstat", "not a number: 'abc'"},
         Case{40, "io", "truncated before wchar"}, Case{41, "io", "empty"},
         Case{42, "io", "not a number: '12x'"}}) {
-    auto s = ReadProcThread(kMalformed, 4242, c.tid);
+    auto s = Reader(kMalformed).Read(4242, c.tid);
     const std::string path = kMalformed + "/4242/task/" +
                              std::to_string(c.tid) + "/" + c.file + ": ";
     EXPECT_EQ(s.status().code(), absl::StatusCode::kDataLoss) << c.tid;
     EXPECT_THAT(Message(s.status()), AllOf(HasSubstr(path), HasSubstr(c.what)))
         << c.tid;
   }
-  EXPECT_TRUE(ReadProcThread(kMalformed, 4242, 50).ok());
+  EXPECT_TRUE(Reader(kMalformed).Read(4242, 50).ok());
 }
 
 TEST(ProcThreadSchedstat, ReadsFixtureAgainAndNamesBadContent) {
-  auto fd = OpenProcThreadSchedstat(kProc, kNamedPid, kNamedTid);
+  auto fd = Reader(kProc).OpenSchedstat(kNamedPid, kNamedTid);
   ASSERT_TRUE(fd.ok()) << fd.status();
   for (int i = 0; i < 2; ++i) {  // pread at 0: a second read is a fresh one
-    auto on_cpu = ReadProcThreadOnCpuNs(*fd);
+    auto on_cpu = Reader(kProc).ReadOnCpuNs(*fd);
     ASSERT_TRUE(on_cpu.ok()) << on_cpu.status();
     EXPECT_EQ(*on_cpu, 18375u);
   }
-  EXPECT_EQ(OpenProcThreadSchedstat(kProc, kNamedPid, 1).status().code(),
+  EXPECT_EQ(Reader(kProc).OpenSchedstat(kNamedPid, 1).status().code(),
             absl::StatusCode::kNotFound);
   for (uint32_t tid : {30u, 31u, 32u}) {  // truncated, empty, garbage
-    auto bad = OpenProcThreadSchedstat(kMalformed, 4242, tid);
+    auto bad = Reader(kMalformed).OpenSchedstat(4242, tid);
     ASSERT_TRUE(bad.ok()) << bad.status();
-    EXPECT_EQ(ReadProcThreadOnCpuNs(*bad).status().code(),
+    EXPECT_EQ(Reader(kProc).ReadOnCpuNs(*bad).status().code(),
               absl::StatusCode::kDataLoss)
         << tid;
   }
@@ -222,13 +226,13 @@ TEST(ProcThreadSchedstat, LiveThreadMovesThenIsGone) {
     release.get_future().wait();  // alive until `after` is read
   });
   const uint32_t tid = static_cast<uint32_t>(started.get_future().get());
-  auto fd = OpenProcThreadSchedstat("/proc", getpid(), tid);
+  auto fd = Reader("/proc").OpenSchedstat(getpid(), tid);
   ASSERT_TRUE(fd.ok()) << fd.status();
-  auto before = ReadProcThreadOnCpuNs(*fd);
+  auto before = Reader(kProc).ReadOnCpuNs(*fd);
   ASSERT_TRUE(before.ok()) << before.status();
   spun.set_value();
   done.get_future().wait();
-  auto after = ReadProcThreadOnCpuNs(*fd);
+  auto after = Reader(kProc).ReadOnCpuNs(*fd);
   release.set_value();
   t.join();
   ASSERT_TRUE(after.ok()) << after.status();
@@ -237,7 +241,7 @@ TEST(ProcThreadSchedstat, LiveThreadMovesThenIsGone) {
   // the task: wait for that (bounded), then the fd must say it is gone.
   bool gone = false;
   for (int i = 0; i < 1000 && !gone; ++i) {
-    gone = !ReadProcThreadOnCpuNs(*fd).ok();
+    gone = !Reader(kProc).ReadOnCpuNs(*fd).ok();
     if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   EXPECT_TRUE(gone);
@@ -255,18 +259,18 @@ TEST(ReadProcThread, LiveSelf) {
   });
   const uint32_t tid = static_cast<uint32_t>(named.get_future().get());
   const uint32_t pid = static_cast<uint32_t>(getpid());
-  auto tids = ListProcThreads("/proc", pid);
+  auto tids = Reader("/proc").ListThreads(pid);
   ASSERT_TRUE(tids.ok()) << tids.status();
   EXPECT_THAT(*tids, Contains(tid));
   EXPECT_THAT(*tids, Contains(static_cast<uint32_t>(GetTid())));
 
-  auto named_sample = ReadProcThread("/proc", pid, tid);
+  auto named_sample = Reader("/proc").Read(pid, tid);
   ASSERT_TRUE(named_sample.ok()) << named_sample.status();
   EXPECT_EQ(named_sample->comm, "live) x");
   done.set_value();
   t.join();
 
-  auto self = ReadProcThread("/proc", pid, static_cast<uint32_t>(GetTid()));
+  auto self = Reader("/proc").Read(pid, static_cast<uint32_t>(GetTid()));
   ASSERT_TRUE(self.ok()) << self.status();
   EXPECT_GT(self->on_cpu_ns, 0u);
   EXPECT_GT(self->min_flt, 0u);
@@ -276,10 +280,10 @@ TEST(ReadProcThread, LiveSelf) {
 
 // pid 1's io may be unreadable (it is here); that is reported, not an error.
 TEST(ReadProcThread, LivePid1) {
-  auto tids = ListProcThreads("/proc", 1);
+  auto tids = Reader("/proc").ListThreads(1);
   ASSERT_TRUE(tids.ok()) << tids.status();
   ASSERT_FALSE(tids->empty());
-  auto s = ReadProcThread("/proc", 1, tids->front());
+  auto s = Reader("/proc").Read(1, tids->front());
   ASSERT_TRUE(s.ok()) << s.status();
   if (!s->has_io) {
     EXPECT_EQ(s->rchar + s->wchar, 0u);

@@ -3,7 +3,8 @@
 // switch count is about --round-trips (with --pin=1, the default, the two
 // threads run on different CPUs when the process may use two). Each thread
 // reads and writes exactly
-// --round-trips bytes. Output: see truth.h.
+// --round-trips bytes. With --park-ms, each thread stays alive (parked, its
+// counters final) that long after its truth was read. Output: see truth.h.
 
 #include <sched.h>
 #include <unistd.h>
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   perfwire::workload::Flags flags("pingpong");
   flags.Declare("round-trips", "20000");
   flags.Declare("pin", "1");
+  flags.Declare("park-ms", "0");
   flags.Parse(argc, argv);
   const uint64_t n = flags.U64("round-trips");
   const bool pin = flags.U64("pin") != 0;
@@ -67,7 +69,9 @@ int main(int argc, char** argv) {
     w->Expect("write_bytes", n);
     w->Start();
   }
-  std::vector<std::string> lines = {pinger.Finish(), ponger.Finish()};
+  const uint64_t park_ms = flags.U64("park-ms");
+  std::vector<std::string> lines = {pinger.Finish(park_ms),
+                                    ponger.Finish(park_ms)};
   for (int fd : {ping[0], ping[1], pong[0], pong[1]}) close(fd);
   perfwire::workload::PrintLines(lines);
   return 0;

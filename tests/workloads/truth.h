@@ -11,7 +11,9 @@
 //   2. it calls getrusage(RUSAGE_THREAD) on itself and parks on a condition
 //      variable, telling main that it is parked;
 //   3. main reads /proc/self/task/<tid>/{schedstat,status,stat,io} for it,
-//      then releases it; the worker returns at once and main joins it;
+//      keeps it parked for `hold_ms` (0 unless asked: lets a poller of /proc
+//      see the final counts of a live thread), then releases it; the worker
+//      returns at once and main joins it;
 //   4. after all joins main prints one `truth ...` line per worker.
 // The /proc figures therefore include the park (typically one more voluntary
 // switch than ru_nvcsw) but no exit work.
@@ -199,7 +201,8 @@ inline ProcCounters ReadProcCountersOrDie(pid_t tid) {
 
 // One worker thread under the park protocol. Start() runs `work` on a new
 // thread; Finish() (from main, once) waits until the worker parked, reads its
-// /proc counters, releases and joins it, and returns its `truth` line.
+// /proc counters, keeps it parked `hold_ms` more, releases and joins it, and
+// returns its `truth` line.
 // Expect() adds `expected_<name>=<value>` fields known by construction.
 class TruthWorker {
  public:
@@ -222,12 +225,13 @@ class TruthWorker {
     expected_.emplace_back(name, value);
   }
 
-  std::string Finish() {
+  std::string Finish(uint64_t hold_ms = 0) {
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return parked_; });
     }
     const ProcCounters c = ReadProcCountersOrDie(tid_);
+    SleepMs(hold_ms);
     {
       std::lock_guard<std::mutex> lock(mu_);
       released_ = true;
