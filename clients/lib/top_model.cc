@@ -502,13 +502,17 @@ size_t ClampScroll(int64_t scroll, size_t rows, size_t page) {
   return static_cast<size_t>(std::clamp<int64_t>(scroll, 0, last));
 }
 
-bool IsReplayFrame(const fb::Frame& frame, absl::Time now) {
-  const absl::Time recorded =
-      absl::FromUnixNanos(static_cast<int64_t>(frame.realtime_ns()));
-  const absl::Duration distance = std::max(
-      TopModel::kReplayDistance,
-      3 * absl::Nanoseconds(static_cast<int64_t>(frame.interval_ns())));
-  return absl::AbsDuration(now - recorded) > distance;
+bool IsReplayStart(const fb::Frame& first, absl::Time now,
+                   uint64_t now_monotonic_ns) {
+  const int64_t limit_ns = std::max(
+      absl::ToInt64Nanoseconds(kReplayDistance),
+      static_cast<int64_t>(std::min<uint64_t>(first.interval_ns(), INT64_MAX)));
+  auto far = [limit_ns](uint64_t a, uint64_t b) {
+    return (a > b ? a - b : b - a) > static_cast<uint64_t>(limit_ns);
+  };
+  return far(first.monotonic_ns(), now_monotonic_ns) ||
+         far(first.realtime_ns(),
+             static_cast<uint64_t>(absl::ToUnixNanos(now)));
 }
 
 const fb::Frame* TopModel::frame() const {
@@ -526,7 +530,7 @@ void TopModel::Reset() {
   frame_count_ = 0;
 }
 
-void TopModel::Add(absl::Span<const uint8_t> bytes, absl::Time now) {
+void TopModel::Add(absl::Span<const uint8_t> bytes, bool replayed) {
   const fb::Frame& next = *fb::GetFrame(bytes.data());
   if (const fb::Frame* last = frame(); last != nullptr) {
     const bool same_host =
@@ -547,7 +551,7 @@ void TopModel::Add(absl::Span<const uint8_t> bytes, absl::Time now) {
       absl::FromUnixNanos(static_cast<int64_t>(f.realtime_ns()));
   if (first_time_ == absl::InfinitePast()) first_time_ = recorded;
   last_time_ = recorded;
-  if (IsReplayFrame(f, now)) replay_ = true;
+  replay_ = replayed;
 
   Remember(f);
 

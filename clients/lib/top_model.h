@@ -184,30 +184,37 @@ std::vector<TopColumn> LayoutColumns(size_t width, bool by_process,
 // last page full: clamped to [0, max(0, rows - page)].
 size_t ClampScroll(int64_t scroll, size_t rows, size_t page);
 
-// Whether `frame`, read at local time `now`, is recorded rather than live:
-// its realtime_ns is further than TopModel::kReplayDistance (or three of its
-// intervals, when longer) from `now`.
-bool IsReplayFrame(const fb::Frame& frame, absl::Time now);
+// Whether a connection whose first frame is `first` serves a recording
+// (`perfwire replay --serve`) rather than a live agent. `now` and
+// `now_monotonic_ns` are this host's CLOCK_REALTIME and CLOCK_MONOTONIC when
+// that frame arrived.
+//
+// The rule: a replay when the first frame's monotonic_ns or realtime_ns is
+// further than kReplayDistance (or one of its intervals, when longer) from
+// the local clock. A live agent shares this host's clocks (a Unix socket)
+// and sends each frame the moment it is built, so a live connection's first
+// frame is a moment old; a replay's first frame is as old as the recording
+// (its monotonic time at least the recording's length behind, and from
+// another boot or host unrelated). Deciding on the first frame keeps a
+// client that was stopped for a while and reads a backlog from calling a
+// live stream a replay. seq and hostname cannot tell: a replay keeps both.
+// Blind spot: a recording served within 5 s of its first frame reads as
+// live.
+inline constexpr absl::Duration kReplayDistance = absl::Seconds(5);
+bool IsReplayStart(const fb::Frame& first, absl::Time now,
+                   uint64_t now_monotonic_ns);
 
 // The stream as top sees it, frame after frame.
 class TopModel {
  public:
-  // A stream is taken for a replay once one of its frames IsReplayFrame:
-  // its recorded wall-clock time (realtime_ns) is further than this from
-  // the local clock, or than three of its intervals when those are longer.
-  // Agent and client share one host and clock (a Unix socket), and the
-  // agent's bounded queue never holds frames that long, so a live stream
-  // never trips it; a recording replayed within 30 s of being made reads
-  // as live. seq and hostname cannot tell: a replay keeps both.
-  static constexpr absl::Duration kReplayDistance = absl::Seconds(30);
-
   TopModel() = default;
 
-  // Takes a verified frame (without the length prefix) read at local time
-  // `now`. A frame that does not follow the last one (seq not larger,
-  // monotonic time back, another host) starts a new stream: remembered
-  // threads, histories and the replay mark are cleared first.
-  void Add(absl::Span<const uint8_t> frame, absl::Time now);
+  // Takes a verified frame (without the length prefix); `replayed`: its
+  // connection serves a recording (IsReplayStart of its first frame). A
+  // frame that does not follow the last one (seq not larger, monotonic
+  // time back, another host) starts a new stream: remembered threads and
+  // histories are cleared first.
+  void Add(absl::Span<const uint8_t> frame, bool replayed);
   // Forgets everything (e.g. before reading a recording again).
   void Reset();
 

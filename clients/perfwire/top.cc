@@ -4,6 +4,7 @@
 #include <langinfo.h>
 #include <ncurses.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -72,7 +73,11 @@ struct Shared {
   absl::Mutex mu;
   // Frames (without the prefix) not yet taken by the UI, oldest first; the
   // oldest are dropped beyond kMaxQueued (a fast replay, a paused UI).
-  std::deque<std::vector<uint8_t>> frames ABSL_GUARDED_BY(mu);
+  struct Frame {
+    std::vector<uint8_t> bytes;
+    bool replayed = false;  // its connection serves a recording
+  };
+  std::deque<Frame> frames ABSL_GUARDED_BY(mu);
   std::string status ABSL_GUARDED_BY(mu);  // non-empty: why the stream is lost
   bool ended ABSL_GUARDED_BY(mu) = false;  // a replay reached its end
 };
@@ -91,13 +96,21 @@ class Reader : public FrameSink {
     thread_.join();
   }
 
-  void OnConnected() override { replay_ = false; }
+  void OnConnected() override { first_ = true; }
   void OnFrame(const fb::Frame& frame,
                absl::Span<const uint8_t> message) override {
-    if (IsReplayFrame(frame, absl::Now())) replay_ = true;
+    if (first_) {
+      timespec mono{};
+      clock_gettime(CLOCK_MONOTONIC, &mono);
+      replay_ =
+          IsReplayStart(frame, absl::Now(),
+                        static_cast<uint64_t>(mono.tv_sec) * 1'000'000'000u +
+                            static_cast<uint64_t>(mono.tv_nsec));
+      first_ = false;
+    }
     absl::MutexLock lock(&shared_->mu);
-    shared_->frames.emplace_back(message.begin() + kWirePrefixBytes,
-                                 message.end());
+    shared_->frames.push_back(
+        {{message.begin() + kWirePrefixBytes, message.end()}, replay_});
     while (shared_->frames.size() > kMaxQueued) shared_->frames.pop_front();
     shared_->status.clear();
   }
@@ -127,7 +140,8 @@ class Reader : public FrameSink {
 
   FrameFeed feed_;
   Shared* shared_;
-  bool replay_ = false;  // reader thread only
+  bool first_ = true;    // reader thread only
+  bool replay_ = false;  // this connection serves a recording
   std::thread thread_;
 };
 
@@ -216,7 +230,7 @@ std::string Spark(const UiState& ui, TopModel::History h, size_t width,
 }
 
 std::string LocalTime(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S", t, absl::LocalTimeZone());
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S %Z", t, absl::LocalTimeZone());
 }
 
 void DrawHelp() {
@@ -267,13 +281,14 @@ std::vector<std::string> HeaderLines(const UiState& ui, const TopHeader& h) {
                              ? 100
                              : ui.model.history(TopModel::kCpuHistory).Max();
   out.push_back(absl::StrFormat(
-      "CPU  %6s %s  load %s  TASKS %s procs %s threads, %s running %s "
-      "blocked  ctxt %s/s fork %s/s",
-      Opt(r.cpu_busy_percent, "%.1f%%"),
+      "CPU  %6s %s  load %s", Opt(r.cpu_busy_percent, "%.1f%%"),
       Spark(ui, TopModel::kCpuHistory, 30, cpu_max),
       h.load_1m.has_value() ? absl::StrFormat("%.2f %.2f %.2f", *h.load_1m,
                                               *h.load_5m, *h.load_15m)
-                            : std::string("-"),
+                            : std::string("-")));
+  out.push_back(absl::StrFormat(
+      "TASKS %s processes, %s threads, %s running, %s blocked  "
+      "switches %s/s  forks %s/s",
       OptCount(h.process_count), OptCount(h.thread_count),
       OptCount(h.running_task_count), OptCount(h.blocked_task_count),
       Opt(r.context_switch_per_sec, "%.0f"), Opt(r.fork_per_sec, "%.0f")));
@@ -324,7 +339,9 @@ std::vector<std::string> HeaderLines(const UiState& ui, const TopHeader& h) {
   if (h.app.empty()) app += " -";
   for (const AppRate& a : h.app) {
     absl::StrAppend(&app, "  ", a.name, " ", a.type, " ",
-                    absl::StrFormat("%.6g", a.value), a.unit);
+                    a.unit.empty() ? absl::StrFormat("%.6g", a.value)
+                                   : absl::StrFormat("%.1f", a.value),
+                    a.unit);
     if (a.mean.has_value()) {
       absl::StrAppend(&app, absl::StrFormat(" avg %.4g", *a.mean));
     }
@@ -571,7 +588,7 @@ int RunTop(const std::vector<char*>& args) {
   std::string saved_filter;
   bool dirty = true;
   while (!g_stop) {
-    std::deque<std::vector<uint8_t>> frames;
+    std::deque<Shared::Frame> frames;
     {
       absl::MutexLock lock(&shared.mu);
       if (shared.status != ui.status || shared.ended != ui.ended) {
@@ -582,8 +599,7 @@ int RunTop(const std::vector<char*>& args) {
       if (!ui.paused) frames.swap(shared.frames);
     }
     if (!frames.empty()) {
-      const absl::Time now = absl::Now();
-      for (const std::vector<uint8_t>& f : frames) ui.model.Add(f, now);
+      for (const Shared::Frame& f : frames) ui.model.Add(f.bytes, f.replayed);
       dirty = true;
     }
     if (dirty) Draw(ui);

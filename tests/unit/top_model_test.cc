@@ -239,7 +239,7 @@ TEST(TopModelTest, AggregateByProcessWithoutHistory) {
 // interval and took a random thread's comm.
 TEST(TopModelTest, ProcessViewCountsEveryLiveThreadAndNamesTheLeader) {
   TopModel model;
-  const absl::Time now = absl::Now();
+  const bool now = false;  // live
   HostSpec first;
   first.seq = 1;
   first.threads = {Thread(100, 100, "server", 1), Thread(101, 100, "wrk-a", 1),
@@ -388,7 +388,7 @@ TEST(TopModelTest, ModelHistoriesFollowFrames) {
   for (int i = 0; i < 5; ++i) {
     spec.seq = i + 1;
     spec.monotonic_ns += spec.interval_ns;
-    model.Add(HostFrame(spec), absl::Now());
+    model.Add(HostFrame(spec), false);
   }
   EXPECT_EQ(model.history(TopModel::kCpuHistory).size(), 5u);
   EXPECT_DOUBLE_EQ(model.history(TopModel::kCpuHistory).Max(), 40.0);
@@ -397,7 +397,7 @@ TEST(TopModelTest, ModelHistoriesFollowFrames) {
                    static_cast<double>(2ull << 30));
   // The recording played again from its start: not appended to the line.
   spec.seq = 1;
-  model.Add(HostFrame(spec), absl::Now());
+  model.Add(HostFrame(spec), false);
   EXPECT_EQ(model.history(TopModel::kCpuHistory).size(), 1u);
 }
 
@@ -411,31 +411,44 @@ TEST(TopModelTest, SparklineAndBytes) {
 }
 
 // Issue 15.15: a replayed stream is marked, with its recorded time.
-TEST(TopModelTest, ReplayIsToldByRecordedWallClockTime) {
+TEST(TopModelTest, ReplayIsToldByTheFirstFramesClocks) {
   const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
-  HostSpec live;
+  constexpr uint64_t kMonoNow = 5'000'000'000'000;  // 5000 s after boot
+  HostSpec live;  // built a moment ago on this host
   live.realtime = now - absl::Milliseconds(300);
-  EXPECT_FALSE(IsReplayFrame(AsFrame(HostFrame(live)), now));
-  HostSpec recorded = live;
-  recorded.realtime = now - absl::Hours(26);
-  EXPECT_TRUE(IsReplayFrame(AsFrame(HostFrame(recorded)), now));
-  // Long intervals: a live frame may be up to three intervals old.
+  live.monotonic_ns = kMonoNow - 300'000'000;
+  EXPECT_FALSE(IsReplayStart(AsFrame(HostFrame(live)), now, kMonoNow));
+  // Recorded yesterday.
+  HostSpec old = live;
+  old.realtime = now - absl::Hours(26);
+  old.monotonic_ns = 1'000'000'000;
+  EXPECT_TRUE(IsReplayStart(AsFrame(HostFrame(old)), now, kMonoNow));
+  // Recorded a minute ago and served at once: the wall clock is close
+  // enough, but the recording's monotonic start is a minute behind.
+  HostSpec recent = live;
+  recent.realtime = now - absl::Seconds(3);
+  recent.monotonic_ns = kMonoNow - 60'000'000'000;
+  EXPECT_TRUE(IsReplayStart(AsFrame(HostFrame(recent)), now, kMonoNow));
+  // From another boot or host: monotonic times are unrelated.
+  HostSpec other_boot = live;
+  other_boot.monotonic_ns = kMonoNow * 7;
+  EXPECT_TRUE(IsReplayStart(AsFrame(HostFrame(other_boot)), now, kMonoNow));
+  // A 30 s interval: a live first frame may be up to one interval old.
   HostSpec slow = live;
-  slow.interval_ns = 60'000'000'000;
-  slow.realtime = now - absl::Seconds(100);
-  EXPECT_FALSE(IsReplayFrame(AsFrame(HostFrame(slow)), now));
-  slow.realtime = now - absl::Seconds(200);
-  EXPECT_TRUE(IsReplayFrame(AsFrame(HostFrame(slow)), now));
+  slow.interval_ns = 30'000'000'000;
+  slow.monotonic_ns = kMonoNow - 20'000'000'000;
+  slow.realtime = now - absl::Seconds(20);
+  EXPECT_FALSE(IsReplayStart(AsFrame(HostFrame(slow)), now, kMonoNow));
 
   TopModel model;
-  model.Add(HostFrame(live), now);
+  model.Add(HostFrame(live), false);
   EXPECT_FALSE(model.replay());
   TopModel replay;
   for (int i = 0; i < 3; ++i) {
-    recorded.seq = i + 1;
-    recorded.monotonic_ns += 2'000'000'000;
-    recorded.realtime += absl::Seconds(2);
-    replay.Add(HostFrame(recorded), now);
+    old.seq = i + 1;
+    old.monotonic_ns += 2'000'000'000;
+    old.realtime += absl::Seconds(2);
+    replay.Add(HostFrame(old), true);
   }
   EXPECT_TRUE(replay.replay());
   EXPECT_EQ(replay.first_time(), now - absl::Hours(26) + absl::Seconds(2));
