@@ -409,6 +409,14 @@ void Draw(UiState& ui) {
   const TopHeader h = ui.model.Header();
   std::vector<std::string> header =
       frame != nullptr ? HeaderLines(ui, h) : std::vector<std::string>();
+  // A short terminal keeps at least kMinTableRows table rows: the header
+  // gives up its lines from the bottom (APP, DISK, MEM, CORE, ...), CPU last.
+  constexpr int kMinTableRows = 5;
+  while (header.size() > 1 &&
+         LINES - 1 - (1 + static_cast<int>(header.size()) + 2) <
+             kMinTableRows) {
+    header.pop_back();
+  }
   // Rows left for the table: title, header, status, column titles, footer.
   const int table_top = 1 + static_cast<int>(header.size()) + 2;
   ui.page = static_cast<size_t>(std::max(1, LINES - 1 - table_top));
