@@ -54,10 +54,13 @@ int RunLines(const std::string& socket) {
     PrintError(absl::StrCat("error: ", stream.status().message()));
     return 1;
   }
-  for (;;) {
+  for (uint64_t frames = 0;; ++frames) {
     absl::StatusOr<const fb::Frame*> frame = stream->Next();
     if (!frame.ok()) {
-      PrintError(absl::StrCat("stream ended: ", frame.status().message()));
+      PrintError(absl::StrCat(
+          "stream ended (",
+          StreamLossName(ClassifyLoss(frame.status(), true, frames)),
+          "): ", frame.status().message()));
       return 1;
     }
     const std::string text = FormatFrameSummary(**frame, 10);
