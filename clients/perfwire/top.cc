@@ -124,9 +124,13 @@ class Reader : public FrameSink {
       shared_->ended = true;  // a recording's end: not looped
       return false;
     }
-    std::string why = absl::IsOutOfRange(report.status)
-                          ? std::string("perfwired closed the stream")
-                          : std::string(report.status.message());
+    std::string why(report.status.message());
+    if (absl::IsOutOfRange(report.status)) {
+      why = report.frames == 0
+                ? "perfwired closed the connection before its first frame "
+                  "(--max_consumers?)"
+                : "perfwired closed the stream";
+    }
     shared_->status = absl::StrFormat("%s: %s; reconnecting in %s\u2026",
                                       StreamLossName(report.reason), why,
                                       absl::FormatDuration(report.retry_in));

@@ -544,5 +544,45 @@ TEST(ConsumersTest, TopSaysACorruptFrameEndedTheStream) {
   EXPECT_THAT(screen, ::testing::HasSubstr("seq "));  // the good frame shown
 }
 
+// Issue 15.15: a server that is not perfwire (or speaks another schema) and
+// one that closes before the first frame are told apart from a gone agent.
+// No agent needed: a Python server plays each part.
+TEST(ConsumersTest, TopTellsIncompatibleAndRefusedStreamsApart) {
+  if (!std::filesystem::exists("/usr/bin/tmux")) GTEST_SKIP() << "no tmux";
+  TempDir dir;
+  struct Case {
+    const char* send;  // Python bytes literal the server sends, then closes
+    const char* shown;
+  };
+  for (const Case& c :
+       {Case{"b'\\x10\\x00\\x00\\x00' + b'HTTP/1.1 200 OK\\r\\n'",
+             "incompatible schema: not a perfwire frame"},
+        Case{"b''",
+             "refused: perfwired closed the connection before its first "
+             "frame"}}) {
+    const std::string socket = dir.path() + "/fake.sock";
+    std::filesystem::remove(socket);
+    Child server("/usr/bin/python3",
+                 {"-c",
+                  std::string("import socket, sys\n"
+                              "srv = socket.socket(socket.AF_UNIX, "
+                              "socket.SOCK_STREAM)\n"
+                              "srv.bind(sys.argv[1]); srv.listen(4)\n"
+                              "print('ready', flush=True)\n"
+                              "while True:\n"
+                              "    c, _ = srv.accept()\n"
+                              "    c.sendall(") +
+                      c.send + ")\n    c.close()\n",
+                  socket});
+    ASSERT_NE(server.ReadLineStartingWith("ready"), "");
+    Tmux tmux(PerfwirePath() + " top --socket " + socket);
+    const std::string screen = tmux.WaitFor([&c](const std::string& s) {
+      return s.find(c.shown) != std::string::npos;
+    });
+    EXPECT_THAT(screen, ::testing::HasSubstr(c.shown));
+    EXPECT_THAT(screen, ::testing::HasSubstr("reconnecting in"));
+  }
+}
+
 }  // namespace
 }  // namespace perfwire::testing
