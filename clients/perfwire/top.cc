@@ -75,16 +75,18 @@ int RunLines(const std::string& socket) {
 struct Shared {
   absl::Mutex mu;
   // Frames (without the prefix) not yet taken by the UI, oldest first; the
-  // oldest are dropped beyond kMaxQueued (a fast replay, a paused UI).
+  // oldest are dropped beyond kMaxQueuedBytes (a fast replay, a paused UI).
   struct Frame {
     std::vector<uint8_t> bytes;
     bool replayed = false;  // its connection serves a recording
   };
   std::deque<Frame> frames ABSL_GUARDED_BY(mu);
+  size_t queued_bytes ABSL_GUARDED_BY(mu) = 0;  // of `frames`
   std::string status ABSL_GUARDED_BY(mu);  // non-empty: why the stream is lost
   bool ended ABSL_GUARDED_BY(mu) = false;  // a replay reached its end
 };
-constexpr size_t kMaxQueued = 4096;
+// What a paused (or slow) UI may hold; the reader drops the oldest beyond.
+constexpr size_t kMaxQueuedBytes = 64u << 20;
 
 // Reads frames into `shared` with the shared reconnecting reader, on its own
 // thread, until destroyed or a replay ends.
@@ -114,7 +116,11 @@ class Reader : public FrameSink {
     absl::MutexLock lock(&shared_->mu);
     shared_->frames.push_back(
         {{message.begin() + kWirePrefixBytes, message.end()}, replay_});
-    while (shared_->frames.size() > kMaxQueued) shared_->frames.pop_front();
+    shared_->queued_bytes += shared_->frames.back().bytes.size();
+    while (shared_->queued_bytes > kMaxQueuedBytes) {
+      shared_->queued_bytes -= shared_->frames.front().bytes.size();
+      shared_->frames.pop_front();
+    }
     shared_->status.clear();
   }
   bool OnLost(const LossReport& report) override {
@@ -611,7 +617,10 @@ int RunTop(const std::vector<char*>& args) {
         ui.ended = shared.ended;
         dirty = true;
       }
-      if (!ui.paused) frames.swap(shared.frames);
+      if (!ui.paused) {
+        frames.swap(shared.frames);
+        shared.queued_bytes = 0;
+      }
     }
     if (!frames.empty()) {
       for (const Shared::Frame& f : frames) ui.model.Add(f.bytes, f.replayed);
@@ -630,6 +639,7 @@ int RunTop(const std::vector<char*>& args) {
       {
         absl::MutexLock lock(&shared.mu);
         shared.frames.clear();
+        shared.queued_bytes = 0;
         shared.ended = false;
         shared.status.clear();
       }
