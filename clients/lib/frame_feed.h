@@ -74,8 +74,8 @@ class FrameSink {
   virtual bool OnLost(const LossReport& report) = 0;
 };
 
-// Thread-safe: Cancel may be called from any thread (or a signal-free
-// context such as another thread's destructor) while Run runs on one.
+// Thread-safe: Cancel may be called from any thread while Run runs on
+// another (not from a signal handler: it takes a mutex).
 class FrameFeed {
  public:
   struct Options {
