@@ -257,7 +257,7 @@ void DrawHelp() {
       "  /      filter by pid/tid (number) or comm (text); Enter applies,",
       "         an empty filter shows all, Esc cancels",
       "  p      toggle process / thread rows",
-      "  \u2191 \u2193    scroll one row; PgUp PgDn one page; Home End",
+      "  arrows scroll one row; PgUp PgDn one page; Home End to the ends",
       "  space  pause / resume",
       "  r      after the end of a replay: play it again",
       "  h ?    toggle this help",
@@ -491,8 +491,7 @@ void Draw(UiState& ui) {
       ui.editing_filter
           ? absl::StrCat("filter (pid or comm, Enter applies): ", ui.filter)
           : "c cpu  s switches  f faults  i io  / filter  p process/thread  "
-            "\u2191\u2193 PgUp PgDn Home End scroll  space pause  h help  q "
-            "quit";
+            "arrows PgUp PgDn Home End scroll  space pause  h help  q quit";
   attron(A_REVERSE);
   Put(LINES - 1, 0, footer);
   attroff(A_REVERSE);
