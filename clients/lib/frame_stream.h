@@ -51,6 +51,10 @@ class FrameStream {
   // after an error. Valid until the next call.
   absl::Span<const uint8_t> last_message() const;
 
+  // The stream's descriptor, still owned by the stream: for poll(), or for
+  // shutdown() from another thread to end a blocked Next (FrameFeed does).
+  int fd() const { return fd_.get(); }
+
  private:
   FrameStream(UniqueFd fd, std::string name);
 

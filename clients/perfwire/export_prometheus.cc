@@ -3,14 +3,10 @@
 // thread. Needs no privilege beyond access to perfwired's socket; the
 // privileged agent itself never listens on a network port.
 
-#include <errno.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include <atomic>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,8 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "base/unique_fd.h"
-#include "clients/lib/frame_stream.h"
+#include "clients/lib/frame_feed.h"
 #include "clients/lib/http_server.h"
 #include "clients/lib/prometheus_exposition.h"
 #include "clients/perfwire/common_flags.h"
@@ -55,78 +50,60 @@ constexpr char kIndex[] =
     "<h1>perfwire exporter</h1><p><a href=\"/metrics\">/metrics</a></p>"
     "<p>Metric names and units: docs/PROMETHEUS.md</p></body></html>\n";
 
-// Reads frames into `exposition` until g_stop, reconnecting every second
-// while perfwired is away.
-class Reader {
+// Reads frames into `exposition` on its own thread with the shared
+// reconnecting reader (FrameFeed) until destroyed; reports each new reason
+// for a lost stream once on stderr.
+class Reader : public FrameSink {
  public:
   Reader(std::string socket, absl::Mutex* mu, PrometheusExposition* exposition)
-      : socket_(std::move(socket)), mu_(mu), exposition_(exposition) {
-    thread_ = std::thread(&Reader::Run, this);
+      : feed_(FeedOptions(std::move(socket))),
+        mu_(mu),
+        exposition_(exposition) {
+    thread_ = std::thread([this] { feed_.Run(*this).IgnoreError(); });
   }
-  ~Reader() {
-    if (const int fd = fd_.load(); fd >= 0) shutdown(fd, SHUT_RDWR);
+  ~Reader() override {
+    feed_.Cancel();
     thread_.join();
   }
 
- private:
-  absl::Status ReadUntilError() {
-    UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (fd.get() < 0) return absl::ErrnoToStatus(errno, "socket");
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (socket_.size() >= sizeof(addr.sun_path)) {
-      return absl::InvalidArgumentError("socket path too long: " + socket_);
-    }
-    std::memcpy(addr.sun_path, socket_.data(), socket_.size());
-    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
-        0) {
-      return absl::ErrnoToStatus(
-          errno, absl::StrCat("no perfwired is listening on ", socket_));
-    }
-    fd_ = fd.get();
-    FrameStream stream = FrameStream::FromFd(std::move(fd));
+  void OnConnected() override {
+    absl::MutexLock lock(mu_);
+    exposition_->SetConnected(true);
+  }
+  void OnFrame(const fb::Frame& frame, absl::Span<const uint8_t>) override {
+    absl::MutexLock lock(mu_);
+    exposition_->Add(frame);
+  }
+  bool OnLost(const LossReport& report) override {
     {
       absl::MutexLock lock(mu_);
-      exposition_->SetConnected(true);
+      exposition_->SetConnected(false);
     }
-    absl::Status status;
-    while (!g_stop) {
-      absl::StatusOr<const fb::Frame*> frame = stream.Next();
-      if (!frame.ok()) {
-        status = frame.status();
-        break;
-      }
-      absl::MutexLock lock(mu_);
-      exposition_->Add(**frame);
+    const std::string error =
+        absl::IsOutOfRange(report.status)
+            ? absl::StrCat(StreamLossName(report.reason),
+                           ": perfwired closed the stream")
+            : absl::StrCat(StreamLossName(report.reason), ": ",
+                           report.status.message());
+    if (error != last_error_) {
+      PrintError(absl::StrCat(error, "; retrying"));
+      last_error_ = error;
     }
-    fd_ = -1;
-    absl::MutexLock lock(mu_);
-    exposition_->SetConnected(false);
-    return status;
+    return true;
   }
 
-  void Run() {
-    std::string last_error;
-    while (!g_stop) {
-      const absl::Status status = ReadUntilError();
-      if (g_stop) break;
-      const std::string error = absl::IsOutOfRange(status)
-                                    ? "perfwired closed the stream"
-                                    : std::string(status.message());
-      if (error != last_error) {
-        PrintError(absl::StrCat(error, "; retrying every second"));
-        last_error = error;
-      }
-      for (int i = 0; i < 10 && !g_stop; ++i) {
-        absl::SleepFor(absl::Milliseconds(100));
-      }
-    }
+ private:
+  static FrameFeed::Options FeedOptions(std::string socket) {
+    FrameFeed::Options options;
+    options.socket_path = std::move(socket);
+    options.max_backoff = absl::Seconds(1);  // scrapes see a gap of <= 1 s
+    return options;
   }
 
-  std::string socket_;
+  FrameFeed feed_;
   absl::Mutex* mu_;
   PrometheusExposition* exposition_;
-  std::atomic<int> fd_{-1};
+  std::string last_error_;
   std::thread thread_;
 };
 

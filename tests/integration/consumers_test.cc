@@ -167,6 +167,14 @@ TEST(ConsumersTest, ExportCsvParses) {
   EXPECT_EQ(Lines(ReadFile(live_csv)).size(), 3u);
 }
 
+// Display columns of a UTF-8 line: its code points (top writes no wide ones
+// in these tests).
+size_t DisplayColumnsOf(const std::string& line) {
+  size_t n = 0;
+  for (unsigned char c : line) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 // tmux drives `perfwire top` as a person would.
 class Tmux {
  public:
@@ -286,9 +294,305 @@ TEST(ConsumersTest, TopReportsDisconnect) {
   ASSERT_THAT(screen, ::testing::HasSubstr("seq "));
   agent.reset();  // stops perfwired
   screen = tmux.WaitFor([](const std::string& s) {
-    return s.find("agent disconnected, reconnecting") != std::string::npos;
+    return s.find("agent gone: ") != std::string::npos;
   });
-  EXPECT_THAT(screen, ::testing::HasSubstr("agent disconnected, reconnecting"));
+  EXPECT_THAT(screen, ::testing::HasSubstr("agent gone: "));
+  EXPECT_THAT(screen, ::testing::HasSubstr("reconnecting in"));
+}
+
+// "rows A-B of N" from top's title line, or {0, 0, 0}.
+struct RowRange {
+  int first = 0, last = 0, total = 0;
+};
+RowRange RowsShown(const std::string& screen) {
+  static const std::regex kRows("rows ([0-9]+)-([0-9]+) of ([0-9]+)");
+  std::smatch m;
+  RowRange r;
+  if (std::regex_search(screen, m, kRows)) {
+    r.first = std::stoi(m[1]);
+    r.last = std::stoi(m[2]);
+    r.total = std::stoi(m[3]);
+  }
+  return r;
+}
+
+// Issue 15.12 and 15.14: scrolling keys, every header section with an app
+// series and its rate, and UTF-8 (the ellipsis, not ~@) in a UTF-8 locale.
+TEST(ConsumersTest, TopScrollsAndShowsTheHostHeaderInUtf8) {
+  PERFWIRE_REQUIRE_BPF();
+  if (!std::filesystem::exists("/usr/bin/tmux")) GTEST_SKIP() << "no tmux";
+  Agent agent("500ms");
+  ASSERT_TRUE(agent.started()) << agent.error();
+  // A spinner whose comm (15 bytes) is longer than a narrow COMM column.
+  TempDir dir;
+  const std::string spinner_copy = dir.path() + "/spinner_with_long_name";
+  std::filesystem::copy_file(WorkloadPath("spinner"), spinner_copy);
+  std::filesystem::permissions(spinner_copy, std::filesystem::perms::owner_all);
+  Child spinner(spinner_copy, {"--threads=12", "--ms=30000"});
+  ASSERT_NE(spinner.ReadLineStartingWith("ready"), "");
+  // An application sending StatsD gauges and counters over the app socket.
+  const std::string app_socket =
+      std::filesystem::path(agent.socket()).parent_path().string() +
+      "/app.sock";
+  Child sender("/usr/bin/python3",
+               {"-c",
+                "import socket, sys, time\n"
+                "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+                "s.connect(sys.argv[1])\n"
+                "print('ready', flush=True)\n"
+                "for i in range(600):\n"
+                "    s.send(b'llm.tokens_per_sec:%d|g|#model:m1\\n"
+                "http.requests:1|c\\nhttp.requests:1|c' % (800 + i % 7))\n"
+                "    time.sleep(0.05)\n",
+                app_socket});
+  ASSERT_NE(sender.ReadLineStartingWith("ready"), "");
+
+  Tmux tmux("env LANG=C.UTF-8 LC_ALL=C.UTF-8 " + PerfwirePath() +
+            " top --socket " + agent.socket());
+  tmux.Run({"resize-window", "-t", tmux.session(), "-x", "120", "-y", "22"});
+  std::string screen = tmux.WaitFor([](const std::string& s) {
+    return s.find("llm.tokens_per_sec{model:m1}") != std::string::npos &&
+           RowsShown(s).total > 15;
+  });
+  for (const char* section :
+       {"CPU ", "load ", "TASKS ", "processes", "CORE ", "MEM ", "SWAP ",
+        "PSI some cpu", "DISK read", "NET rx", "APP ",
+        "llm.tokens_per_sec{model:m1} g 80", "http.requests c "}) {
+    EXPECT_THAT(screen, ::testing::HasSubstr(section)) << screen;
+  }
+  EXPECT_THAT(screen, ::testing::ContainsRegex("http.requests c [0-9.]+/s"));
+  // Block-element sparklines, not the ASCII ramp.
+  EXPECT_THAT(screen, ::testing::ContainsRegex("[\u2581-\u2588]"));
+
+  // Scrolling: Home shows row 1; End the last page; PgDn a page on; Up one
+  // row back. (Thread counts change between frames: compare what is shown.)
+  RowRange r = RowsShown(screen);
+  ASSERT_GT(r.total, r.last) << "the table must be longer than a page\n"
+                             << screen;
+  tmux.Keys("End");
+  screen = tmux.WaitFor([](const std::string& s) {
+    const RowRange r = RowsShown(s);
+    return r.first > 1 && r.last == r.total;
+  });
+  r = RowsShown(screen);
+  EXPECT_GT(r.first, 1) << screen;
+  EXPECT_EQ(r.last, r.total) << screen;
+  tmux.Keys("Home");
+  screen = tmux.WaitFor(
+      [](const std::string& s) { return RowsShown(s).first == 1; });
+  EXPECT_EQ(RowsShown(screen).first, 1) << screen;
+  const int page = RowsShown(screen).last;  // rows 1-page
+  tmux.Keys("NPage");
+  screen = tmux.WaitFor(
+      [page](const std::string& s) { return RowsShown(s).first > 1; });
+  r = RowsShown(screen);
+  // One page on, unless the last page starts earlier.
+  EXPECT_EQ(r.first, std::min(page + 1, r.total - page + 1)) << screen;
+  const int after_page = r.first;
+  tmux.Keys("Up");
+  screen = tmux.WaitFor([after_page](const std::string& s) {
+    return RowsShown(s).first == after_page - 1;
+  });
+  EXPECT_EQ(RowsShown(screen).first, after_page - 1) << screen;
+  tmux.Keys("PPage");
+  screen = tmux.WaitFor(
+      [](const std::string& s) { return RowsShown(s).first == 1; });
+  EXPECT_EQ(RowsShown(screen).first, 1) << screen;
+
+  // Narrow: columns re-lay out (rates go, COMM stays) and the long comm is
+  // cut with a real ellipsis.
+  tmux.Keys("/");
+  tmux.Keys("spinner_w", /*literal=*/true);
+  tmux.Keys("Enter");
+  tmux.Run({"resize-window", "-t", tmux.session(), "-x", "36", "-y", "22"});
+  screen = tmux.WaitFor([](const std::string& s) {
+    return s.find("spinner_wi\u2026") != std::string::npos;
+  });
+  EXPECT_THAT(screen, ::testing::HasSubstr("spinner_wi\u2026"));
+  EXPECT_THAT(screen, ::testing::Not(::testing::HasSubstr("~@")));
+  EXPECT_THAT(screen, ::testing::Not(::testing::HasSubstr("SWITCH/s")));
+  EXPECT_THAT(screen, ::testing::HasSubstr("CPU%"));
+  for (const std::string& line : Lines(screen)) {
+    EXPECT_LE(DisplayColumnsOf(line), 36u) << line;
+  }
+  // Wide again: the columns come back.
+  tmux.Run({"resize-window", "-t", tmux.session(), "-x", "120", "-y", "22"});
+  screen = tmux.WaitFor([](const std::string& s) {
+    return s.find("SWITCH/s") != std::string::npos;
+  });
+  EXPECT_THAT(screen, ::testing::HasSubstr("SWITCH/s"));
+  EXPECT_THAT(screen, ::testing::HasSubstr("spinner_with_lo"));
+}
+
+// Issue 15.13: the process view counts every live thread (three busy
+// workers and the main thread, which sleeps in join and so is in no frame
+// after its start) under the leader's name, not a busy worker's.
+TEST(ConsumersTest, TopProcessViewCountsEveryThreadUnderTheLeadersName) {
+  PERFWIRE_REQUIRE_BPF();
+  if (!std::filesystem::exists("/usr/bin/tmux")) GTEST_SKIP() << "no tmux";
+  Agent agent("500ms");
+  ASSERT_TRUE(agent.started()) << agent.error();
+  Tmux tmux(PerfwirePath() + " top --socket " + agent.socket());
+  ASSERT_THAT(tmux.WaitFor([](const std::string& s) {
+    return s.find("seq ") != std::string::npos;
+  }),
+              ::testing::HasSubstr("seq "));
+  Child workload(
+      "/usr/bin/python3",
+      {"-c",
+       "import ctypes, os, threading, time\n"
+       "libc = ctypes.CDLL(None)\n"
+       "def name(n): libc.prctl(15, n.encode(), 0, 0, 0)\n"
+       "name('leaderproc')\n"
+       "def work(i):\n"
+       "    name('worker-%d' % i)\n"
+       "    end = time.time() + 20\n"
+       "    while time.time() < end: pass\n"
+       "ts = [threading.Thread(target=work, args=(i,)) for i in range(3)]\n"
+       "for t in ts: t.start()\n"
+       "print(os.getpid(), flush=True)\n"
+       "for t in ts: t.join()\n"});
+  const std::string pid = workload.ReadLineStartingWith("");
+  ASSERT_FALSE(pid.empty());
+  const std::string want_pid =
+      pid.substr(0, pid.find_first_not_of("0123456789"));
+  tmux.Keys("p");
+  tmux.Keys("/");
+  tmux.Keys(want_pid, /*literal=*/true);
+  tmux.Keys("Enter");
+  // Judge frames from well after the start, when the main thread has long
+  // been in join and is in no frame (the old view then showed 3 threads,
+  // named after worker-0).
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  static const std::regex kSeq("seq ([0-9]+)");
+  auto seq_of = [](const std::string& s) {
+    std::smatch m;
+    return std::regex_search(s, m, kSeq) ? std::stoll(m[1]) : -1;
+  };
+  const long long later = seq_of(tmux.Capture()) + 2;
+  // THREADS PID COMM
+  const std::regex row("\\n +([0-9]+) +" + want_pid + " +(\\S+) ");
+  std::smatch m;
+  const std::string screen = tmux.WaitFor([&](const std::string& s) {
+    return seq_of(s) >= later && std::regex_search(s, m, row);
+  });
+  ASSERT_GE(seq_of(screen), later) << screen;
+  ASSERT_TRUE(std::regex_search(screen, m, row)) << screen;
+  EXPECT_EQ(m[1], "4") << screen;
+  EXPECT_EQ(m[2], "leaderproc") << screen;
+}
+
+// Issue 15.15: a replayed stream is marked with its recorded time and its
+// end is shown, not looped.
+TEST(ConsumersTest, TopMarksAReplayAndShowsItsEnd) {
+  PERFWIRE_REQUIRE_BPF();
+  if (!std::filesystem::exists("/usr/bin/tmux")) GTEST_SKIP() << "no tmux";
+  TempDir dir;
+  std::string path;
+  {
+    Agent agent("200ms");
+    ASSERT_TRUE(agent.started()) << agent.error();
+    path = RecordLive(agent, dir, 35);  // 7 s: older than kReplayDistance
+  }
+  const std::string socket = dir.path() + "/replay.sock";
+  Child replay(PerfwirePath(), {"replay", path, "--serve", socket});
+  for (int i = 0; i < 100 && !std::filesystem::exists(socket); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  Tmux tmux(PerfwirePath() + " top --socket " + socket);
+  const std::string screen = tmux.WaitFor([](const std::string& s) {
+    return s.find("end of recording") != std::string::npos;
+  });
+  EXPECT_THAT(screen, ::testing::ContainsRegex(
+                          "REPLAY recorded [0-9]{4}-[0-9]{2}-[0-9]{2} "));
+  EXPECT_THAT(screen, ::testing::HasSubstr("end of recording: 35 frames"));
+  EXPECT_THAT(screen, ::testing::Not(::testing::HasSubstr("reconnecting")));
+  // It stays ended (no second pass into the same sparkline) ...
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_THAT(tmux.Capture(),
+              ::testing::HasSubstr("end of recording: 35 frames"));
+  // ... until asked to play it again.
+  tmux.Keys("r");
+  const std::string again = tmux.WaitFor([](const std::string& s) {
+    return s.find("end of recording: 35 frames") != std::string::npos;
+  });
+  EXPECT_THAT(again, ::testing::HasSubstr("end of recording: 35 frames"));
+}
+
+// Issue 15.15: a stream that turns to garbage is a corrupt frame, not a
+// disconnect. A proxy (Python) forwards one real frame, then garbage.
+TEST(ConsumersTest, TopSaysACorruptFrameEndedTheStream) {
+  PERFWIRE_REQUIRE_BPF();
+  if (!std::filesystem::exists("/usr/bin/tmux")) GTEST_SKIP() << "no tmux";
+  Agent agent("200ms");
+  ASSERT_TRUE(agent.started()) << agent.error();
+  TempDir dir;
+  const std::string proxy_socket = dir.path() + "/proxy.sock";
+  Child proxy(
+      "/usr/bin/python3",
+      {"-c",
+       "import socket, struct, sys\n"
+       "srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+       "srv.bind(sys.argv[2]); srv.listen(4)\n"
+       "print('ready', flush=True)\n"
+       "while True:\n"
+       "    c, _ = srv.accept()\n"
+       "    up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+       "    up.connect(sys.argv[1])\n"
+       "    f = up.makefile('rb')\n"
+       "    head = f.read(4)\n"
+       "    body = f.read(struct.unpack('<I', head)[0])\n"
+       "    c.sendall(head + body + struct.pack('<I', 64) + b'\\xab' * 64)\n"
+       "    up.close(); c.close()\n",
+       agent.socket(), proxy_socket});
+  ASSERT_NE(proxy.ReadLineStartingWith("ready"), "");
+  Tmux tmux(PerfwirePath() + " top --socket " + proxy_socket);
+  const std::string screen = tmux.WaitFor([](const std::string& s) {
+    return s.find("corrupt frame: ") != std::string::npos;
+  });
+  EXPECT_THAT(screen, ::testing::HasSubstr("corrupt frame: "));
+  EXPECT_THAT(screen, ::testing::HasSubstr("reconnecting in"));
+  EXPECT_THAT(screen, ::testing::HasSubstr("seq "));  // the good frame shown
+}
+
+// Issue 15.15: a server that is not perfwire (or speaks another schema) and
+// one that closes before the first frame are told apart from a gone agent.
+// No agent needed: a Python server plays each part.
+TEST(ConsumersTest, TopTellsIncompatibleAndRefusedStreamsApart) {
+  if (!std::filesystem::exists("/usr/bin/tmux")) GTEST_SKIP() << "no tmux";
+  TempDir dir;
+  struct Case {
+    const char* send;  // Python bytes literal the server sends, then closes
+    const char* shown;
+  };
+  for (const Case& c :
+       {Case{"b'\\x10\\x00\\x00\\x00' + b'HTTP/1.1 200 OK\\r\\n'",
+             "incompatible schema: not a perfwire frame"},
+        Case{"b''",
+             "refused: perfwired closed the connection before its first "
+             "frame"}}) {
+    const std::string socket = dir.path() + "/fake.sock";
+    std::filesystem::remove(socket);
+    Child server("/usr/bin/python3",
+                 {"-c",
+                  std::string("import socket, sys\n"
+                              "srv = socket.socket(socket.AF_UNIX, "
+                              "socket.SOCK_STREAM)\n"
+                              "srv.bind(sys.argv[1]); srv.listen(4)\n"
+                              "print('ready', flush=True)\n"
+                              "while True:\n"
+                              "    c, _ = srv.accept()\n"
+                              "    c.sendall(") +
+                      c.send + ")\n    c.close()\n",
+                  socket});
+    ASSERT_NE(server.ReadLineStartingWith("ready"), "");
+    Tmux tmux(PerfwirePath() + " top --socket " + socket);
+    const std::string screen = tmux.WaitFor([&c](const std::string& s) {
+      return s.find(c.shown) != std::string::npos;
+    });
+    EXPECT_THAT(screen, ::testing::HasSubstr(c.shown));
+    EXPECT_THAT(screen, ::testing::HasSubstr("reconnecting in"));
+  }
 }
 
 }  // namespace
