@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
 
 namespace perfwire {
@@ -17,6 +18,13 @@ using Json = nlohmann::ordered_json;
 
 inline std::string JsonText(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// `text` with each byte that is not part of valid UTF-8 replaced by U+FFFD,
+// by the same rule as JsonText, for the other text outputs (CSV).
+inline std::string ValidUtf8(absl::string_view text) {
+  const std::string quoted = JsonText(Json(std::string(text)));
+  return Json::parse(quoted).get<std::string>();
 }
 
 }  // namespace perfwire

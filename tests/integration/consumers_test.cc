@@ -141,7 +141,7 @@ TEST(ConsumersTest, ExportCsvParses) {
   const std::vector<std::string> thread_rows = Lines(ReadFile(threads_csv));
   ASSERT_GT(thread_rows.size(), 5u);
   EXPECT_THAT(thread_rows[0],
-              ::testing::StartsWith("timestamp,seq,tid,pid,comm,"));
+              ::testing::StartsWith("timestamp,seq,hostname,tid,pid,comm,"));
 
   // Python's csv module agrees on the shape: every row as wide as the header.
   if (std::filesystem::exists("/usr/bin/python3")) {
