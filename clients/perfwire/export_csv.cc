@@ -118,15 +118,18 @@ int RunExportCsv(const std::vector<char*>& args) {
     return 1;
   }
 
-  const absl::Time start = absl::Now();
+  // --duration is a deadline for --live: it holds whether or not frames
+  // arrive. A recording is read to its end (or --count).
+  const absl::Time deadline = duration > absl::ZeroDuration()
+                                  ? absl::Now() + duration
+                                  : absl::InfiniteFuture();
   int64_t frames = 0;
   int status = 0;
   while (count == 0 || frames < count) {
-    if (duration > absl::ZeroDuration() && absl::Now() - start >= duration) {
-      break;
-    }
+    if (!live && absl::Now() >= deadline) break;
     absl::StatusOr<const fb::Frame*> frame =
-        live ? stream->Next() : reader->Next();
+        live ? stream->Next(deadline) : reader->Next();
+    if (live && absl::IsDeadlineExceeded(frame.status())) break;
     if (absl::IsOutOfRange(frame.status())) {
       if (live) PrintError("perfwired closed the stream");
       break;

@@ -1,9 +1,12 @@
 // record/replay, export csv and top against a real perfwired.
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -58,6 +61,92 @@ std::string RecordLive(const Agent& agent, const TempDir& dir, int frames) {
   std::string out;
   EXPECT_EQ(record.Finish(&out), 0);
   return path;
+}
+
+// Runs `perfwire args...` under coreutils' timeout (exit 124 = it hung), with
+// stderr folded into `out`.
+int RunPerfwire(const std::vector<std::string>& args, std::string* out,
+                int timeout_s = 15) {
+  std::string command =
+      "exec timeout " + std::to_string(timeout_s) + " '" + PerfwirePath() + "'";
+  for (const std::string& a : args) command += " '" + a + "'";
+  command += " 2>&1";
+  return Child("/bin/sh", {"-c", command}).Finish(out);
+}
+
+// A Unix socket that accepts connections (in the kernel's backlog) and never
+// sends a byte: what a stopped or wedged agent looks like to a client.
+class SilentServer {
+ public:
+  explicit SilentServer(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    ok_ = fd_ >= 0 &&
+          ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+          ::listen(fd_, 16) == 0;
+  }
+  ~SilentServer() {
+    if (fd_ >= 0) ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+  bool ok() const { return ok_; }
+  int fd() const { return fd_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  bool ok_ = false;
+};
+
+TEST(ConsumersTest, DurationIsADeadlineAgainstASilentAgent) {
+  TempDir dir;
+  const std::string socket = dir.path() + "/silent.sock";
+  SilentServer server(socket);
+  ASSERT_TRUE(server.ok());
+  const std::string rec = dir.path() + "/out.pwrec";
+  std::string out;
+  EXPECT_EQ(
+      RunPerfwire({"record", "-o", rec, "--duration", "1s", "--socket", socket},
+                  &out),
+      1)
+      << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("no frame arrived"));
+  EXPECT_FALSE(std::filesystem::exists(rec));
+
+  const std::string csv = dir.path() + "/live.csv";
+  EXPECT_EQ(RunPerfwire({"export", "csv", "--live", "--duration", "1s",
+                         "--socket", socket, "-o", csv},
+                        &out),
+            0)
+      << out;
+  EXPECT_EQ(Lines(ReadFile(csv)).size(), 1u);  // the header
+
+  EXPECT_EQ(
+      RunPerfwire({"contention", "--duration", "1s", "--socket", socket}, &out),
+      1)
+      << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("no frame arrived"));
+}
+
+TEST(ConsumersTest, RecordFromAServerThatClosesWritesNoFile) {
+  TempDir dir;
+  const std::string socket = dir.path() + "/closing.sock";
+  SilentServer server(socket);
+  ASSERT_TRUE(server.ok());
+  std::thread closer([&] {
+    const int client = ::accept4(server.fd(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (client >= 0) ::close(client);
+  });
+  const std::string rec = dir.path() + "/out.pwrec";
+  std::string out;
+  EXPECT_EQ(RunPerfwire({"record", "-o", rec, "--socket", socket}, &out), 1)
+      << out;
+  closer.join();
+  EXPECT_THAT(out, ::testing::HasSubstr("was not written"));
+  EXPECT_THAT(out, ::testing::Not(::testing::HasSubstr("is complete")));
+  EXPECT_FALSE(std::filesystem::exists(rec));
 }
 
 TEST(ConsumersTest, RecordReplayJsonIsByteForByteTheLiveFrames) {
