@@ -31,6 +31,10 @@ ABSL_FLAG(bool, live, false,
 namespace perfwire {
 namespace {
 
+// Exit status after a torn or corrupt recording (every whole frame before
+// the damage is written).
+constexpr int kExitDamaged = 3;
+
 void PrintError(absl::string_view message) {
   std::fprintf(stderr, "perfwire export: %.*s\n",
                static_cast<int>(message.size()), message.data());
@@ -135,7 +139,9 @@ int RunExportCsv(const std::vector<char*>& args) {
       break;
     }
     if (absl::IsDataLoss(frame.status()) && !live) {
-      PrintError(frame.status().message());  // torn tail: keep the rest
+      // Torn tail: every whole frame before it is written; say so.
+      PrintError(frame.status().message());
+      status = kExitDamaged;
       break;
     }
     if (!frame.ok()) {

@@ -9,9 +9,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -51,8 +53,16 @@ void PrintError(absl::string_view message) {
                static_cast<int>(message.size()), message.data());
 }
 
+// Exit status after a torn or corrupt recording (every whole frame before
+// the damage was played).
+constexpr int kExitDamaged = 3;
+
+// At most this many clients are served at once; more are refused (closed).
+constexpr int kMaxServeClients = 16;
+
 // Sends each frame of `path` to `sink` (which returns false to stop),
-// paced by `speed`. Returns 0, or 1 on an error (printed).
+// paced by `speed`. Returns 0, 1 on an error, or kExitDamaged after a torn
+// or corrupt record (each printed).
 int Play(
     const std::string& path, double speed,
     const std::function<bool(const RecordingReader&, const fb::Frame&)>& sink) {
@@ -68,7 +78,7 @@ int Play(
     if (absl::IsOutOfRange(frame.status())) break;
     if (absl::IsDataLoss(frame.status())) {
       PrintError(frame.status().message());  // torn tail: keep what we had
-      break;
+      return kExitDamaged;
     }
     if (!frame.ok()) {
       PrintError(absl::StrCat("error: ", frame.status().message()));
@@ -135,6 +145,9 @@ int Serve(const std::string& path, const std::string& socket_path,
   std::fprintf(stderr, "perfwire replay: serving %s on %s (Ctrl-C stops)\n",
                path.c_str(), socket_path.c_str());
   int status = 0;
+  // Clients being served; shared with their threads, which outlive nothing
+  // here but may outlive this function (detached), hence shared ownership.
+  auto active = std::make_shared<std::atomic<int>>(0);
   while (!g_stop) {
     UniqueFd client(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!client) {
@@ -143,6 +156,12 @@ int Serve(const std::string& path, const std::string& socket_path,
       status = 1;
       break;
     }
+    if (active->load() >= kMaxServeClients) {
+      PrintError(absl::StrCat("refused a client: ", kMaxServeClients,
+                              " are already being served"));
+      continue;  // closes it
+    }
+    active->fetch_add(1);
     // Each client gets the whole recording from the start, in its own
     // thread, so `top` and `dump` can read the same replay at once. The
     // thread blocks SIGINT/SIGTERM (inherited mask) so they interrupt
@@ -153,11 +172,13 @@ int Serve(const std::string& path, const std::string& socket_path,
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
     std::thread(
-        [path, speed](UniqueFd fd) {
+        [path, speed, active](UniqueFd fd) {
           Play(path, speed,
                [&fd](const RecordingReader& reader, const fb::Frame&) {
                  return WriteAllFd(fd.get(), reader.last_message());
                });
+          fd.reset();
+          active->fetch_sub(1);
         },
         std::move(client))
         .detach();
@@ -236,9 +257,11 @@ const Command kReplayCommand = {
         "With --serve, listens on SOCKET instead and sends the recording, in\n"
         "perfwired's wire format, to each client that connects, so\n"
         "`perfwire dump|top|export --socket SOCKET` read recorded data.\n"
+        "At most 16 clients are served at once; more are refused (closed).\n"
         "A torn or corrupt tail (crash, full disk) is reported on stderr and\n"
         "skipped; every complete frame before it is played.\n"
-        "Exit status: 0 when done; 1 on errors; 2 for bad usage.",
+        "Exit status: 0 when done; 1 on errors; 2 for bad usage; 3 when the\n"
+        "recording is torn or corrupt (after playing every whole frame).",
     .flags = {"json", "speed", "serve"},
     .run = RunReplay,
 };
