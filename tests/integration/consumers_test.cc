@@ -100,6 +100,33 @@ class SilentServer {
   bool ok_ = false;
 };
 
+TEST(CliTest, VersionNamesProjectVersionAndGitRevision) {
+  std::string out;
+  ASSERT_EQ(RunPerfwire({"--version"}, &out), 0) << out;
+  EXPECT_THAT(
+      out, ::testing::MatchesRegex("perfwire [0-9]+\\.[0-9]+\\.[0-9]+ \\(git "
+                                   "([0-9a-f]{7,}(-dirty)?|unknown)\\)\n"));
+}
+
+// Every usage error exits 2, including values Abseil would reject itself
+// (its parser exits 1), and an unknown flag or command suggests the nearest.
+TEST(CliTest, UsageErrorsExit2AndSuggest) {
+  std::string out;
+  EXPECT_EQ(RunPerfwire({"dump", "--count=abc"}, &out), 2) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("bad value for --count: \"abc\""));
+  EXPECT_EQ(RunPerfwire({"dump", "--json=maybe"}, &out), 2) << out;
+  EXPECT_EQ(RunPerfwire({"record", "-o", "x", "--duration", "3 parsecs"}, &out),
+            2)
+      << out;
+  EXPECT_EQ(RunPerfwire({"dump", "--count"}, &out), 2) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("--count needs a value"));
+  EXPECT_EQ(RunPerfwire({"record", "--duraton", "3s"}, &out), 2) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("did you mean --duration?"));
+  EXPECT_EQ(RunPerfwire({"dupm"}, &out), 2) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("did you mean `perfwire dump`?"));
+  EXPECT_EQ(RunPerfwire({"replay"}, &out), 2) << out;
+}
+
 TEST(ConsumersTest, DurationIsADeadlineAgainstASilentAgent) {
   TempDir dir;
   const std::string socket = dir.path() + "/silent.sock";
@@ -191,8 +218,18 @@ TEST(ConsumersTest, ReplayServeFeedsDumpAndTornTailIsReported) {
   std::filesystem::resize_file(path, bytes.size() - 7);
   std::string replay_out;
   Child replay(PerfwirePath(), {"replay", path, "--json"});
-  ASSERT_EQ(replay.Finish(&replay_out), 0);
+  // 3: the recording is damaged, after every whole frame was played.
+  ASSERT_EQ(replay.Finish(&replay_out), 3);
   EXPECT_EQ(BySeq(replay_out).size(), 3u);
+  std::string out;
+  const std::string csv = dir.path() + "/torn.csv";
+  EXPECT_EQ(RunPerfwire({"export", "csv", path, "-o", csv}, &out), 3) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("torn or corrupt record"));
+  EXPECT_EQ(Lines(ReadFile(csv)).size(), 4u);  // header + 3 whole frames
+  // -o - writes the same rows to stdout (stderr folded in after them).
+  std::string stdout_csv;
+  EXPECT_EQ(RunPerfwire({"export", "csv", path, "-o", "-"}, &stdout_csv), 3);
+  EXPECT_THAT(stdout_csv, ::testing::StartsWith(ReadFile(csv)));
 
   const std::string socket = dir.path() + "/replay.sock";
   Child serve(PerfwirePath(), {"replay", path, "--serve", socket});
@@ -204,6 +241,45 @@ TEST(ConsumersTest, ReplayServeFeedsDumpAndTornTailIsReported) {
   std::string dump_out;
   ASSERT_EQ(dump.Finish(&dump_out), 0);
   EXPECT_EQ(BySeq(dump_out), BySeq(replay_out));
+}
+
+// replay --serve holds at most 16 clients; the 17th is closed at once.
+TEST(ConsumersTest, ReplayServeBoundsItsClients) {
+  PERFWIRE_REQUIRE_BPF();
+  Agent agent("100ms");
+  ASSERT_TRUE(agent.started()) << agent.error();
+  TempDir dir;
+  const std::string path = RecordLive(agent, dir, 3);
+  const std::string socket = dir.path() + "/replay.sock";
+  // Paced 100x slower than recorded: each client is held for ~20 s.
+  Child serve(PerfwirePath(),
+              {"replay", path, "--serve", socket, "--speed", "0.01"});
+  for (int i = 0; i < 100 && !std::filesystem::exists(socket); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  auto connect_to = [&]() {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket.c_str(), sizeof(addr.sun_path) - 1);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
+              0);
+    timeval timeout{.tv_sec = 10, .tv_usec = 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    return fd;
+  };
+  std::vector<int> held;
+  for (int i = 0; i < 16; ++i) {
+    held.push_back(connect_to());
+    char byte;
+    // Each of the 16 gets its first frame at once.
+    EXPECT_EQ(::read(held.back(), &byte, 1), 1) << "client " << i;
+  }
+  const int extra = connect_to();
+  char buf[4096];
+  EXPECT_EQ(::read(extra, buf, sizeof(buf)), 0);  // closed, no frame
+  ::close(extra);
+  for (int fd : held) ::close(fd);
 }
 
 TEST(ConsumersTest, ExportCsvParses) {
