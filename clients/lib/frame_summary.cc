@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "clients/lib/app_metrics_summary.h"
+#include "clients/lib/csv_writer.h"
 
 namespace perfwire {
 namespace {
@@ -64,9 +65,11 @@ std::string Sources(const fb::Frame& frame) {
   return out;
 }
 
-std::string Header(const fb::Frame& frame) {
-  std::string line = absl::StrFormat("seq %d  interval %.3fs", frame.seq(),
-                                     frame.interval_ns() / kNsPerSecond);
+std::string Header(const fb::Frame& frame, bool wall_clock) {
+  std::string line = absl::StrFormat("seq %d", frame.seq());
+  if (wall_clock) absl::StrAppend(&line, "  ", Rfc3339Utc(frame.realtime_ns()));
+  absl::StrAppendFormat(&line, "  interval %.3fs",
+                        frame.interval_ns() / kNsPerSecond);
   if (frame.threads() == nullptr) {
     absl::StrAppend(&line, "  threads absent");
   } else {
@@ -76,7 +79,6 @@ std::string Header(const fb::Frame& frame) {
     absl::StrAppendFormat(&line, "  threads %d (%d exited)",
                           frame.threads()->size(), exited);
   }
-  absl::StrAppend(&line, "  sources: ", Sources(frame));
   if (const fb::AgentStats* agent = frame.agent(); agent != nullptr) {
     absl::StrAppendFormat(
         &line, "  agent: cpu %.1fms rss %.1fMB lost %d", agent->cpu_ns() / 1e6,
@@ -85,10 +87,10 @@ std::string Header(const fb::Frame& frame) {
   return line + "\n";
 }
 
-}  // namespace
-
-std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads) {
-  std::string out = Header(frame);
+// The header, then `sources_line` (may be empty), then the top threads.
+std::string Summary(const fb::Frame& frame, size_t top_threads, bool wall_clock,
+                    const std::string& sources_line) {
+  std::string out = Header(frame, wall_clock) + sources_line;
   if (frame.threads() == nullptr || top_threads == 0) {
     return out + FormatAppMetricsSummary(frame);
   }
@@ -127,6 +129,25 @@ std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads) {
                           faults, reads, writes);
   }
   return out + FormatAppMetricsSummary(frame);
+}
+
+}  // namespace
+
+std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads) {
+  return Summary(frame, top_threads, /*wall_clock=*/false,
+                 absl::StrCat("sources: ", Sources(frame), "\n"));
+}
+
+std::string FrameSummarizer::Format(const fb::Frame& frame) {
+  std::string sources = Sources(frame);
+  std::string line;
+  if (first_ || sources != last_sources_) {
+    line =
+        absl::StrCat(first_ ? "sources: " : "sources changed: ", sources, "\n");
+    last_sources_ = std::move(sources);
+    first_ = false;
+  }
+  return Summary(frame, options_.top_threads, options_.wall_clock, line);
 }
 
 }  // namespace perfwire

@@ -216,6 +216,7 @@ int RunReplay(const std::vector<char*>& args) {
     }
     json = *std::move(created);
   }
+  FrameSummarizer summarizer({.top_threads = 5, .wall_clock = true});
   int status = 0;
   const int played = Play(
       path, speed, [&](const RecordingReader& reader, const fb::Frame& frame) {
@@ -230,7 +231,7 @@ int RunReplay(const std::vector<char*>& args) {
           }
           text = *std::move(line) + "\n";
         } else {
-          text = FormatFrameSummary(frame, 5);
+          text = summarizer.Format(frame);
         }
         if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
             std::fflush(stdout) != 0) {
@@ -251,7 +252,8 @@ const Command kReplayCommand = {
         "Usage: perfwire replay FILE [--json] [--speed=X] [--serve=SOCKET]\n"
         "\n"
         "Reads a file written by `perfwire record` and prints each frame as\n"
-        "`perfwire dump` does (a summary, or JSON Lines with --json).\n"
+        "`perfwire dump` does (a summary, or JSON Lines with --json); each\n"
+        "summary shows the frame's recorded wall-clock time (RFC 3339 UTC).\n"
         "--speed paces frames by their recorded monotonic time divided by X\n"
         "(1 = real time); the default 0 plays as fast as possible.\n"
         "With --serve, listens on SOCKET instead and sends the recording, in\n"
