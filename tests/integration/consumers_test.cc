@@ -282,6 +282,67 @@ TEST(ConsumersTest, ReplayServeBoundsItsClients) {
   for (int fd : held) ::close(fd);
 }
 
+// Any local user can name a thread anything (prctl PR_SET_NAME): JSON Lines
+// from dump and CSV from export still parse, strictly, in Python.
+TEST(ConsumersTest, HostileThreadNameThroughARealAgent) {
+  PERFWIRE_REQUIRE_BPF();
+  Agent agent("100ms");
+  ASSERT_TRUE(agent.started()) << agent.error();
+  // 15 bytes: not UTF-8, a formula, a quote and a line break.
+  const std::string namer = R"(
+import ctypes, sys, time
+ctypes.CDLL(None).prctl(15, b'\xff\xfe=1+2"\n|A0', 0, 0, 0)
+print('ready', flush=True)
+end = time.time() + 20
+while time.time() < end:
+    pass
+)";
+  Child hostile("/usr/bin/python3", {"-c", namer});
+  ASSERT_NE(hostile.ReadLineStartingWith("ready"), "");
+  TempDir dir;
+
+  std::string out;
+  const std::string json = dir.path() + "/frames.jsonl";
+  ASSERT_EQ(Child("/bin/sh", {"-c", "'" + PerfwirePath() +
+                                        "' dump --json --count 5 --socket '" +
+                                        agent.socket() + "' > '" + json + "'"})
+                .Finish(&out),
+            0);
+  const std::string check_json = R"(
+import json, sys
+def reject(token):
+    raise ValueError('not JSON: ' + token)
+seen = 0
+with open(sys.argv[1], 'rb') as f:
+    for line in f.read().decode('utf-8').splitlines():
+        frame = json.loads(line, parse_constant=reject)
+        seen += sum(t['comm'] == '\ufffd\ufffd=1+2"\n|A0'
+                    for t in frame.get('threads', []))
+print('json ok' if seen > 0 else 'name not seen')
+)";
+  ASSERT_EQ(Child("/usr/bin/python3", {"-c", check_json, json}).Finish(&out), 0)
+      << out;
+  EXPECT_EQ(out, "json ok\n");
+
+  const std::string path = RecordLive(agent, dir, 5);
+  const std::string csv = dir.path() + "/threads.csv";
+  ASSERT_EQ(RunPerfwire({"export", "csv", path, "--threads", "-o", csv}, &out),
+            0)
+      << out;
+  const std::string check_csv = R"(
+import csv, sys
+with open(sys.argv[1], newline='', encoding='utf-8', errors='strict') as f:
+    rows = list(csv.reader(f))
+assert all(len(r) == len(rows[0]) for r in rows)
+comm = rows[0].index('comm')
+names = [r[comm] for r in rows[1:]]
+print('csv ok' if "'\ufffd\ufffd=1+2\"\n|A0" in names else names)
+)";
+  ASSERT_EQ(Child("/usr/bin/python3", {"-c", check_csv, csv}).Finish(&out), 0)
+      << out;
+  EXPECT_EQ(out, "csv ok\n");
+}
+
 TEST(ConsumersTest, ExportCsvParses) {
   PERFWIRE_REQUIRE_BPF();
   Agent agent("100ms");
