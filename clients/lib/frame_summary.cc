@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "clients/lib/app_metrics_summary.h"
 #include "clients/lib/csv_writer.h"
@@ -38,31 +39,34 @@ std::string HumanBytes(double bytes) {
   return absl::StrFormat("%.1f%s", bytes, kUnits[unit]);
 }
 
+// The sources block: one line of the available sources (with their hook),
+// then one indented line per unavailable source with its reason (cut at
+// 100 characters; whole in `perfwire dump --json`). Ends with '\n'.
 std::string Sources(const fb::Frame& frame) {
   if (frame.sources() == nullptr || frame.sources()->size() == 0) {
-    return "none";
+    return "none\n";
   }
-  std::vector<std::string> parts;
+  std::vector<std::string> available;
+  std::string unavailable;
   for (const fb::SourceStatus* source : *frame.sources()) {
-    std::string part = Printable(source->name());
+    std::string name = Printable(source->name());
     if (!source->available()) {
-      // The summary is one line per frame: long reasons are cut here and
-      // stay whole in `perfwire dump --json`.
-      constexpr size_t kMaxReason = 48;
+      constexpr size_t kMaxReason = 100;
       std::string reason = Printable(source->reason());
-      if (reason.size() > kMaxReason)
+      if (reason.size() > kMaxReason) {
         reason = reason.substr(0, kMaxReason) + "...";
-      absl::StrAppend(&part, " unavailable: ", reason);
+      }
+      absl::StrAppend(&unavailable, "  ", name, " unavailable: ", reason, "\n");
     } else if (source->hook() != nullptr && source->hook()->size() > 0) {
-      absl::StrAppend(&part, " ", Printable(source->hook()));
+      available.push_back(
+          absl::StrCat(name, " (", Printable(source->hook()), ")"));
+    } else {
+      available.push_back(std::move(name));
     }
-    parts.push_back(std::move(part));
   }
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    absl::StrAppend(&out, i == 0 ? "" : "; ", parts[i]);
-  }
-  return out;
+  return absl::StrCat(
+      available.empty() ? "none available" : absl::StrJoin(available, ", "),
+      "\n", unavailable);
 }
 
 std::string Header(const fb::Frame& frame, bool wall_clock) {
@@ -135,15 +139,14 @@ std::string Summary(const fb::Frame& frame, size_t top_threads, bool wall_clock,
 
 std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads) {
   return Summary(frame, top_threads, /*wall_clock=*/false,
-                 absl::StrCat("sources: ", Sources(frame), "\n"));
+                 absl::StrCat("sources: ", Sources(frame)));
 }
 
 std::string FrameSummarizer::Format(const fb::Frame& frame) {
   std::string sources = Sources(frame);
   std::string line;
   if (first_ || sources != last_sources_) {
-    line =
-        absl::StrCat(first_ ? "sources: " : "sources changed: ", sources, "\n");
+    line = absl::StrCat(first_ ? "sources: " : "sources changed: ", sources);
     last_sources_ = std::move(sources);
     first_ = false;
   }

@@ -14,7 +14,8 @@ namespace perfwire {
 //   14.3MB lost 0
 // (one line; absent sections are left out or marked absent; with the wall
 // clock, the frame's RFC 3339 UTC time follows the seq), then the sources:
-//   sources: threads tp_btf; io unavailable: <reason, cut at 48 chars>
+//   sources: threads (tp_btf), cpu, memory
+//     io unavailable: <reason, cut at 100 chars>
 // then a column header and the `top_threads` threads with the most
 // on_cpu_ns: tid, pid,
 // comm, CPU% of one core over the interval, context switches/s, page

@@ -35,8 +35,9 @@ TEST(FrameSummary, HeaderAndTopThreadsByCpu) {
       FormatFrameSummary(*fb::GetSizePrefixedFrame(message->data()), 5);
   EXPECT_THAT(text,
               HasSubstr("seq 9  interval 2.000s  threads 7 (1 exited)\n"));
-  EXPECT_THAT(text,
-              HasSubstr("\nsources: threads tp_btf; io unavailable: no BTF\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("\nsources: threads (tp_btf)\n  io unavailable: no BTF\n"));
   // tid 7: 0.7 s of 2 s = 35%, 10 switches / 2 s, 4 faults / 2 s, 1 KiB/s.
   EXPECT_THAT(
       text, ::testing::ContainsRegex("\n +7 +1 t7 +35.0 +5.0 +2.0 +1.0K +0\n"));
@@ -89,7 +90,10 @@ TEST(FrameSummary, SummarizerShowsSourcesOnlyWhenTheyChange) {
   const std::string first = summarizer.Format(frame);
   const std::string second = summarizer.Format(frame);
   const std::string changed = summarizer.Format(*fb::GetFrame(without.data()));
-  EXPECT_THAT(first, HasSubstr("\nsources: threads tp_btf; io unavailable"));
+  EXPECT_THAT(
+      first,
+      HasSubstr("\nsources: threads (tp_btf)\n  io unavailable: a reason"));
+  EXPECT_THAT(first, Not(HasSubstr("\n\n")));
   EXPECT_THAT(second, Not(HasSubstr("sources")));
   EXPECT_THAT(changed, HasSubstr("\nsources changed: none\n"));
   // The header: seq, the recorded wall-clock time, interval, threads.
