@@ -73,7 +73,9 @@ const Command kExportCommand = {
         "file from `perfwire record`. -o - writes stdout. Cells that a\n"
         "spreadsheet would run as formulas are prefixed with '. Columns:\n"
         "docs/CSV.md.\n"
-        "Exit status: 0 when done; 1 on errors; 2 for bad usage; 3 (csv) when\n"
+        "Exit status: 0 when done; 1 on errors (csv --live: also when no "
+        "frame\n"
+        "arrived within --duration); 2 for bad usage; 3 (csv) when\n"
         "the recording is torn or corrupt (every whole frame before it is\n"
         "written).",
     .flags = {"socket", "listen", "threads", "max_series", "allow_remote",

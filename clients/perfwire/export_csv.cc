@@ -133,7 +133,14 @@ int RunExportCsv(const std::vector<char*>& args) {
     if (!live && absl::Now() >= deadline) break;
     absl::StatusOr<const fb::Frame*> frame =
         live ? stream->Next(deadline) : reader->Next();
-    if (live && absl::IsDeadlineExceeded(frame.status())) break;
+    if (live && absl::IsDeadlineExceeded(frame.status())) {
+      if (frames == 0) {
+        PrintError(absl::StrCat("no frame arrived within --duration ",
+                                absl::FormatDuration(duration)));
+        status = 1;
+      }
+      break;
+    }
     if (absl::IsOutOfRange(frame.status())) {
       if (live) PrintError("perfwired closed the stream");
       break;
