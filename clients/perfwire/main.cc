@@ -82,8 +82,9 @@ bool IsAbseilHelpFlag(absl::string_view name) {
 }
 
 struct FlagCheck {
-  bool help = false;  // --help, -help or -h was given
-  std::string error;  // non-empty: a usage error (unknown flag, bad value)
+  bool help = false;     // --help, -help, -h or one of Abseil's was given
+  bool version = false;  // --version was given
+  std::string error;     // non-empty: a usage error (unknown flag, bad value)
 };
 
 // Levenshtein distance, for "did you mean".
@@ -137,11 +138,16 @@ FlagCheck CheckFlags(const Command& command, std::vector<char*>& args,
     arg.remove_prefix(absl::StartsWith(arg, "--") ? 2 : 1);
     const size_t eq = arg.find('=');
     const absl::string_view name = arg.substr(0, eq);
-    if (name == "help" || name == "h") {
+    // Abseil's own help flags would exit 1 after printing every flag of
+    // the binary: they show this command's help instead, and exit 0.
+    if (name == "help" || name == "h" || IsAbseilHelpFlag(name)) {
       check.help = true;
       continue;
     }
-    if (IsAbseilHelpFlag(name)) continue;
+    if (name == "version") {
+      check.version = true;
+      continue;
+    }
     const bool known = absl::c_linear_search(command.flags, name);
     absl::CommandLineFlag* flag =
         known ? absl::FindCommandLineFlag(name) : nullptr;
@@ -234,6 +240,10 @@ int Main(int argc, char** argv) {
   const FlagCheck check = CheckFlags(*command, args, storage);
   if (check.help) {
     PrintCommandHelp(*command, stdout);
+    return 0;
+  }
+  if (check.version) {
+    std::printf("perfwire %s (git %s)\n", ProjectVersion(), GitRevision());
     return 0;
   }
   if (!check.error.empty()) {

@@ -106,6 +106,12 @@ TEST(CliTest, VersionNamesProjectVersionAndGitRevision) {
   EXPECT_THAT(
       out, ::testing::MatchesRegex("perfwire [0-9]+\\.[0-9]+\\.[0-9]+ \\(git "
                                    "([0-9a-f]{7,}(-dirty)?|unknown)\\)\n"));
+  std::string after_command;
+  ASSERT_EQ(RunPerfwire({"dump", "--version"}, &after_command), 0);
+  EXPECT_EQ(after_command, out);
+  // Abseil's help flags show the command's help and exit 0 (Abseil: 1).
+  ASSERT_EQ(RunPerfwire({"dump", "--helpfull"}, &out), 0) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("--json (bool)"));
 }
 
 // Every usage error exits 2, including values Abseil would reject itself
