@@ -14,6 +14,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "clients/perfwire/command.h"
 #include "version/version.h"
@@ -118,8 +119,17 @@ std::string Suggestion(const Command& command, absl::string_view name) {
       best_distance = d;
     }
   }
-  if (best.empty()) return "";
-  return absl::StrCat(" (did you mean --", best, "?)");
+  if (!best.empty()) return absl::StrCat(" (did you mean --", best, "?)");
+  // A flag of other commands: say which.
+  std::vector<std::string> readers;
+  for (const Command* other : kCommands) {
+    if (absl::c_linear_search(other->flags, name)) {
+      readers.push_back(absl::StrCat("`perfwire ", other->name, "`"));
+    }
+  }
+  if (readers.empty()) return "";
+  return absl::StrCat(" (--", name, " is read by ",
+                      absl::StrJoin(readers, ", "), ")");
 }
 
 // Checks the flags in args[1..] (args[0] is the command word) against the

@@ -128,6 +128,9 @@ TEST(CliTest, UsageErrorsExit2AndSuggest) {
   EXPECT_THAT(out, ::testing::HasSubstr("--count needs a value"));
   EXPECT_EQ(RunPerfwire({"record", "--duraton", "3s"}, &out), 2) << out;
   EXPECT_THAT(out, ::testing::HasSubstr("did you mean --duration?"));
+  EXPECT_EQ(RunPerfwire({"dump", "--listen=:1"}, &out), 2) << out;
+  EXPECT_THAT(out,
+              ::testing::HasSubstr("--listen is read by `perfwire export`"));
   EXPECT_EQ(RunPerfwire({"dupm"}, &out), 2) << out;
   EXPECT_THAT(out, ::testing::HasSubstr("did you mean `perfwire dump`?"));
   EXPECT_EQ(RunPerfwire({"replay"}, &out), 2) << out;
