@@ -145,8 +145,8 @@ int Serve(const std::string& path, const std::string& socket_path,
   std::fprintf(stderr, "perfwire replay: serving %s on %s (Ctrl-C stops)\n",
                path.c_str(), socket_path.c_str());
   int status = 0;
-  // Clients being served; shared with their threads, which outlive nothing
-  // here but may outlive this function (detached), hence shared ownership.
+  // Clients being served. The detached client threads may outlive this
+  // function, so they share ownership of the counter.
   auto active = std::make_shared<std::atomic<int>>(0);
   while (!g_stop) {
     UniqueFd client(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
