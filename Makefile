@@ -14,7 +14,7 @@ DEB_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libabsl-dev 
   flatbuffers-compiler libflatbuffers-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libclang-rt-14-dev cmake make g++ pkg-config procps linux-perf iproute2 \
   prometheus python3-flatbuffers python3-pandas python3-matplotlib \
-  libncurses-dev tmux python3-aiodogstatsd libnet-statsd-perl
+  libncurses-dev tmux python3-aiodogstatsd libnet-statsd-perl nlohmann-json3-dev
 
 ifeq ($(shell id -u),0)
   SUDO :=

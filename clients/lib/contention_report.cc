@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "clients/lib/json_text.h"
 
 namespace perfwire {
 namespace {
@@ -24,27 +25,14 @@ std::string Pct(uint64_t part, uint64_t total) {
   return total ? absl::StrFormat("%.1f", 100.0 * part / total) : "0.0";
 }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-std::string JsonTime(const WaitBreakdown& b) {
-  return absl::StrCat(
-      "{\"window_ns\":", b.TotalNs(), ",\"on_cpu_ns\":", b.on_cpu_ns,
-      ",\"run_queue_wait_ns\":", b.run_queue_ns,
-      ",\"lock_wait_ns\":", b.lock_ns, ",\"io_wait_ns\":", b.io_ns,
-      ",\"sleep_ns\":", b.sleep_ns, ",\"waiting_ns\":", b.WaitingNs(), "}");
+Json JsonTime(const WaitBreakdown& b) {
+  return Json{{"window_ns", b.TotalNs()},
+              {"on_cpu_ns", b.on_cpu_ns},
+              {"run_queue_wait_ns", b.run_queue_ns},
+              {"lock_wait_ns", b.lock_ns},
+              {"io_wait_ns", b.io_ns},
+              {"sleep_ns", b.sleep_ns},
+              {"waiting_ns", b.WaitingNs()}};
 }
 
 }  // namespace
@@ -317,71 +305,77 @@ std::string RenderContentionText(const ContentionReport& r,
 }
 
 std::string RenderContentionJson(const ContentionReport& r) {
-  std::string out = absl::StrCat(
-      "{\"frames\":", r.frames, ",\"window_ns\":", r.window_ns,
-      ",\"contention_available\":", r.source_seen ? "true" : "false",
-      ",\"source_reason\":", JsonString(r.source_reason), ",\"threads\":[");
-  for (size_t i = 0; i < r.threads.size(); ++i) {
-    const ThreadReport& t = r.threads[i];
-    absl::StrAppend(
-        &out, i ? "," : "", "{\"tid\":", t.tid, ",\"pid\":", t.pid,
-        ",\"comm\":", JsonString(t.comm),
-        ",\"exited\":", t.exited ? "true" : "false",
-        ",\"time\":", JsonTime(t.time),
-        absl::StrFormat(",\"run_queue_p50_ns\":%.0f,\"run_queue_p99_ns\":%.0f",
-                        t.run_queue_p50_ns, t.run_queue_p99_ns),
-        ",\"futex_wait_count\":", t.futex_wait_count,
-        ",\"lock_contention_count\":", t.lock_contention_count,
-        ",\"io_wait_count\":", t.io_sleep_count, ",\"verdict\":",
-        JsonString(std::string(VerdictName(t.judgement.verdict))),
-        ",\"reason\":", JsonString(t.judgement.reason), "}");
+  Json threads = Json::array();
+  for (const ThreadReport& t : r.threads) {
+    threads.push_back({
+        {"tid", t.tid},
+        {"pid", t.pid},
+        {"comm", t.comm},
+        {"exited", t.exited},
+        {"time", JsonTime(t.time)},
+        {"run_queue_p50_ns", t.run_queue_p50_ns},
+        {"run_queue_p99_ns", t.run_queue_p99_ns},
+        {"futex_wait_count", t.futex_wait_count},
+        {"lock_contention_count", t.lock_contention_count},
+        {"io_wait_count", t.io_sleep_count},
+        {"verdict", std::string(VerdictName(t.judgement.verdict))},
+        {"reason", t.judgement.reason},
+    });
   }
-  absl::StrAppend(&out, "],\"processes\":[");
-  for (size_t i = 0; i < r.processes.size(); ++i) {
-    const ProcessReport& p = r.processes[i];
-    absl::StrAppend(
-        &out, i ? "," : "", "{\"pid\":", p.pid,
-        ",\"comm\":", JsonString(p.comm), ",\"thread_count\":", p.thread_count,
-        ",\"time\":", JsonTime(p.time),
-        absl::StrFormat(",\"run_queue_p50_ns\":%.0f,\"run_queue_p99_ns\":%.0f",
-                        p.run_queue_p50_ns, p.run_queue_p99_ns),
-        ",\"verdict\":",
-        JsonString(std::string(VerdictName(p.judgement.verdict))),
-        ",\"reason\":", JsonString(p.judgement.reason), "}");
+  Json processes = Json::array();
+  for (const ProcessReport& p : r.processes) {
+    processes.push_back({
+        {"pid", p.pid},
+        {"comm", p.comm},
+        {"thread_count", p.thread_count},
+        {"time", JsonTime(p.time)},
+        {"run_queue_p50_ns", p.run_queue_p50_ns},
+        {"run_queue_p99_ns", p.run_queue_p99_ns},
+        {"verdict", std::string(VerdictName(p.judgement.verdict))},
+        {"reason", p.judgement.reason},
+    });
   }
-  absl::StrAppend(&out, "],\"wake_edges\":[");
-  for (size_t i = 0; i < r.edges.size(); ++i) {
-    const EdgeReport& e = r.edges[i];
-    absl::StrAppend(&out, i ? "," : "", "{\"waker_tid\":", e.waker_tid,
-                    ",\"waker_pid\":", e.waker_pid,
-                    ",\"waker_comm\":", JsonString(e.waker_comm),
-                    ",\"wakee_tid\":", e.wakee_tid,
-                    ",\"wakee_pid\":", e.wakee_pid,
-                    ",\"wakee_comm\":", JsonString(e.wakee_comm),
-                    ",\"wakeup_count\":", e.wakeup_count, "}");
+  Json edges = Json::array();
+  for (const EdgeReport& e : r.edges) {
+    edges.push_back({
+        {"waker_tid", e.waker_tid},
+        {"waker_pid", e.waker_pid},
+        {"waker_comm", e.waker_comm},
+        {"wakee_tid", e.wakee_tid},
+        {"wakee_pid", e.wakee_pid},
+        {"wakee_comm", e.wakee_comm},
+        {"wakeup_count", e.wakeup_count},
+    });
   }
-  absl::StrAppend(&out, "],\"cpus\":[");
-  for (size_t i = 0; i < r.cpus.size(); ++i) {
-    const CpuReport& c = r.cpus[i];
-    absl::StrAppend(
-        &out, i ? "," : "",
-        absl::StrFormat(
-            "{\"cpu\":%d,\"wait_count\":%d,\"run_queue_p50_ns\":%.0f,"
-            "\"run_queue_p99_ns\":%.0f}",
-            c.cpu, c.wait_count, c.p50_ns, c.p99_ns));
+  Json cpus = Json::array();
+  for (const CpuReport& c : r.cpus) {
+    cpus.push_back({{"cpu", c.cpu},
+                    {"wait_count", c.wait_count},
+                    {"run_queue_p50_ns", c.p50_ns},
+                    {"run_queue_p99_ns", c.p99_ns}});
   }
-  absl::StrAppend(&out, "],\"disks\":[");
-  for (size_t i = 0; i < r.disks.size(); ++i) {
-    const DiskReport& d = r.disks[i];
-    absl::StrAppend(
-        &out, i ? "," : "", "{\"name\":", JsonString(d.name),
-        absl::StrFormat(",\"request_count\":%d,\"latency_mean_ns\":%.0f,"
-                        "\"latency_p50_ns\":%.0f,\"latency_p99_ns\":%.0f}",
-                        d.request_count, d.mean_ns, d.p50_ns, d.p99_ns));
+  Json disks = Json::array();
+  for (const DiskReport& d : r.disks) {
+    disks.push_back({{"name", d.name},
+                     {"request_count", d.request_count},
+                     {"latency_mean_ns", d.mean_ns},
+                     {"latency_p50_ns", d.p50_ns},
+                     {"latency_p99_ns", d.p99_ns}});
   }
-  absl::StrAppend(&out, "],\"lost_event_count\":", r.lost_event_count,
-                  ",\"dropped_wakeup_count\":", r.dropped_wakeup_count, "}\n");
-  return out;
+  const Json report = {
+      {"frames", r.frames},
+      {"window_ns", r.window_ns},
+      {"contention_available", r.source_seen},
+      {"source_reason", r.source_reason},
+      {"threads", std::move(threads)},
+      {"processes", std::move(processes)},
+      {"wake_edges", std::move(edges)},
+      {"cpus", std::move(cpus)},
+      {"disks", std::move(disks)},
+      {"lost_event_count", r.lost_event_count},
+      {"dropped_wakeup_count", r.dropped_wakeup_count},
+  };
+  return JsonText(report) + "\n";
 }
 
 }  // namespace perfwire

@@ -1,17 +1,39 @@
 #include "clients/lib/csv_writer.h"
 
+#include <cmath>
 #include <functional>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "clients/lib/json_text.h"
 
 namespace perfwire {
 namespace {
 
 using Value = std::optional<std::string>;
+
+// OWASP's CSV injection rule: a spreadsheet runs a cell that starts with
+// = + - @ (or tab/CR, which it skips) as a formula. A number such as "-7"
+// stays a number; any other such cell, and any cell holding a control
+// character, gets a leading single quote.
+bool NeedsNeutralising(absl::string_view cell) {
+  if (cell.empty()) return false;
+  for (unsigned char c : cell) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  if (std::string_view("=+-@").find(cell[0]) == std::string_view::npos) {
+    return false;
+  }
+  double number;
+  return !absl::SimpleAtod(cell, &number) || !std::isfinite(number) ||
+         cell.find_first_not_of("+-0123456789.eE") != absl::string_view::npos;
+}
 
 // Integers as they are; floating point with 3 decimals.
 template <typename T>
@@ -86,6 +108,23 @@ Column NetSum(const char* name, F get) {
       }};
 }
 
+// Sum over the frame's thread_contention rows (perfwired --contention).
+template <typename F>
+Column ContentionSum(const char* name, F get) {
+  return {name, [get](const fb::Frame& f) -> Value {
+            if (f.thread_contention() == nullptr) return std::nullopt;
+            uint64_t sum = 0;
+            for (const fb::ThreadContention* t : *f.thread_contention()) {
+              sum += get(*t);
+            }
+            return Num(sum);
+          }};
+}
+
+std::string Hostname(const fb::Frame& f) {
+  return f.hostname() != nullptr ? f.hostname()->str() : "";
+}
+
 template <typename F>
 Column Agent(const char* name, F get) {
   return {name, [get](const fb::Frame& f) -> Value {
@@ -100,6 +139,7 @@ const std::vector<Column>& HostColumns() {
   using D = fb::HostDisk;
   using I = fb::HostInterface;
   using A = fb::AgentStats;
+  using T = fb::ThreadContention;
   static const auto* const columns = new std::vector<Column>{
       {"timestamp",
        [](const fb::Frame& f) -> Value { return Rfc3339Utc(f.realtime_ns()); }},
@@ -108,6 +148,7 @@ const std::vector<Column>& HostColumns() {
        [](const fb::Frame& f) -> Value {
          return absl::StrFormat("%.6f", f.interval_ns() / 1e9);
        }},
+      {"hostname", [](const fb::Frame& f) -> Value { return Hostname(f); }},
       CpuTotal("cpu_user_percent", [](const C& c) { return c.user_percent(); }),
       CpuTotal("cpu_nice_percent", [](const C& c) { return c.nice_percent(); }),
       CpuTotal("cpu_system_percent",
@@ -179,14 +220,28 @@ const std::vector<Column>& HostColumns() {
        }},
       {"threads_cpu_percent",
        [](const fb::Frame& f) -> Value {
-         if (f.interval_ns() == 0 || f.threads() == nullptr) {
+         // Of all CPUs, like cpu_*_percent: 100 = every CPU busy.
+         if (f.interval_ns() == 0 || f.threads() == nullptr ||
+             f.cpu() == nullptr || f.cpu()->cores() == nullptr ||
+             f.cpu()->cores()->size() == 0) {
            return std::nullopt;
          }
          uint64_t sum = 0;
          for (const fb::Thread* t : *f.threads()) sum += t->on_cpu_ns();
          return Num(100.0 * static_cast<double>(sum) /
-                    static_cast<double>(f.interval_ns()));
+                    static_cast<double>(f.interval_ns()) /
+                    static_cast<double>(f.cpu()->cores()->size()));
        }},
+      ContentionSum("threads_run_queue_wait_ns",
+                    [](const T& t) { return t.run_queue_wait_ns(); }),
+      ContentionSum("threads_futex_sleep_ns",
+                    [](const T& t) { return t.futex_sleep_ns(); }),
+      ContentionSum("threads_lock_sleep_ns",
+                    [](const T& t) { return t.lock_sleep_ns(); }),
+      ContentionSum("threads_io_sleep_ns",
+                    [](const T& t) { return t.io_sleep_ns(); }),
+      ContentionSum("threads_other_sleep_ns",
+                    [](const T& t) { return t.other_sleep_ns(); }),
       Agent("agent_cpu_ns", [](const A& a) { return a.cpu_ns(); }),
       Agent("agent_rss_bytes", [](const A& a) { return a.rss_bytes(); }),
       Agent("agent_thread_count", [](const A& a) { return a.thread_count(); }),
@@ -204,11 +259,11 @@ const std::vector<Column>& HostColumns() {
 }  // namespace
 
 std::string CsvEscape(absl::string_view field) {
-  if (field.find_first_of(",\"\r\n") == absl::string_view::npos) {
-    return std::string(field);
-  }
+  std::string cell = ValidUtf8(field);
+  if (NeedsNeutralising(cell)) cell = absl::StrCat("'", cell);
+  if (cell.find_first_of(",\"\r\n") == std::string::npos) return cell;
   std::string out = "\"";
-  for (char c : field) {
+  for (char c : cell) {
     if (c == '"') out += '"';
     out += c;
   }
@@ -248,13 +303,14 @@ std::vector<std::string> HostCsvRow(const fb::Frame& frame) {
 std::vector<std::string> ThreadCsvHeader() {
   return {"timestamp",
           "seq",
+          "hostname",
           "tid",
           "pid",
           "comm",
           "cgroup_id",
           "exited",
           "on_cpu_ns",
-          "cpu_percent",
+          "cpu_core_percent",
           "voluntary_switch_count",
           "involuntary_switch_count",
           "minor_fault_count",
@@ -264,7 +320,12 @@ std::vector<std::string> ThreadCsvHeader() {
           "block_read_bytes",
           "block_write_bytes",
           "block_read_op_count",
-          "block_write_op_count"};
+          "block_write_op_count",
+          "run_queue_wait_ns",
+          "futex_sleep_ns",
+          "lock_sleep_ns",
+          "io_sleep_ns",
+          "other_sleep_ns"};
 }
 
 std::vector<std::vector<std::string>> ThreadCsvRows(const fb::Frame& frame) {
@@ -272,10 +333,27 @@ std::vector<std::vector<std::string>> ThreadCsvRows(const fb::Frame& frame) {
   if (frame.threads() == nullptr) return rows;
   const std::string timestamp = Rfc3339Utc(frame.realtime_ns());
   const std::string seq = Num(frame.seq());
+  const std::string hostname = Hostname(frame);
+  // Contention rows by tid; their columns are empty without the section.
+  absl::flat_hash_map<uint32_t, const fb::ThreadContention*> contention;
+  if (frame.thread_contention() != nullptr) {
+    for (const fb::ThreadContention* c : *frame.thread_contention()) {
+      contention[c->tid()] = c;
+    }
+  }
   for (const fb::Thread* t : *frame.threads()) {
+    const fb::ThreadContention* c = nullptr;
+    if (auto it = contention.find(t->tid()); it != contention.end()) {
+      c = it->second;
+    }
+    auto wait = [&](uint64_t (fb::ThreadContention::*get)() const) {
+      if (frame.thread_contention() == nullptr) return std::string();
+      return Num(c != nullptr ? (c->*get)() : uint64_t{0});
+    };
     rows.push_back({
         timestamp,
         seq,
+        hostname,
         Num(uint64_t{t->tid()}),
         Num(uint64_t{t->pid()}),
         t->comm() != nullptr ? t->comm()->str() : "",
@@ -296,6 +374,11 @@ std::vector<std::vector<std::string>> ThreadCsvRows(const fb::Frame& frame) {
         Num(t->block_write_bytes()),
         Num(t->block_read_op_count()),
         Num(t->block_write_op_count()),
+        wait(&fb::ThreadContention::run_queue_wait_ns),
+        wait(&fb::ThreadContention::futex_sleep_ns),
+        wait(&fb::ThreadContention::lock_sleep_ns),
+        wait(&fb::ThreadContention::io_sleep_ns),
+        wait(&fb::ThreadContention::other_sleep_ns),
     });
   }
   return rows;

@@ -7,16 +7,21 @@
 
 #include "absl/status/statusor.h"
 
-namespace flatbuffers {
-class Parser;
-}  // namespace flatbuffers
-
 namespace perfwire {
 
 // Renders frames as JSON straight from the embedded schema (no per-field
-// code): field names are the schema's, every scalar is present (defaults
-// included), one object on one line. Strings that are not valid UTF-8 (a
-// thread may name itself anything) have each bad byte rendered as \u00XX.
+// code), through nlohmann::json, so the output is valid JSON whatever the
+// frame holds:
+//   * field names are the schema's, in schema order; every scalar is present
+//     (defaults included) except optional scalars ("= null") the frame left
+//     out; absent tables, vectors and strings are left out;
+//   * one object on one line, no spaces;
+//   * integers exactly; doubles in shortest round-trip form (1.5e-13,
+//     0.30000000000000004); a float field as its shortest float decimal;
+//     NaN and infinities as null;
+//   * enum values by name (a value the schema does not name: its number);
+//   * strings that are not valid UTF-8 (a thread may name itself anything)
+//     have each invalid byte replaced by U+FFFD.
 // Move-only. Thread-compatible.
 class FrameJson {
  public:
@@ -30,13 +35,14 @@ class FrameJson {
 
   // `frame_without_prefix` must point at a Frame that VerifyFrame accepted
   // (e.g. from FrameStream::Next). Returns one line of JSON without a
-  // trailing newline, or Internal if FlatBuffers cannot render it.
+  // trailing newline, or Internal if the schema has no root table.
   absl::StatusOr<std::string> ToJson(const uint8_t* frame_without_prefix) const;
 
  private:
-  explicit FrameJson(std::unique_ptr<flatbuffers::Parser> parser);
+  struct Schema;
+  explicit FrameJson(std::unique_ptr<Schema> schema);
 
-  std::unique_ptr<flatbuffers::Parser> parser_;
+  std::unique_ptr<Schema> schema_;
 };
 
 }  // namespace perfwire

@@ -1,15 +1,18 @@
 #include "clients/lib/frame_stream.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "base/unix_socket.h"
 #include "clients/lib/wire.h"
 
@@ -48,8 +51,9 @@ FrameStream::FrameStream(UniqueFd fd, std::string name)
 
 absl::Span<const uint8_t> FrameStream::last_message() const { return message_; }
 
-absl::StatusOr<const fb::Frame*> FrameStream::Next() {
+absl::StatusOr<const fb::Frame*> FrameStream::Next(absl::Time deadline) {
   if (!error_.ok()) return error_;
+  deadline_ = deadline;
   absl::StatusOr<const fb::Frame*> frame = ReadFrame();
   if (!frame.ok()) {
     message_.clear();
@@ -74,11 +78,12 @@ absl::StatusOr<const fb::Frame*> FrameStream::ReadFrame() {
   if (size == 0 || size > kMaxFrameBytes) {
     return absl::DataLossError(absl::StrFormat(
         "corrupt stream from %s: frame length %u at byte %d (allowed: 1 to "
-        "%u)",
+        "%u bytes, the 64 MiB maximum)",
         name_, size, start, kMaxFrameBytes));
   }
-  message_.resize(kWirePrefixBytes + size);
-  got = ReadFully(message_.data() + kWirePrefixBytes, size);
+  got = ReadGrowing(message_, size, [this](uint8_t* out, size_t n) {
+    return ReadFully(out, n);
+  });
   if (!got.ok()) return got.status();
   if (*got < size) {
     return absl::DataLossError(absl::StrFormat(
@@ -107,6 +112,25 @@ absl::StatusOr<const fb::Frame*> FrameStream::ReadFrame() {
 absl::StatusOr<size_t> FrameStream::ReadFully(uint8_t* out, size_t size) {
   size_t got = 0;
   while (got < size) {
+    if (deadline_ != absl::InfiniteFuture()) {
+      pollfd p = {.fd = fd_.get(), .events = POLLIN, .revents = 0};
+      const absl::Duration left = deadline_ - absl::Now();
+      const int ms = left <= absl::ZeroDuration()
+                         ? 0
+                         : static_cast<int>(std::min<int64_t>(
+                               absl::ToInt64Milliseconds(
+                                   absl::Ceil(left, absl::Milliseconds(1))),
+                               1 << 30));
+      const int ready = ::poll(&p, 1, ms);
+      if (ready < 0) {
+        if (errno == EINTR) continue;
+        return absl::ErrnoToStatus(errno, absl::StrCat("poll ", name_));
+      }
+      if (ready == 0) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("no frame from ", name_, " before the deadline"));
+      }
+    }
     const ssize_t n = ::read(fd_.get(), out + got, size - got);
     if (n < 0) {
       if (errno == EINTR) continue;

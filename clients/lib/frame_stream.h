@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "base/unique_fd.h"
 #include "perfwire_generated.h"
@@ -32,7 +33,8 @@ class FrameStream {
   FrameStream(FrameStream&&) = default;
   FrameStream& operator=(FrameStream&&) = default;
 
-  // Blocks for the next frame (retrying EINTR). Returns:
+  // Blocks for the next frame (retrying EINTR), until `deadline` at most.
+  // Returns:
   //   OK: a verified frame, valid until the next call or destruction;
   //   OutOfRange: clean end of stream, at a frame boundary;
   //   DataLoss: end of stream inside a frame, a length of 0 or more than
@@ -41,10 +43,14 @@ class FrameStream {
   //     schema version (see VerifyFrame);
   //   ResourceExhausted: perfwired refused this connection, e.g. "perfwired
   //     refused: 64 consumers already connected (--max_consumers)";
+  //   DeadlineExceeded: `deadline` passed before the whole frame arrived
+  //     (an agent that stopped sending, or nothing on the other end);
   //   another code for a read error (errno).
-  // Any error except OutOfRange leaves the stream out of step: later calls
-  // return the same error.
-  absl::StatusOr<const fb::Frame*> Next();
+  // A frame's buffer grows as its bytes arrive (see ReadGrowing), so a bogus
+  // length prefix costs no memory. Any error except OutOfRange leaves the
+  // stream out of step: later calls return the same error.
+  absl::StatusOr<const fb::Frame*> Next(
+      absl::Time deadline = absl::InfiniteFuture());
 
   // The last frame Next() returned, as it came: the 4-byte length prefix
   // followed by the frame (for recorders). Empty before the first frame and
@@ -68,6 +74,7 @@ class FrameStream {
   std::vector<uint8_t> message_;  // prefix + frame
   absl::Status error_;            // sticky error, see Next()
   uint64_t offset_ = 0;           // bytes consumed from the stream
+  absl::Time deadline_ = absl::InfiniteFuture();  // of the current Next()
 };
 
 }  // namespace perfwire

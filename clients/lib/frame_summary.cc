@@ -7,8 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "clients/lib/app_metrics_summary.h"
+#include "clients/lib/csv_writer.h"
 
 namespace perfwire {
 namespace {
@@ -37,36 +39,41 @@ std::string HumanBytes(double bytes) {
   return absl::StrFormat("%.1f%s", bytes, kUnits[unit]);
 }
 
+// The sources block: one line of the available sources (with their hook),
+// then one indented line per unavailable source with its reason (cut at
+// 100 characters; whole in `perfwire dump --json`). Ends with '\n'.
 std::string Sources(const fb::Frame& frame) {
   if (frame.sources() == nullptr || frame.sources()->size() == 0) {
-    return "none";
+    return "none\n";
   }
-  std::vector<std::string> parts;
+  std::vector<std::string> available;
+  std::string unavailable;
   for (const fb::SourceStatus* source : *frame.sources()) {
-    std::string part = Printable(source->name());
+    std::string name = Printable(source->name());
     if (!source->available()) {
-      // The summary is one line per frame: long reasons are cut here and
-      // stay whole in `perfwire dump --json`.
-      constexpr size_t kMaxReason = 48;
+      constexpr size_t kMaxReason = 100;
       std::string reason = Printable(source->reason());
-      if (reason.size() > kMaxReason)
+      if (reason.size() > kMaxReason) {
         reason = reason.substr(0, kMaxReason) + "...";
-      absl::StrAppend(&part, " unavailable: ", reason);
+      }
+      absl::StrAppend(&unavailable, "  ", name, " unavailable: ", reason, "\n");
     } else if (source->hook() != nullptr && source->hook()->size() > 0) {
-      absl::StrAppend(&part, " ", Printable(source->hook()));
+      available.push_back(
+          absl::StrCat(name, " (", Printable(source->hook()), ")"));
+    } else {
+      available.push_back(std::move(name));
     }
-    parts.push_back(std::move(part));
   }
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    absl::StrAppend(&out, i == 0 ? "" : "; ", parts[i]);
-  }
-  return out;
+  return absl::StrCat(
+      available.empty() ? "none available" : absl::StrJoin(available, ", "),
+      "\n", unavailable);
 }
 
-std::string Header(const fb::Frame& frame) {
-  std::string line = absl::StrFormat("seq %d  interval %.3fs", frame.seq(),
-                                     frame.interval_ns() / kNsPerSecond);
+std::string Header(const fb::Frame& frame, bool wall_clock) {
+  std::string line = absl::StrFormat("seq %d", frame.seq());
+  if (wall_clock) absl::StrAppend(&line, "  ", Rfc3339Utc(frame.realtime_ns()));
+  absl::StrAppendFormat(&line, "  interval %.3fs",
+                        frame.interval_ns() / kNsPerSecond);
   if (frame.threads() == nullptr) {
     absl::StrAppend(&line, "  threads absent");
   } else {
@@ -76,7 +83,6 @@ std::string Header(const fb::Frame& frame) {
     absl::StrAppendFormat(&line, "  threads %d (%d exited)",
                           frame.threads()->size(), exited);
   }
-  absl::StrAppend(&line, "  sources: ", Sources(frame));
   if (const fb::AgentStats* agent = frame.agent(); agent != nullptr) {
     absl::StrAppendFormat(
         &line, "  agent: cpu %.1fms rss %.1fMB lost %d", agent->cpu_ns() / 1e6,
@@ -85,10 +91,10 @@ std::string Header(const fb::Frame& frame) {
   return line + "\n";
 }
 
-}  // namespace
-
-std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads) {
-  std::string out = Header(frame);
+// The header, then `sources_line` (may be empty), then the top threads.
+std::string Summary(const fb::Frame& frame, size_t top_threads, bool wall_clock,
+                    const std::string& sources_line) {
+  std::string out = Header(frame, wall_clock) + sources_line;
   if (frame.threads() == nullptr || top_threads == 0) {
     return out + FormatAppMetricsSummary(frame);
   }
@@ -127,6 +133,24 @@ std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads) {
                           faults, reads, writes);
   }
   return out + FormatAppMetricsSummary(frame);
+}
+
+}  // namespace
+
+std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads) {
+  return Summary(frame, top_threads, /*wall_clock=*/false,
+                 absl::StrCat("sources: ", Sources(frame)));
+}
+
+std::string FrameSummarizer::Format(const fb::Frame& frame) {
+  std::string sources = Sources(frame);
+  std::string line;
+  if (first_ || sources != last_sources_) {
+    line = absl::StrCat(first_ ? "sources: " : "sources changed: ", sources);
+    last_sources_ = std::move(sources);
+    first_ = false;
+  }
+  return Summary(frame, options_.top_threads, options_.wall_clock, line);
 }
 
 }  // namespace perfwire

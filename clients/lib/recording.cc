@@ -171,13 +171,18 @@ absl::StatusOr<const fb::Frame*> RecordingReader::Next() {
   if (size == 0 || size > kMaxFrameBytes) {
     return torn(absl::StrCat("bad frame length ", size));
   }
-  message_.resize(kWirePrefixBytes + size + 4);
-  std::memcpy(message_.data(), prefix, sizeof(prefix));
-  const size_t body =
-      std::fread(message_.data() + kWirePrefixBytes, 1, size + 4, file_);
-  if (std::ferror(file_)) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("read ", path_));
-  }
+  message_.assign(prefix, prefix + sizeof(prefix));
+  absl::StatusOr<size_t> read = ReadGrowing(
+      message_, size + 4,
+      [this](uint8_t* out, size_t n) -> absl::StatusOr<size_t> {
+        const size_t got = std::fread(out, 1, n, file_);
+        if (std::ferror(file_)) {
+          return absl::ErrnoToStatus(errno, absl::StrCat("read ", path_));
+        }
+        return got;
+      });
+  if (!read.ok()) return read.status();
+  const size_t body = *read;
   if (body < size + 4) {
     return torn(absl::StrCat("record needs ", size + 8, " bytes, file has ",
                              kWirePrefixBytes + body));

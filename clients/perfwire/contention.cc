@@ -59,8 +59,19 @@ int RunContention(const std::vector<char*>& args) {
   bool first = true;
   uint64_t covered_ns = 0;
   const uint64_t want_ns = absl::ToInt64Nanoseconds(duration);
+  // --duration also bounds the wall time: D from the start while no frame
+  // comes (a stopped agent), else D plus one second of slack from the first
+  // frame, for the frame that closes the window to arrive.
+  absl::Time deadline = absl::Now() + duration;
   while (covered_ns < want_ns) {
-    absl::StatusOr<const fb::Frame*> frame = stream->Next();
+    absl::StatusOr<const fb::Frame*> frame = stream->Next(deadline);
+    if (absl::IsDeadlineExceeded(frame.status())) {
+      std::fprintf(stderr, "perfwire contention: %s within --duration %s\n",
+                   first ? "no frame arrived" : "the agent stopped sending",
+                   absl::FormatDuration(duration).c_str());
+      if (covered_ns == 0) return 1;
+      break;  // report what we have
+    }
     if (!frame.ok()) {
       std::fprintf(stderr, "perfwire contention: %s\n",
                    absl::IsOutOfRange(frame.status())
@@ -71,6 +82,7 @@ int RunContention(const std::vector<char*>& args) {
     }
     if (first) {
       first = false;
+      deadline = absl::Now() + duration + absl::Seconds(1);
       continue;
     }
     aggregator.Add(**frame);
@@ -99,7 +111,11 @@ const Command kContentionCommand = {
         "(cpu-bound,\n"
         "cpu-starved, lock-bound, io-bound, idle, balanced) and the numbers\n"
         "behind it, plus the top waker -> wakee pairs. Needs perfwired\n"
-        "--contention (exit 3 when the frames carry no contention data).",
+        "--contention (exit 3 when the frames carry no contention data).\n"
+        "--duration is also a deadline: with no frame the command ends after\n"
+        "D (exit 1); once frames flow, by D + 1s after the first one.\n"
+        "Exit status: 0 report printed; 1 no data or stream error; 2 bad\n"
+        "usage; 3 frames without contention data.",
     .flags = {"socket", "pid", "comm", "duration", "json"},
     .run = RunContention,
 };

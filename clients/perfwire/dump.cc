@@ -70,6 +70,7 @@ int RunDump(const std::vector<char*>& args) {
     return 1;
   }
 
+  FrameSummarizer summarizer({.top_threads = kTopThreads});
   uint64_t dropped_reported = 0;
   for (int64_t frames = 0; count == 0 || frames < count; ++frames) {
     absl::StatusOr<const fb::Frame*> frame = stream->Next();
@@ -98,7 +99,7 @@ int RunDump(const std::vector<char*>& args) {
       }
       text = *std::move(line) + "\n";
     } else {
-      text = FormatFrameSummary(**frame, kTopThreads);
+      text = summarizer.Format(**frame);
     }
     if (const int err = WriteOut(text); err != 0) {
       if (err == EPIPE) return 0;  // the reader went away: done
@@ -119,8 +120,10 @@ const Command kDumpCommand = {
         "Usage: perfwire dump [--socket=PATH] [--count=N] [--json]\n"
         "\n"
         "Connects to perfwired and prints every frame it sends. By default\n"
-        "one header line per frame (seq, interval, threads, sources, the\n"
-        "agent's own cost) and the 5 threads with the most CPU time: CPU% of\n"
+        "one short header line per frame (seq, interval, threads, the\n"
+        "agent's own cost), a sources line for the first frame and whenever\n"
+        "the sources change, and the 5 threads with the most CPU time: CPU% "
+        "of\n"
         "one core, context switches/s, page faults/s, read and write bytes/s.\n"
         "With --json, each frame is one JSON object per line.\n"
         "Frames lost because this reader was too slow are reported on stderr.\n"

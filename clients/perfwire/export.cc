@@ -65,12 +65,19 @@ const Command kExportCommand = {
         "loopback only unless --allow_remote. See docs/PROMETHEUS.md.\n"
         "\n"
         "csv: one row per interval: RFC 3339 UTC timestamp, seq, interval_s,\n"
-        "then host metrics and agent cost (empty when the agent did not send\n"
+        "hostname, then host metrics and agent cost (empty when the agent did "
+        "not send\n"
         "that section); with --threads one row per thread per interval.\n"
         "Input is perfwired (--live, until --count, --duration or Ctrl-C) or "
         "a\n"
-        "file from `perfwire record`. Columns: docs/CSV.md.\n"
-        "Exit status: 0 when done; 1 on errors; 2 for bad usage.",
+        "file from `perfwire record`. -o - writes stdout. Cells that a\n"
+        "spreadsheet would run as formulas are prefixed with '. Columns:\n"
+        "docs/CSV.md.\n"
+        "Exit status: 0 when done; 1 on errors (csv --live: also when no "
+        "frame\n"
+        "arrived within --duration); 2 for bad usage; 3 (csv) when\n"
+        "the recording is torn or corrupt (every whole frame before it is\n"
+        "written).",
     .flags = {"socket", "listen", "threads", "max_series", "allow_remote",
               "live", "o", "count", "duration"},
     .run = &RunExport,

@@ -31,6 +31,10 @@ ABSL_FLAG(bool, live, false,
 namespace perfwire {
 namespace {
 
+// Exit status after a torn or corrupt recording (every whole frame before
+// the damage is written).
+constexpr int kExitDamaged = 3;
+
 void PrintError(absl::string_view message) {
   std::fprintf(stderr, "perfwire export: %.*s\n",
                static_cast<int>(message.size()), message.data());
@@ -55,7 +59,7 @@ int RunExportCsv(const std::vector<char*>& args) {
   }
   const std::string out_path = absl::GetFlag(FLAGS_o);
   if (out_path.empty()) {
-    PrintError("-o OUT.csv is required");
+    PrintError("-o OUT.csv (or -o - for stdout) is required");
     return 2;
   }
   const int64_t count = absl::GetFlag(FLAGS_count);
@@ -85,46 +89,66 @@ int RunExportCsv(const std::vector<char*>& args) {
     reader = *std::move(r);
   }
 
-  const std::filesystem::path parent =
-      std::filesystem::path(out_path).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) {
-      PrintError(absl::StrCat("error: create directory ", parent.string(), ": ",
-                              ec.message()));
+  // "-o -" writes stdout; anything else is a file (parents created).
+  const bool to_stdout = out_path == "-";
+  const std::string out_name = to_stdout ? "stdout" : out_path;
+  std::unique_ptr<std::FILE, FileCloser> out;
+  if (to_stdout) {
+    out.reset(stdout);
+  } else {
+    const std::filesystem::path parent =
+        std::filesystem::path(out_path).parent_path();
+    if (!parent.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(parent, ec);
+      if (ec) {
+        PrintError(absl::StrCat("error: create directory ", parent.string(),
+                                ": ", ec.message()));
+        return 1;
+      }
+    }
+    out.reset(std::fopen(out_path.c_str(), "w"));
+    if (out == nullptr) {
+      PrintError(
+          absl::StrCat("error: open ", out_path, ": ", std::strerror(errno)));
       return 1;
     }
-  }
-  std::unique_ptr<std::FILE, FileCloser> out(std::fopen(out_path.c_str(), "w"));
-  if (out == nullptr) {
-    PrintError(
-        absl::StrCat("error: open ", out_path, ": ", std::strerror(errno)));
-    return 1;
   }
   auto write = [&](const std::string& text) {
     return std::fwrite(text.data(), 1, text.size(), out.get()) == text.size();
   };
   if (!write(CsvRow(threads ? ThreadCsvHeader() : HostCsvHeader()))) {
-    PrintError(absl::StrCat("error: write ", out_path));
+    PrintError(absl::StrCat("error: write ", out_name));
     return 1;
   }
 
-  const absl::Time start = absl::Now();
+  // --duration is a deadline for --live: it holds whether or not frames
+  // arrive. A recording is read to its end (or --count).
+  const absl::Time deadline = duration > absl::ZeroDuration()
+                                  ? absl::Now() + duration
+                                  : absl::InfiniteFuture();
   int64_t frames = 0;
   int status = 0;
   while (count == 0 || frames < count) {
-    if (duration > absl::ZeroDuration() && absl::Now() - start >= duration) {
+    if (!live && absl::Now() >= deadline) break;
+    absl::StatusOr<const fb::Frame*> frame =
+        live ? stream->Next(deadline) : reader->Next();
+    if (live && absl::IsDeadlineExceeded(frame.status())) {
+      if (frames == 0) {
+        PrintError(absl::StrCat("no frame arrived within --duration ",
+                                absl::FormatDuration(duration)));
+        status = 1;
+      }
       break;
     }
-    absl::StatusOr<const fb::Frame*> frame =
-        live ? stream->Next() : reader->Next();
     if (absl::IsOutOfRange(frame.status())) {
       if (live) PrintError("perfwired closed the stream");
       break;
     }
     if (absl::IsDataLoss(frame.status()) && !live) {
-      PrintError(frame.status().message());  // torn tail: keep the rest
+      // Torn tail: every whole frame before it is written; say so.
+      PrintError(frame.status().message());
+      status = kExitDamaged;
       break;
     }
     if (!frame.ok()) {
@@ -140,17 +164,17 @@ int RunExportCsv(const std::vector<char*>& args) {
     }
     if (!write(text) || std::fflush(out.get()) != 0) {
       PrintError(
-          absl::StrCat("error: write ", out_path, ": ", std::strerror(errno)));
+          absl::StrCat("error: write ", out_name, ": ", std::strerror(errno)));
       return 1;
     }
     ++frames;
   }
   if (std::fclose(out.release()) != 0) {
-    PrintError(absl::StrCat("error: close ", out_path));
+    PrintError(absl::StrCat("error: close ", out_name));
     return 1;
   }
   std::fprintf(stderr, "perfwire export: wrote %lld intervals to %s\n",
-               static_cast<long long>(frames), out_path.c_str());
+               static_cast<long long>(frames), out_name.c_str());
   return status;
 }
 

@@ -48,18 +48,25 @@ int RunRecord(const std::vector<char*>& args) {
     PrintError(absl::StrCat("error: ", stream.status().message()));
     return 1;
   }
-  const absl::Time start = absl::Now();
+  // --duration is a deadline: it holds whether or not frames arrive.
+  const absl::Time deadline = duration > absl::ZeroDuration()
+                                  ? absl::Now() + duration
+                                  : absl::InfiniteFuture();
   std::optional<RecordingWriter> writer;
   int64_t frames = 0;
   while (count == 0 || frames < count) {
-    if (duration > absl::ZeroDuration() && absl::Now() - start >= duration) {
-      break;
-    }
-    absl::StatusOr<const fb::Frame*> frame = stream->Next();
+    absl::StatusOr<const fb::Frame*> frame = stream->Next(deadline);
+    if (absl::IsDeadlineExceeded(frame.status())) break;
     if (absl::IsOutOfRange(frame.status())) {
+      if (frames == 0) {
+        PrintError(
+            absl::StrCat("perfwired closed the stream before sending a frame; ",
+                         path, " was not written"));
+        return 1;
+      }
       PrintError(absl::StrCat("perfwired closed the stream after ", frames,
                               " frames; ", path, " is complete"));
-      return frames > 0 ? 0 : 1;
+      return 0;
     }
     if (!frame.ok()) {
       PrintError(absl::StrCat("error: ", frame.status().message()));
@@ -83,6 +90,12 @@ int RunRecord(const std::vector<char*>& args) {
     }
     ++frames;
   }
+  if (frames == 0) {
+    PrintError(absl::StrCat("no frame arrived within --duration ",
+                            absl::FormatDuration(duration), "; ", path,
+                            " was not written"));
+    return 1;
+  }
   std::fprintf(stderr, "perfwire record: wrote %lld frames to %s\n",
                static_cast<long long>(frames), path.c_str());
   return 0;
@@ -102,10 +115,14 @@ const Command kRecordCommand = {
         "version, host name), then per frame its 4-byte length, the frame and\n"
         "a CRC32. Each frame is written as soon as it arrives, so a crash or\n"
         "a full disk loses at most the last frame; readers report and skip a\n"
-        "torn tail. Stops after --duration or --count, when perfwired stops,\n"
-        "or when killed (Ctrl-C): the file is valid up to the last frame.\n"
+        "torn tail. Stops after --count frames, when --duration has passed\n"
+        "(a deadline: it holds even if no frame arrives), when perfwired\n"
+        "stops, or when killed (Ctrl-C): the file is valid up to the last\n"
+        "frame. No frame at all: FILE is not created. Frames above 64 MiB\n"
+        "are refused as corrupt.\n"
         "Read it with `perfwire replay FILE` or `perfwire export csv FILE`.\n"
-        "Exit status: 0 when done; 1 on errors; 2 for bad usage.",
+        "Exit status: 0 when done; 1 on errors or when no frame arrived; 2\n"
+        "for bad usage.",
     .flags = {"o", "duration", "count", "socket"},
     .run = RunRecord,
 };

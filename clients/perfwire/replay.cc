@@ -9,9 +9,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -53,8 +55,16 @@ void PrintError(absl::string_view message) {
                static_cast<int>(message.size()), message.data());
 }
 
+// Exit status after a torn or corrupt recording (every whole frame before
+// the damage was played).
+constexpr int kExitDamaged = 3;
+
+// At most this many clients are served at once; more are refused (closed).
+constexpr int kMaxServeClients = 16;
+
 // Sends each frame of `path` to `sink` (which returns false to stop),
-// paced by `speed`. Returns 0, or 1 on an error (printed).
+// paced by `speed`. Returns 0, 1 on an error, or kExitDamaged after a torn
+// or corrupt record (each printed).
 int Play(
     const std::string& path, double speed,
     const std::function<bool(const RecordingReader&, const fb::Frame&)>& sink) {
@@ -70,7 +80,7 @@ int Play(
     if (absl::IsOutOfRange(frame.status())) break;
     if (absl::IsDataLoss(frame.status())) {
       PrintError(frame.status().message());  // torn tail: keep what we had
-      break;
+      return kExitDamaged;
     }
     if (!frame.ok()) {
       PrintError(absl::StrCat("error: ", frame.status().message()));
@@ -111,6 +121,9 @@ int Serve(const std::string& path, const std::string& socket_path,
   std::fprintf(stderr, "perfwire replay: serving %s on %s (Ctrl-C stops)\n",
                path.c_str(), socket_path.c_str());
   int status = 0;
+  // Clients being served. The detached client threads may outlive this
+  // function, so they share ownership of the counter.
+  auto active = std::make_shared<std::atomic<int>>(0);
   while (!g_stop) {
     UniqueFd client(::accept4(listener->fd(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!client) {
@@ -119,6 +132,12 @@ int Serve(const std::string& path, const std::string& socket_path,
       status = 1;
       break;
     }
+    if (active->load() >= kMaxServeClients) {
+      PrintError(absl::StrCat("refused a client: ", kMaxServeClients,
+                              " are already being served"));
+      continue;  // closes it
+    }
+    active->fetch_add(1);
     // Each client gets the whole recording from the start, in its own
     // thread, so `top` and `dump` can read the same replay at once. The
     // thread blocks SIGINT/SIGTERM (inherited mask) so they interrupt
@@ -129,11 +148,13 @@ int Serve(const std::string& path, const std::string& socket_path,
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
     std::thread(
-        [path, speed](UniqueFd fd) {
+        [path, speed, active](UniqueFd fd) {
           Play(path, speed,
                [&fd](const RecordingReader& reader, const fb::Frame&) {
                  return SendAll(fd.get(), reader.last_message()).ok();
                });
+          fd.reset();
+          active->fetch_sub(1);
         },
         std::move(client))
         .detach();
@@ -171,6 +192,7 @@ int RunReplay(const std::vector<char*>& args) {
     }
     json = *std::move(created);
   }
+  FrameSummarizer summarizer({.top_threads = 5, .wall_clock = true});
   int status = 0;
   const int played = Play(
       path, speed, [&](const RecordingReader& reader, const fb::Frame& frame) {
@@ -185,7 +207,7 @@ int RunReplay(const std::vector<char*>& args) {
           }
           text = *std::move(line) + "\n";
         } else {
-          text = FormatFrameSummary(frame, 5);
+          text = summarizer.Format(frame);
         }
         if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
             std::fflush(stdout) != 0) {
@@ -206,15 +228,18 @@ const Command kReplayCommand = {
         "Usage: perfwire replay FILE [--json] [--speed=X] [--serve=SOCKET]\n"
         "\n"
         "Reads a file written by `perfwire record` and prints each frame as\n"
-        "`perfwire dump` does (a summary, or JSON Lines with --json).\n"
+        "`perfwire dump` does (a summary, or JSON Lines with --json); each\n"
+        "summary shows the frame's recorded wall-clock time (RFC 3339 UTC).\n"
         "--speed paces frames by their recorded monotonic time divided by X\n"
         "(1 = real time); the default 0 plays as fast as possible.\n"
         "With --serve, listens on SOCKET instead and sends the recording, in\n"
         "perfwired's wire format, to each client that connects, so\n"
         "`perfwire dump|top|export --socket SOCKET` read recorded data.\n"
+        "At most 16 clients are served at once; more are refused (closed).\n"
         "A torn or corrupt tail (crash, full disk) is reported on stderr and\n"
         "skipped; every complete frame before it is played.\n"
-        "Exit status: 0 when done; 1 on errors; 2 for bad usage.",
+        "Exit status: 0 when done; 1 on errors; 2 for bad usage; 3 when the\n"
+        "recording is torn or corrupt (after playing every whole frame).",
     .flags = {"json", "speed", "serve"},
     .run = RunReplay,
 };

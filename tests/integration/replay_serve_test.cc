@@ -77,7 +77,7 @@ TEST(ReplayServe, ReplacesAStaleSocketAndServes) {
              {"dump", "--socket", socket, "--count", "3", "--json"});
   std::string frames;
   EXPECT_EQ(dump.Finish(&frames), 0);
-  EXPECT_NE(frames.find("\"seq\": 2"), std::string::npos) << frames;
+  EXPECT_NE(frames.find("\"seq\":2,"), std::string::npos) << frames;
   replay.Signal(SIGTERM);
   replay.Finish(nullptr);
 }

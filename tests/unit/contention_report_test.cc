@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+
+#include "tests/unit/python_parse.h"
+
 namespace perfwire {
 namespace {
 
@@ -139,6 +143,38 @@ TEST(ContentionReportTest, NoContentionSectionsSaysHowToEnable) {
   EXPECT_THAT(RenderContentionText(r, {}), HasSubstr("--contention"));
   EXPECT_THAT(RenderContentionJson(r),
               HasSubstr("\"contention_available\":false"));
+}
+
+// Thread names come from any local process: the report stays valid JSON.
+TEST(ContentionReportTest, JsonWithHostileNamesParsesInPython) {
+  ContentionReport r;
+  r.source_seen = true;
+  r.source_reason = "tp_btf";
+  ThreadReport t;
+  t.tid = 7;
+  t.comm = "\xff\xfe=cmd|' /C calc'!A0\n\"";
+  t.run_queue_p50_ns = 1.5e-13;
+  t.run_queue_p99_ns = std::numeric_limits<double>::quiet_NaN();
+  r.threads.push_back(t);
+  EdgeReport e;
+  e.waker_comm = "\x80";
+  e.wakee_comm = "ok";
+  r.edges.push_back(e);
+  const std::string json = RenderContentionJson(r);
+  const testing::PythonResult parsed =
+      testing::RunPython(std::string(testing::kStrictJsonLines) + R"(
+    report = json.loads(line)
+    t = report['threads'][0]
+    print(repr(t['comm']), t['run_queue_p50_ns'], t['run_queue_p99_ns'],
+          repr(report['wake_edges'][0]['waker_comm']))
+)",
+                         json);
+  ASSERT_EQ(parsed.exit_code, 0) << parsed.out << "\n" << json;
+  EXPECT_THAT(
+      parsed.out,
+      HasSubstr("'\ufffd\ufffd=cmd|\\' /C calc\\'!A0\\n\"' 1.5e-13 None "
+                "'\ufffd'"))
+      << parsed.out;
 }
 
 }  // namespace

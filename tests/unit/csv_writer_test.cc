@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/python_parse.h"
 #include "tests/unit/test_util.h"
 
 namespace perfwire {
@@ -47,7 +48,8 @@ TEST(CsvWriterTest, Escapes) {
   EXPECT_EQ(CsvEscape("plain"), "plain");
   EXPECT_EQ(CsvEscape("a,b"), "\"a,b\"");
   EXPECT_EQ(CsvEscape("say \"hi\""), "\"say \"\"hi\"\"\"");
-  EXPECT_EQ(CsvEscape("two\nlines"), "\"two\nlines\"");
+  // A control character neutralises the cell; the line break is quoted.
+  EXPECT_EQ(CsvEscape("two\nlines"), "\"'two\nlines\"");
   EXPECT_EQ(CsvRow({"a", "b,c", ""}), "a,\"b,c\",\n");
 }
 
@@ -79,7 +81,9 @@ TEST(CsvWriterTest, HostRowMatchesHeaderAndLeavesAbsentEmpty) {
   EXPECT_EQ(col("cpu_user_percent"), "");  // no cpu section
   EXPECT_EQ(col("memory_used_bytes"), "");
   EXPECT_EQ(col("thread_row_count"), "2");
-  EXPECT_EQ(col("threads_cpu_percent"), "75.000");
+  EXPECT_EQ(col("hostname"), "testhost");
+  EXPECT_EQ(col("threads_cpu_percent"), "");  // no cpu section: CPUs unknown
+  EXPECT_EQ(col("threads_run_queue_wait_ns"), "");  // no contention section
 }
 
 TEST(CsvWriterTest, ThreadRowsParseBack) {
@@ -94,10 +98,111 @@ TEST(CsvWriterTest, ThreadRowsParseBack) {
   const auto rows = ParseCsv(text);
   ASSERT_EQ(rows.size(), 3u);
   for (const auto& row : rows) EXPECT_EQ(row.size(), ThreadCsvHeader().size());
-  EXPECT_EQ(rows[0][2], "tid");
-  EXPECT_EQ(rows[2][2], "11");
-  EXPECT_EQ(rows[2][4], "a,\"b\"\nc");
-  EXPECT_EQ(rows[2][8], "25.000");
+  EXPECT_EQ(rows[0][2], "hostname");
+  EXPECT_EQ(rows[0][3], "tid");
+  EXPECT_EQ(rows[2][2], "testhost");
+  EXPECT_EQ(rows[2][3], "11");
+  EXPECT_EQ(rows[2][5], "'a,\"b\"\nc");
+  EXPECT_EQ(rows[0][9], "cpu_core_percent");
+  EXPECT_EQ(rows[2][9], "25.000");
+  EXPECT_EQ(rows[2].back(), "");  // no contention section
+}
+
+TEST(CsvWriterTest, FormulaCellsAreNeutralised) {
+  EXPECT_EQ(CsvEscape("=1+1"), "'=1+1");
+  EXPECT_EQ(CsvEscape("+cmd"), "'+cmd");
+  EXPECT_EQ(CsvEscape("-2+3"), "'-2+3");
+  EXPECT_EQ(CsvEscape("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(CsvEscape("\tx"), "'\tx");
+  EXPECT_EQ(CsvEscape("\rx"), "\"'\rx\"");
+  // Numbers stay numbers.
+  EXPECT_EQ(CsvEscape("-7"), "-7");
+  EXPECT_EQ(CsvEscape("-0.250"), "-0.250");
+  EXPECT_EQ(CsvEscape("+1e3"), "+1e3");
+  EXPECT_EQ(CsvEscape("-inf"), "'-inf");
+  // Bytes that are not UTF-8 become U+FFFD.
+  EXPECT_EQ(CsvEscape("a\xff"
+                      "b"),
+            "a\xef\xbf\xbd"
+            "b");
+}
+
+// A frame as an agent with --contention on a 2-CPU host sends it.
+flatbuffers::DetachedBuffer HostileFrame() {
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<fb::Thread>> threads = {
+      fb::CreateThreadDirect(fbb, 21, 20, "\xff\xfe=cmd|' /C calc'!A0\n\"", 0,
+                             false, 1'000'000'000),
+      fb::CreateThreadDirect(fbb, 22, 20, "@x", 0, false, 500'000'000)};
+  auto thread_vector = fbb.CreateVector(threads);
+  std::vector<flatbuffers::Offset<fb::ThreadContention>> contention;
+  {
+    fb::ThreadContentionBuilder c(fbb);
+    c.add_tid(21);
+    c.add_pid(20);
+    c.add_run_queue_wait_ns(7000);
+    c.add_futex_sleep_ns(300);
+    contention.push_back(c.Finish());
+  }
+  auto contention_vector = fbb.CreateVector(contention);
+  std::vector<flatbuffers::Offset<fb::HostCpuTimes>> cores = {
+      fb::CreateHostCpuTimes(fbb), fb::CreateHostCpuTimes(fbb)};
+  auto core_vector = fbb.CreateVector(cores);
+  fb::HostCpuBuilder cpu(fbb);
+  cpu.add_cores(core_vector);
+  auto cpu_table = cpu.Finish();
+  auto hostname = fbb.CreateString("-host\xc3");
+  fb::FrameBuilder frame(fbb);
+  frame.add_schema_version(kSchemaVersion);
+  frame.add_seq(5);
+  frame.add_interval_ns(1'000'000'000);
+  frame.add_hostname(hostname);
+  frame.add_threads(thread_vector);
+  frame.add_thread_contention(contention_vector);
+  frame.add_cpu(cpu_table);
+  fbb.FinishSizePrefixed(frame.Finish(), fb::FrameIdentifier());
+  return fbb.Release();
+}
+
+// Python's csv module reads back exactly what a spreadsheet may safely show.
+TEST(CsvWriterTest, HostileNamesParseInPythonCsv) {
+  const auto buffer = HostileFrame();
+  const fb::Frame* frame = fb::GetSizePrefixedFrame(buffer.data());
+  std::string threads = CsvRow(ThreadCsvHeader());
+  for (const auto& row : ThreadCsvRows(*frame)) threads += CsvRow(row);
+  const std::string script = R"(
+import csv, sys
+with open(sys.argv[1], newline='', encoding='utf-8', errors='strict') as f:
+    rows = list(csv.DictReader(f))
+for r in rows:
+    print(ascii([r['hostname'], r['comm'], r['cpu_core_percent'],
+                 r['run_queue_wait_ns'], r['futex_sleep_ns']]))
+)";
+  const testing::PythonResult parsed = testing::RunPython(script, threads);
+  ASSERT_EQ(parsed.exit_code, 0) << parsed.out << "\n" << threads;
+  EXPECT_EQ(
+      parsed.out,
+      "[\"'-host\\ufffd\", '\\'\\ufffd\\ufffd=cmd|\\' /C calc\\'!A0\\n\"', "
+      "'100.000', '7000', '300']\n"
+      "[\"'-host\\ufffd\", \"'@x\", '50.000', '0', '0']\n")
+      << threads;
+}
+
+TEST(CsvWriterTest, HostRowSpeaksOfAllCpusAndSumsContention) {
+  const auto buffer = HostileFrame();
+  const fb::Frame* frame = fb::GetSizePrefixedFrame(buffer.data());
+  const std::string text = CsvRow(HostCsvHeader()) + CsvRow(HostCsvRow(*frame));
+  const std::string script = R"(
+import csv, sys
+with open(sys.argv[1], newline='', encoding='utf-8') as f:
+    r = next(csv.DictReader(f))
+print(r['interval_s'], r['threads_cpu_percent'], r['threads_run_queue_wait_ns'],
+      r['threads_futex_sleep_ns'], r['threads_io_sleep_ns'], ascii(r['hostname']))
+)";
+  const testing::PythonResult parsed = testing::RunPython(script, text);
+  ASSERT_EQ(parsed.exit_code, 0) << parsed.out << "\n" << text;
+  // 1.5 s of CPU in 1 s on 2 CPUs: 75% of all CPUs, as cpu_*_percent.
+  EXPECT_EQ(parsed.out, "1.000000 75.000 7000 300 0 \"'-host\\ufffd\"\n");
 }
 
 }  // namespace

@@ -7,10 +7,13 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <thread>
 
+#include "absl/time/clock.h"
 #include "clients/lib/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/heap_bytes.h"
 #include "tests/unit/test_util.h"
 
 namespace perfwire {
@@ -99,6 +102,64 @@ TEST_F(FrameStreamTest, OversizedLengthIsDataLoss) {
       StreamOf(Prefix(kMaxFrameBytes + 1) + "abcd").Next().status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
   EXPECT_THAT(status.message(), HasSubstr("frame length"));
+}
+
+// A peer announcing 60 MiB and sending 1 KiB must not cost 60 MiB.
+TEST_F(FrameStreamTest, AnnouncedLengthIsNotAllocatedBeforeTheBytesArrive) {
+  constexpr uint32_t kAnnounced = 60u << 20;
+  FrameStream stream = StreamOf(Prefix(kAnnounced) + std::string(1024, 'x'));
+  const size_t before = testing::HeapBytesInUse();
+  absl::Status status = stream.Next().status();
+  const size_t after = testing::HeapBytesInUse();  // stream still alive
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+  EXPECT_THAT(status.message(), HasSubstr("1024 of its 62914560 bytes"));
+  EXPECT_LT(after, before + 2 * kReadChunkBytes);
+}
+
+TEST_F(FrameStreamTest, FrameAboveTheMaximumSaysSo) {
+  absl::Status status =
+      StreamOf(Prefix(kMaxFrameBytes + 1) + "abcd").Next().status();
+  EXPECT_THAT(status.message(), HasSubstr("64 MiB maximum"));
+}
+
+// A peer that accepts and never sends (a stopped agent): Next returns at the
+// deadline instead of blocking forever.
+TEST_F(FrameStreamTest, DeadlinePassesWhenNothingArrives) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  UniqueFd peer(fds[1]);
+  FrameStream stream = FrameStream::FromFd(UniqueFd(fds[0]));
+  absl::Status status =
+      stream.Next(absl::Now() + absl::Milliseconds(100)).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+}
+
+// Half a frame, then silence: the deadline holds inside a frame too.
+TEST_F(FrameStreamTest, DeadlineHoldsInsideAFrame) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  UniqueFd peer(fds[1]);
+  const std::string message = Message(1);
+  ASSERT_EQ(::write(peer.get(), message.data(), message.size() / 2),
+            static_cast<ssize_t>(message.size() / 2));
+  FrameStream stream = FrameStream::FromFd(UniqueFd(fds[0]));
+  absl::Status status =
+      stream.Next(absl::Now() + absl::Milliseconds(100)).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+}
+
+TEST_F(FrameStreamTest, FramesArriveBeforeTheDeadline) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+  UniqueFd peer(fds[1]);
+  const std::string message = Message(9);
+  ASSERT_EQ(::write(peer.get(), message.data(), message.size()),
+            static_cast<ssize_t>(message.size()));
+  FrameStream stream = FrameStream::FromFd(UniqueFd(fds[0]));
+  absl::StatusOr<const fb::Frame*> frame =
+      stream.Next(absl::Now() + absl::Seconds(30));
+  ASSERT_TRUE(frame.ok()) << frame.status();
+  EXPECT_EQ((*frame)->seq(), 9u);
 }
 
 TEST_F(FrameStreamTest, GarbageIsAnError) {

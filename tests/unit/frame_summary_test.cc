@@ -1,6 +1,7 @@
 #include "clients/lib/frame_summary.h"
 
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -32,8 +33,11 @@ TEST(FrameSummary, HeaderAndTopThreadsByCpu) {
   auto message = BuildFrame(spec);
   const std::string text =
       FormatFrameSummary(*fb::GetSizePrefixedFrame(message->data()), 5);
-  EXPECT_THAT(text, HasSubstr("seq 9  interval 2.000s  threads 7 (1 exited)"));
-  EXPECT_THAT(text, HasSubstr("threads tp_btf; io unavailable: no BTF"));
+  EXPECT_THAT(text,
+              HasSubstr("seq 9  interval 2.000s  threads 7 (1 exited)\n"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("\nsources: threads (tp_btf)\n  io unavailable: no BTF\n"));
   // tid 7: 0.7 s of 2 s = 35%, 10 switches / 2 s, 4 faults / 2 s, 1 KiB/s.
   EXPECT_THAT(
       text, ::testing::ContainsRegex("\n +7 +1 t7 +35.0 +5.0 +2.0 +1.0K +0\n"));
@@ -50,6 +54,56 @@ TEST(FrameSummary, ZeroIntervalShowsNoRates) {
   const std::string text =
       FormatFrameSummary(*fb::GetSizePrefixedFrame(message->data()), 5);
   EXPECT_THAT(text, ::testing::ContainsRegex("\n +3 +0 x +- +- +- +- +-\n"));
+}
+
+// A summary line stays short: the sources (long reasons included) are shown
+// once, and again only when they change.
+TEST(FrameSummary, SummarizerShowsSourcesOnlyWhenTheyChange) {
+  auto build = [](bool with_sources) {
+    flatbuffers::FlatBufferBuilder fbb;
+    std::vector<flatbuffers::Offset<fb::SourceStatus>> list;
+    if (with_sources) {
+      list = {fb::CreateSourceStatusDirect(fbb, "threads", true, "", "tp_btf"),
+              fb::CreateSourceStatusDirect(
+                  fbb, "io", false,
+                  "a reason far longer than anyone wants repeated on every "
+                  "single frame of a live summary",
+                  "")};
+    }
+    auto sources = fbb.CreateVector(list);
+    std::vector<flatbuffers::Offset<fb::Thread>> threads = {
+        fb::CreateThreadDirect(fbb, 1, 1, "a")};
+    auto thread_vector = fbb.CreateVector(threads);
+    fb::FrameBuilder f(fbb);
+    f.add_interval_ns(1'000'000'000);
+    f.add_realtime_ns(1'700'000'000'123'456'789ull);
+    f.add_sources(sources);
+    f.add_threads(thread_vector);
+    fbb.Finish(f.Finish());
+    return fbb.Release();
+  };
+  const auto with = build(true);
+  const auto without = build(false);
+  const fb::Frame& frame = *fb::GetFrame(with.data());
+
+  FrameSummarizer summarizer({.top_threads = 5, .wall_clock = true});
+  const std::string first = summarizer.Format(frame);
+  const std::string second = summarizer.Format(frame);
+  const std::string changed = summarizer.Format(*fb::GetFrame(without.data()));
+  EXPECT_THAT(
+      first,
+      HasSubstr("\nsources: threads (tp_btf)\n  io unavailable: a reason"));
+  EXPECT_THAT(first, Not(HasSubstr("\n\n")));
+  EXPECT_THAT(second, Not(HasSubstr("sources")));
+  EXPECT_THAT(changed, HasSubstr("\nsources changed: none\n"));
+  // The header: seq, the recorded wall-clock time, interval, threads.
+  EXPECT_THAT(second, ::testing::StartsWith(
+                          "seq 0  2023-11-14T22:13:20.123Z  interval 1.000s  "
+                          "threads 1 (0 exited)\n"));
+  for (const std::string& text : {first, second, changed}) {
+    const std::string header = text.substr(0, text.find('\n'));
+    EXPECT_LE(header.size(), 120u) << header;
+  }
 }
 
 }  // namespace

@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "clients/lib/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/heap_bytes.h"
 #include "tests/unit/test_util.h"
 
 namespace perfwire {
@@ -142,6 +144,25 @@ TEST(RecordingTest, BitFlipIsDetectedByCrc) {
   EXPECT_THAT(r.seqs, ::testing::ElementsAre(0));
   EXPECT_TRUE(absl::IsDataLoss(r.end)) << r.end;
   EXPECT_THAT(std::string(r.end.message()), ::testing::HasSubstr("CRC"));
+}
+
+// A torn record announcing 60 MiB costs only what the file holds.
+TEST(RecordingTest, AnnouncedLengthIsNotAllocatedBeforeTheBytesArrive) {
+  TempDir dir;
+  const std::string path = dir.File("rec.pwrec");
+  WriteFrames(path, 1);
+  std::string bytes = ReadAll(path);
+  std::string prefix(4, '\0');
+  flatbuffers::WriteScalar(prefix.data(), uint32_t{60u << 20});
+  WriteAll(path, bytes + prefix + std::string(1024, 'x'));
+  absl::StatusOr<RecordingReader> reader = RecordingReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  ASSERT_TRUE(reader->Next().ok());
+  const size_t before = testing::HeapBytesInUse();
+  absl::Status torn = reader->Next().status();
+  const size_t after = testing::HeapBytesInUse();
+  EXPECT_EQ(torn.code(), absl::StatusCode::kDataLoss) << torn;
+  EXPECT_LT(after, before + 2 * kReadChunkBytes);
 }
 
 }  // namespace
