@@ -8,13 +8,21 @@ DESTDIR   ?=
 INTERVAL  ?= 1s
 SOCKET    ?= /run/perfwire/perfwire.sock
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+# CI's extra build dirs (make check): clang + -Wthread-safety, and ASan+UBSan.
+CLANG_BUILD_DIR    ?= build-clang
+SANITIZE_BUILD_DIR ?= build-sanitize
+# ccache when the machine has it; never required.
+CCACHE    := $(shell command -v ccache 2>/dev/null)
+LAUNCHER  := $(if $(CCACHE),-DCMAKE_C_COMPILER_LAUNCHER=$(CCACHE) -DCMAKE_CXX_COMPILER_LAUNCHER=$(CCACHE))
+# What check-format checks: every tracked C/C++ file but the generated vmlinux.h.
+FORMAT_FILES ?= $(shell git ls-files '*.cc' '*.h' '*.c' 2>/dev/null | grep -v '^vmlinux/')
 
 # Debian packages the build and tests need.
 DEB_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libabsl-dev \
   flatbuffers-compiler libflatbuffers-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libclang-rt-14-dev cmake make g++ pkg-config procps linux-perf iproute2 \
   prometheus python3-flatbuffers python3-pandas python3-matplotlib \
-  libncurses-dev tmux python3-aiodogstatsd libnet-statsd-perl nlohmann-json3-dev
+  libncurses-dev tmux python3-aiodogstatsd libnet-statsd-perl nlohmann-json3-dev clang-format
 
 ifeq ($(shell id -u),0)
   SUDO :=
@@ -22,7 +30,8 @@ else
   SUDO := $(shell command -v sudo 2>/dev/null)
 endif
 
-.PHONY: all build deps client-deps run test unit-test clean install format bench
+.PHONY: all build deps client-deps run test unit-test clean install format bench check \
+  check-format check-thread-safety check-sanitize
 
 all: build
 
@@ -55,7 +64,7 @@ client-deps:
 	fi
 
 $(BUILD_DIR)/CMakeCache.txt:
-	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(LAUNCHER)
 
 build: $(BUILD_DIR)/CMakeCache.txt
 	cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -77,10 +86,59 @@ install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 format:
-	clang-format -i --style=Google $$(git ls-files '*.cc' '*.h' '*.c' | grep -v '^vmlinux/')
+	clang-format -i --style=Google $(FORMAT_FILES)
+
+# What CI (.ci/run) runs: every step, even after one fails, then a summary
+# with each step's time. `make test` stays the test command; the other steps
+# check habits: formatting, the thread-safety annotations, sanitizers.
+CHECK_STEPS := check-format test check-thread-safety check-sanitize
+check:
+	@failed=""; total=$$(date +%s); \
+	for step in $(CHECK_STEPS); do \
+	  start=$$(date +%s); \
+	  echo "== make $$step"; \
+	  $(MAKE) $$step || failed="$$failed $$step"; \
+	  echo "== make $$step: $$(( $$(date +%s) - start )) s"; \
+	done; \
+	echo "== make check: $$(( $$(date +%s) - total )) s in all"; \
+	if [ -n "$$failed" ]; then echo "== make check FAILED:$$failed"; exit 1; fi; \
+	echo "== make check: every step passed"
+
+# No diff from clang-format's Google style (`make format` fixes it).
+check-format:
+	@command -v clang-format >/dev/null || { echo "check-format: no clang-format (make deps)"; exit 1; }
+	@if out=$$(clang-format --style=Google --dry-run -Werror $(FORMAT_FILES) 2>&1); then \
+	  echo "check-format: $(words $(FORMAT_FILES)) files formatted"; \
+	else \
+	  echo "$$out" | head -n 30; \
+	  bad=$$(echo "$$out" | sed -n 's/^\(.*\):[0-9]*:[0-9]*: error: code should be clang-formatted.*/\1/p' | sort -u); \
+	  echo "check-format: $$(echo "$$bad" | grep -c .) of $(words $(FORMAT_FILES)) files differ from clang-format --style=Google (make format fixes them):"; \
+	  echo "$$bad" | sed 's/^/  /'; \
+	  exit 1; \
+	fi
+
+# One clang++ build of everything with -Wthread-safety (-Werror is on), so
+# every ABSL_GUARDED_BY is checked.
+check-thread-safety: deps
+	@[ -f $(CLANG_BUILD_DIR)/CMakeCache.txt ] || \
+	  cmake -S . -B $(CLANG_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	    -DPERFWIRE_THREAD_SAFETY=ON $(LAUNCHER)
+	cmake --build $(CLANG_BUILD_DIR) -j $(JOBS)
+
+# The unit tests (not integration) under ASan+UBSan; the first finding stops
+# the run with its report.
+check-sanitize: deps
+	@[ -f $(SANITIZE_BUILD_DIR)/CMakeCache.txt ] || \
+	  cmake -S . -B $(SANITIZE_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DPERFWIRE_SANITIZE=address,undefined $(LAUNCHER)
+	cmake --build $(SANITIZE_BUILD_DIR) -j $(JOBS) --target perfwire_unit_tests
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:strict_string_checks=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  $(SANITIZE_BUILD_DIR)/bin/perfwire_unit_tests
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(CLANG_BUILD_DIR) $(SANITIZE_BUILD_DIR)
 
 # Benchmarks (tests/bench/run_bench.py; results in docs/BENCHMARKS.md). Root:
 # installs the peers compared against (a failed install is a skipped observer,
@@ -91,7 +149,7 @@ BENCH_TARGETS := perfwired perfwire bench_w2_faults bench_w3b_token_ring bench_t
 BENCH_VARS  := QUICK PAIRS SCALE WORKLOADS OBSERVERS SKIP PERFWIRED_DEFAULT_FLAGS \
   PERFWIRED_ALL_FLAGS SELF_SECONDS SELF_POPULATIONS SELF_INTERVALS BENCH_OUT PERFWIRED \
   W1_LOOPS W2_FAULTS W3_HANDOFFS W4_SECONDS E2E_SAMPLES_1S E2E_SAMPLES_100MS START_TIMEOUT \
-  SELF_BUDGET_SECONDS BPF_STATS_REPEATS
+  SELF_BUDGET_SECONDS BPF_STATS_REPEATS BENCH_BUDGETS
 bench:
 ifeq ($(shell id -u),0)
 	@$(MAKE) deps $(BUILD_DIR)/CMakeCache.txt BUILD_DIR=$(BUILD_DIR)

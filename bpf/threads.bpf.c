@@ -3,22 +3,33 @@
  *
  * The kernel already keeps exact per-task counters (CPU time, context
  * switches, faults, syscall bytes). We read them instead of re-counting:
- *   - iter/task, run by the agent once per interval, writes one
- *     pw_thread_sample per live task into the iterator's seq_file;
- *   - at exit, two hooks send the thread's last counts through per-CPU
+ *   - once per interval the agent takes a snapshot of every live task, one
+ *     pw_thread_sample each: snapshot_walk, an open-coded task iterator in a
+ *     syscall program the agent runs (kernel >= 6.7), writes them into the
+ *     mmap'ed array snapshot_out; where that does not load, iter/task
+ *     (snapshot_threads) writes them into the iterator's seq_file. Tasks
+ *     that have not run since the previous snapshot are left out, except in
+ *     the full snapshots the agent asks for (full_snapshot). Both walks miss
+ *     pid 1's threads on some kernels (6.18 here); the agent reads those
+ *     from /proc;
+ *   - at exit, sched_process_exit, in the dying thread's own context, sends
+ *     its identity and counters so far (pw_thread_sample) through per-CPU
  *     rings the agent maps (threads_shared.h), so nothing a thread did is
- *     lost when it dies between two reads: sched_process_exit, in the dying
- * thread's own context, sends its identity and counters so far
- * (pw_thread_sample); sched_process_free, which fires after the last slice and
- * final switch, sends what those changed (pw_thread_final). The agent joins the
- * two by (tid, start time). The first is the one that always arrives: on some
- * kernels (6.18 here) sched_process_free never fires for ~0.1% of exiting
- * threads. The only per-event hook is block_bio_queue: the kernel does not
- * count bios per submitting task, so we do, in `block_io`, keyed by tid and
- * start time; the agent deletes a dead task's entry when it takes its exit
- * record. The agent's own threads (agent_tgid) are skipped everywhere.
+ *     lost when it dies between two snapshots. With --exit_last_slice the
+ *     agent also loads sched_process_free, which fires after the last slice
+ *     and final switch and sends what those changed (pw_thread_final); the
+ *     agent joins the two by (tid, start time). The exit record is the one
+ *     that always arrives: on some kernels (6.18 here) sched_process_free
+ *     never fires for ~0.1% of exiting threads;
+ *   - block_bio_queue, the one hook per IO event: the kernel does not count
+ *     bios per submitting task, so we do, in `block_io`, keyed by tid and
+ *     start time; the agent reads the map with each snapshot and deletes a
+ *     dead task's entry when it takes its exit record.
+ * Losses (a full exit ring, a full block_io map) are counted per CPU in
+ * `lost`. The agent's own threads (agent_tgid) are skipped everywhere.
  *
- * Every hook exists as tp_btf and raw_tp; the loader keeps one of each pair. */
+ * Every event hook exists as tp_btf and raw_tp, and the snapshot as the walk
+ * and iter/task; the loader keeps one of each pair. */
 // clang-format off: vmlinux.h must come before the libbpf headers.
 #include "vmlinux.h"
 // clang-format on
@@ -55,8 +66,9 @@ struct {
 
 /* The exit rings (threads_shared.h), sized by the agent before load:
  * exit_slots_per_cpu entries per CPU in the first two, PW_EXIT_KINDS per CPU
- * in exit_pos. BPF's own ring buffer cost 0.1-0.2 us more per record here
- * (its reserve takes a spinlock and moves positions all CPUs share). */
+ * in exit_pos. BPF's own ring buffer cost 0.1-0.2 us more per record,
+ * measured here when these were chosen (its reserve takes a spinlock and
+ * moves positions all CPUs share). */
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(map_flags, BPF_F_MMAPABLE);

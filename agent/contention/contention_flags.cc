@@ -8,11 +8,11 @@
 ABSL_FLAG(
     bool, contention, false,
     "opt-in contention source: run-queue wait, off-CPU time by cause, "
-    "futex and kernel-lock waits, IO latency, wakers (costs about +10% on "
-    "a context-switch-heavy load; see docs/CONTENTION.md)");
+    "futex and kernel-lock waits, IO latency, wakers (slows context-switch-"
+    "heavy loads; cost: docs/BENCHMARKS.md, docs/CONTENTION.md)");
 ABSL_FLAG(bool, contention_futex_syscalls, false,
           "with --contention: also time FUTEX_WAIT* syscalls through "
-          "sys_enter/sys_exit hooks (about +11% more)");
+          "sys_enter/sys_exit hooks (every syscall: costs more)");
 
 namespace perfwire {
 

@@ -30,7 +30,7 @@ ABSL_FLAG(
     "Count software perf events system-wide (cpu-clock, task-clock, "
     "context-switches, cpu-migrations, page-faults). Off by default: like "
     "`perf stat -a` they add work to every context switch and page fault "
-    "(about +5% on fault- and switch-heavy loads here); the same totals "
+    "(cost: docs/BENCHMARKS.md, perf stat -a's rows); the same totals "
     "are in the cpu and memory sections and per thread for free");
 
 ABSL_FLAG(absl::Duration, socket_count_refresh, absl::Seconds(30),

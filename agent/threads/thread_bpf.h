@@ -1,9 +1,15 @@
 #ifndef PERFWIRE_AGENT_THREADS_THREAD_BPF_H_
 #define PERFWIRE_AGENT_THREADS_THREAD_BPF_H_
 
-// Thin adapter around bpf/threads.bpf.c: load, attach, and read. No logic
-// beyond translating libbpf calls, so everything above it is testable
-// without root; this part is tested against the real kernel.
+// Adapter around bpf/threads.bpf.c: load (with fallbacks), attach, and read
+// the maps and rings. Deltas, exit joining and frames are above it
+// (ThreadTable, ExitJoiner, ThreadSource) and testable without root. What it
+// does besides libbpf calls is the bookkeeping its maps need: which
+// snapshots are full, resuming the task walk where a run stopped, draining
+// the exit rings, and collecting block_io entries of threads that vanished
+// without an exit record. It is tested against the real kernel.
+//
+// Not thread-safe: one collector thread owns it.
 
 #include <array>
 #include <cstdint>
@@ -46,11 +52,13 @@ absl::StatusOr<ThreadSnapshotMode> ParseThreadSnapshotMode(
 struct ThreadBpfOptions {
   uint32_t agent_tgid = 0;       // this process: never counted
   uint32_t max_threads = 32768;  // capacity of the per-thread block IO map
-  // Exit records each CPU's rings hold between two drains (a power of two):
-  // that many exit samples (128 bytes) and finals (56 bytes) per CPU.
+  // Exit records each CPU's rings hold between two drains: a power of two,
+  // at least 2 (Open refuses others). That many exit samples (128 bytes) per
+  // CPU, and as many finals (56 bytes) with exit_last_slice.
   uint32_t exit_slots_per_cpu = 4096;
   // Also hook sched_process_free for each exiting thread's last slice (the
-  // CPU time and final switch after sched_process_exit): ~+0.5 us per exit.
+  // CPU time and final switch after sched_process_exit): a second program
+  // per exit, on a cold task (cost: docs/BENCHMARKS.md).
   bool exit_last_slice = false;
   ThreadSnapshotMode snapshot = ThreadSnapshotMode::kAuto;
   // Samples one task-walk run can hand over; more changed tasks take more
@@ -63,9 +71,13 @@ using BlockIoKey = std::pair<uint32_t, uint64_t>;
 
 class ThreadBpf : public ThreadBackend {
  public:
-  // Opens, loads and attaches the programs. Prefers tp_btf hooks and falls
-  // back to raw_tp when the kernel refuses them; hook() says which won.
-  // Errors name what the kernel refused and why.
+  // Opens, loads and attaches the programs, trying in order tp_btf + task
+  // walk, tp_btf + iter/task, raw_tp + iter/task (options.snapshot leaves
+  // out the ones it excludes); the first the kernel accepts wins, hook() and
+  // snapshot_mechanism() say which, load_failures() why the better ones
+  // failed. InvalidArgument for a bad exit_slots_per_cpu; when every
+  // attempt fails, the last one's code and a message naming what the
+  // kernel refused in each attempt and why.
   static absl::StatusOr<std::unique_ptr<ThreadBpf>> Open(
       const ThreadBpfOptions& options);
   ~ThreadBpf() override;  // detaches everything
@@ -90,7 +102,13 @@ class ThreadBpf : public ThreadBackend {
   // own, with its block IO counters from the block_io map. The
   // first and every kFullSnapshotEvery-th snapshot is full; the others leave
   // out the tasks that have not run since the previous one (their counters
-  // have not moved; cgroup and comm may have, hence the full ones).
+  // have not moved; cgroup and comm may have, hence the full ones). Both
+  // walks miss pid 1's threads on some kernels (6.18 here): the caller fills
+  // that gap. The task walk may call `fn` twice for a task, or leave one
+  // born during the walk to the next snapshot, when tasks come and go
+  // between its runs. After a full snapshot, block_io entries of tasks
+  // missing from two full snapshots in a row are deleted. Errors: a failed
+  // program run or block_io read; `fn` may have been called for some tasks.
   absl::Status ForEachLiveThread(
       absl::FunctionRef<void(const ThreadSample&)> fn) override;
   // Whether the last ForEachLiveThread reported every live task.
@@ -98,9 +116,11 @@ class ThreadBpf : public ThreadBackend {
   static constexpr uint64_t kFullSnapshotEvery = 10;
 
   // Consumes every queued exit record: `on_exit` for each exit sample (taken
-  // at sched_process_exit, block IO zero), then `on_final` for each thread's
-  // final counts (taken at sched_process_free). ExitJoiner pairs them; a
-  // final can come before its exit sample (different CPUs' rings).
+  // at sched_process_exit, block IO zero: TakeBlockIoOfExited fills it in),
+  // then, with exit_last_slice, `on_final` for each thread's final counts
+  // (taken at sched_process_free). ExitJoiner pairs them; a final can come
+  // before its exit sample (different CPUs' rings). Re-arms the half-full
+  // wakeup. On an error from one ring the other is still drained.
   absl::Status DrainExits(
       absl::FunctionRef<void(const ThreadSample&)> on_exit,
       absl::FunctionRef<void(const ThreadFinal&)> on_final) override;

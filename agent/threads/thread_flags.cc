@@ -16,12 +16,12 @@ ABSL_FLAG(bool, exit_last_slice, false,
           "also count each exiting thread's last slice, the CPU time and "
           "final switch after sched_process_exit (~20 us on average here, up "
           "to 2 ms for a process's last thread), from sched_process_free: "
-          "about +0.5 us of BPF per thread exit");
+          "a second BPF program per thread exit (cost: docs/BENCHMARKS.md)");
 ABSL_FLAG(std::string, thread_snapshot, "auto",
           "how the threads source walks the tasks each interval: auto (one "
-          "run of an open-coded task iterator, ~0.2 us per thread, on kernels "
-          ">= 6.7; else iter/task), walk (that or fail), iter (iter/task, "
-          "~0.9 us per thread)");
+          "run of an open-coded task iterator on kernels >= 6.7; else "
+          "iter/task), walk (that or fail), iter (iter/task, several times "
+          "the cost per thread; see docs/BENCHMARKS.md)");
 
 ABSL_FLAG(bool, require_bpf, false,
           "refuse to run when BPF is refused (not root, no CAP_BPF + "

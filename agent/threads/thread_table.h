@@ -24,19 +24,26 @@ struct ThreadDelta {
 // Threads are keyed by (tid, start_time) because tids wrap quickly on busy
 // hosts. A thread that started at or after `watch_start_ns` is counted from
 // zero (so one born and dead within an interval loses nothing); an older one
-// is counted from its first sighting. After ObserveExit a key never comes
-// back. A thread that disappears without an exit record (and without
-// NoteExiting) is forgotten after `vanish_after_intervals` intervals and
-// counted as vanished.
+// is counted from its first sighting, and an older one first seen at its
+// exit is reported as exited with a zero delta. After ObserveExit the key's
+// live samples and repeated exits are ignored for two intervals, long enough
+// for any sample taken before the exit was processed; a (tid, start_time) pair
+// does not recur after that. A thread that disappears without an exit record
+// (and without NoteExiting) is forgotten, and counted as vanished, once it has
+// been missing for `vanish_after_intervals` intervals, judged only at the
+// end of an interval that saw every thread (EndInterval).
 //
 // Cost: ObserveLive is the per-thread step of every interval, and with
 // thousands of idle threads its memory, cold after a second of other work,
 // dominates. Entries live in a slab; the order in which the last interval
-// observed them (the task iterator's ascending tid order) is kept, so the
-// next interval finds each entry by walking that order instead of probing a
-// hash table, prefetching a few entries ahead. Out-of-order samples fall back
-// to the key index. Freed slots are reused, so the slab stays at the largest
-// population seen (EndInterval's vanish sweep walks all of it).
+// observed them is kept, so the next interval finds each entry by walking
+// that order, in ascending tid, instead of probing a hash table, prefetching
+// a few entries ahead. A sample out of that order (iter/task walks by tid;
+// the task walk goes by the kernel's task list, where a new thread of an
+// older process comes before younger processes; pid 1's threads come from
+// /proc) falls back to the key index. Freed slots are reused, so the slab
+// stays at the largest population seen (EndInterval's vanish sweep walks all
+// of it).
 //
 // Not thread-safe: one collector thread owns it.
 class ThreadTable {
@@ -44,9 +51,14 @@ class ThreadTable {
   explicit ThreadTable(uint64_t watch_start_ns,
                        uint32_t vanish_after_intervals = 3);
 
-  // A live thread's cumulative counters, at most once per thread per interval.
+  // A live thread's cumulative counters. A second sample of the same thread
+  // in one interval adds only what moved since the first (the task walk can
+  // deliver a task twice when tasks come and go between its runs).
   void ObserveLive(const ThreadSample& sample);
-  // A thread's final cumulative counters, read after its last slice.
+  // A thread's cumulative counters at its exit: the exit record of
+  // sched_process_exit, with its last slice joined in by ExitJoiner when
+  // --exit_last_slice is on, and its block IO filled in. Its delta is
+  // reported, marked exited, by the next EndInterval; the key is freed.
   void ObserveExit(const ThreadSample& sample);
   // The thread has exited and its ObserveExit will come: until then it is
   // not counted as vanished, however many intervals it is missing from.

@@ -9,6 +9,7 @@
 #include <future>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -57,11 +58,16 @@ TEST(ParseTaskStat, Pid1) {
 }
 
 TEST(ParseTaskStat, RejectsMalformed) {
-  for (const char* bad : {"", "1 (x) S 0 0\n", "1 (x) S 0 0 0 0 -1 4 2 0 0",
-                          "(x) S\n", "garbage\n", "1 x) S 0 0 0 0 -1 4 2 0 0\n",
-                          "1 (x) S 0 0 0 0 -1 4 z 0 0\n", "1 (x)\n",
-                          std::string("1 (\0x)\n", 7).c_str()}) {
-    auto stat = ParseTaskStat(bad);
+  // string_views: a std::string temporary's c_str() here dangled, and cut
+  // the embedded NUL case short at the NUL.
+  for (std::string_view bad :
+       {std::string_view(""), std::string_view("1 (x) S 0 0\n"),
+        std::string_view("1 (x) S 0 0 0 0 -1 4 2 0 0"),
+        std::string_view("(x) S\n"), std::string_view("garbage\n"),
+        std::string_view("1 x) S 0 0 0 0 -1 4 2 0 0\n"),
+        std::string_view("1 (x) S 0 0 0 0 -1 4 z 0 0\n"),
+        std::string_view("1 (x)\n"), std::string_view("1 (\0x)\n", 7)}) {
+    auto stat = ParseTaskStat(absl::string_view(bad.data(), bad.size()));
     EXPECT_EQ(stat.status().code(), absl::StatusCode::kDataLoss) << bad;
     EXPECT_THAT(Message(stat.status()), HasSubstr("stat: ")) << bad;
   }

@@ -2,12 +2,15 @@
 """Reads perfwire frames into a pandas DataFrame and plots CPU per command.
 
     /usr/bin/python3 clients/python/examples/frames_to_pandas.py \
-        --socket /run/perfwire/perfwire.sock --count 10 \
-        --save /tmp/frames.pwf --png /tmp/cpu.png
+        --socket /run/perfwire/perfwire.sock --count 10 --png /tmp/cpu.png
+    perfwire record -o /tmp/live.pwrec --count 10
     /usr/bin/python3 clients/python/examples/frames_to_pandas.py \
-        --file /tmp/frames.pwf --png /tmp/cpu.png
+        --recording /tmp/live.pwrec --png /tmp/cpu.png
 
-Runs headless (matplotlib's Agg backend). Prints `rows=N png=PATH`.
+Runs headless (matplotlib's Agg backend). Prints `frames=K rows=N png=PATH`.
+A torn or corrupt recording is reported on stderr and every whole frame before
+the damage is used (like `perfwire replay`); exit status 1 when nothing can
+be read at all.
 """
 
 import argparse
@@ -29,10 +32,9 @@ def main():
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--socket", default="/run/perfwire/perfwire.sock",
                         help="perfwired's socket (default: %(default)s)")
-    source.add_argument("--file", help="a file of raw size-prefixed frames (from --save)")
+    source.add_argument("--recording", help="a `perfwire record -o` file")
     parser.add_argument("--count", type=int, default=10,
                         help="frames to read from the socket (0: until the end)")
-    parser.add_argument("--save", help="also write the frames read to this raw file")
     parser.add_argument("--png", default="perfwire_cpu.png", help="plot to write")
     parser.add_argument("--csv", help="also write the DataFrame as CSV")
     parser.add_argument("--generated", help="flatc's Python output dir (<build>/python)")
@@ -40,21 +42,27 @@ def main():
     args = parser.parse_args()
 
     pr.add_generated_path(args.generated)
-    if args.file:
-        reader = pr.FrameReader.open_file(args.file)
-        count = 0
-    else:
-        reader = pr.FrameReader.connect(args.socket)
-        count = args.count
-    saved = open(args.save, "wb") if args.save else None
+    try:
+        if args.recording:
+            reader = pr.FrameReader.open_recording(args.recording)
+            count = 0
+        else:
+            reader = pr.FrameReader.connect(args.socket)
+            count = args.count
+    except (OSError, ValueError) as e:
+        print(f"frames_to_pandas: error: {e}", file=sys.stderr)
+        return 1
     rows = []
     with reader:
-        for frame in reader.frames(count=count):
-            rows.extend(pr.thread_rows(frame))
-            if saved:
-                saved.write(reader.last_message)
-    if saved:
-        saved.close()
+        try:
+            for frame in reader.frames(count=count):
+                rows.extend(pr.thread_rows(frame))
+        except pr.CorruptRecordingError as e:
+            print(f"frames_to_pandas: {e}", file=sys.stderr)  # keep the rest
+        except (OSError, ValueError) as e:
+            print(f"frames_to_pandas: error: {e}", file=sys.stderr)
+            return 1
+        frames = reader.frames_read
 
     df = pd.DataFrame(rows)
     if args.csv:
@@ -69,7 +77,7 @@ def main():
     ax.set_title("perfwire: CPU by command")
     fig.tight_layout()
     fig.savefig(args.png)
-    print(f"rows={len(df)} png={args.png}")
+    print(f"frames={frames} rows={len(df)} png={args.png}")
     if not df.empty:
         print(df.groupby("comm")["cpu_seconds"].sum().sort_values(ascending=False).head(5)
               .to_string())
