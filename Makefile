@@ -13,7 +13,7 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 DEB_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libabsl-dev \
   flatbuffers-compiler libflatbuffers-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libclang-rt-14-dev cmake make g++ pkg-config procps linux-perf iproute2 \
-  prometheus python3-flatbuffers python3-pandas python3-matplotlib \
+  prometheus prometheus-node-exporter stress-ng python3-flatbuffers python3-pandas python3-matplotlib \
   libncurses-dev tmux
 
 ifeq ($(shell id -u),0)
