@@ -149,7 +149,6 @@ uint64_t TicksToNs(uint64_t ticks) {
 CpuPercent CpuSplit(const CpuTicks& a, const CpuTicks& b,
                     double elapsed_ticks) {
   CpuPercent p;
-  if (!(elapsed_ticks > 0)) return p;
   // The kernel adds guest time into user (and guest_nice into nice).
   const uint64_t guest = CounterDelta(a.guest, b.guest);
   const uint64_t guest_nice = CounterDelta(a.guest_nice, b.guest_nice);
@@ -164,13 +163,17 @@ CpuPercent CpuSplit(const CpuTicks& a, const CpuTicks& b,
   const uint64_t irq = CounterDelta(a.irq, b.irq);
   const uint64_t softirq = CounterDelta(a.softirq, b.softirq);
   const uint64_t steal = CounterDelta(a.steal, b.steal);
-  // idle and iowait are exact: their share of the elapsed time. The reads
-  // bracket the kernel's clock only to within a tick, so cap them at 100%.
-  const double exact = static_cast<double>(idle + iowait);
-  const double scale = exact > elapsed_ticks ? elapsed_ticks / exact : 1.0;
-  const double idle_share = static_cast<double>(idle) * scale / elapsed_ticks;
-  const double iowait_share =
-      static_cast<double>(iowait) * scale / elapsed_ticks;
+  // idle and iowait are exact: their share of the elapsed time. When the
+  // accounted ticks exceed the wall time (the reads bracket the kernel's
+  // clock only to within a tick; or a fixture tree, whose ticks have nothing
+  // to do with the clock), the ticks' sum is the better denominator.
+  const uint64_t accounted = user + nice + system + idle + iowait + irq +
+                             softirq + steal + guest + guest_nice;
+  const double elapsed =
+      std::max(elapsed_ticks, static_cast<double>(accounted));
+  if (!(elapsed > 0)) return p;
+  const double idle_share = static_cast<double>(idle) / elapsed;
+  const double iowait_share = static_cast<double>(iowait) / elapsed;
   p.idle = static_cast<float>(100.0 * idle_share);
   p.iowait = static_cast<float>(100.0 * iowait_share);
   // The busy remainder, split by the sampled ticks of the busy modes.

@@ -42,7 +42,9 @@ absl::Status ParseProcStat(absl::string_view text, ProcStat& out);
 // (PLATFORM.md "Host CPU accounting trap"), so they share the busy remainder
 // 100 - idle - iowait in proportion to their ticks. user and nice exclude
 // guest and guest_nice (the kernel includes them), so the ten parts sum to 100
-// whenever a busy tick was sampled. elapsed_ticks <= 0: all 0.
+// whenever a busy tick was sampled. When the ticks' own sum exceeds
+// `elapsed_ticks` (a read within a tick of the kernel's clock, or fixture
+// files), that sum is the denominator instead. No tick and no time: all 0.
 struct CpuPercent {
   float user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0,
         softirq = 0, steal = 0, guest = 0, guest_nice = 0;

@@ -41,12 +41,14 @@ CpuShares Shares(const fb::HostCpuTimes& a, const fb::HostCpuTimes& b,
   const uint64_t steal = Delta(a.steal_total_ns(), b.steal_total_ns());
   const uint64_t idle = Delta(a.idle_total_ns(), b.idle_total_ns());
   const uint64_t iowait = Delta(a.iowait_total_ns(), b.iowait_total_ns());
-  // idle and iowait are exact; /proc/stat rounds them to a tick, so over a
-  // short span they can exceed the elapsed time a little: cap at 1.
-  const double exact = static_cast<double>(idle + iowait);
-  const double scale = exact > elapsed_ns ? elapsed_ns / exact : 1.0;
-  s.idle = static_cast<double>(idle) * scale / elapsed_ns;
-  s.iowait = static_cast<double>(iowait) * scale / elapsed_ns;
+  // idle and iowait are exact; /proc/stat rounds every mode to a tick, so
+  // over a short span the modes can sum to a little more than the elapsed
+  // time: then their sum is the denominator (as the agent's CpuSplit does).
+  const double accounted = static_cast<double>(
+      user_all + nice_all + system + irq + softirq + steal + idle + iowait);
+  elapsed_ns = std::max(elapsed_ns, accounted);
+  s.idle = static_cast<double>(idle) / elapsed_ns;
+  s.iowait = static_cast<double>(iowait) / elapsed_ns;
   s.busy = std::max(0.0, 1.0 - s.idle - s.iowait);
   const uint64_t sampled =
       user + nice + system + irq + softirq + steal + guest + guest_nice;

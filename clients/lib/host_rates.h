@@ -26,6 +26,8 @@
 //     switch-heavy partial load, so they are reported as shares of the busy
 //     time in proportion to their ticks (user + nice + system + irq + softirq
 //     + steal + guest + guest_nice = busy). Never busy ticks over their sum.
+//     /proc/stat rounds every mode to a tick (10 ms), so when the modes sum
+//     to more than the elapsed time (short spans), that sum is used instead.
 // Errors: InvalidArgument when `after` is not later than `before` (the host
 // CPU time base, else monotonic_ns), FailedPrecondition when the frames come
 // from different hosts.

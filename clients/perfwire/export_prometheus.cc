@@ -11,6 +11,8 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,6 +36,10 @@ ABSL_FLAG(int64_t, max_series, 1000,
           "most threads (with --threads) and, separately, most processes "
           "exported; beyond it updates are dropped and "
           "perfwire_exporter_series_overflow is 1");
+ABSL_FLAG(bool, per_pid, false,
+          "export process series per pid (labels pid, process) instead of "
+          "one series per process name (the default, bounded by the "
+          "number of distinct names)");
 ABSL_FLAG(bool, allow_remote, false,
           "allow a non-loopback --listen address (the exporter has no "
           "authentication; put it behind a firewall)");
@@ -48,6 +54,16 @@ void OnSignal(int) { g_stop = true; }
 void PrintError(absl::string_view message) {
   std::fprintf(stderr, "perfwire export prometheus: %.*s\n",
                static_cast<int>(message.size()), message.data());
+}
+
+// The name of a live process: /proc/<pid>/comm is its leader's comm. Used
+// until the leader's own row has been seen (a leader that only sleeps may
+// never appear in a frame). nullopt when the process is gone.
+std::optional<std::string> ProcessNameFromProc(uint32_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/comm"));
+  std::string name;
+  if (!in || !std::getline(in, name)) return std::nullopt;
+  return name;
 }
 
 constexpr char kIndex[] =
@@ -167,6 +183,8 @@ int RunExportPrometheus(const std::vector<char*>& args) {
 
   PrometheusExposition::Options options;
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.per_pid = absl::GetFlag(FLAGS_per_pid);
+  options.process_name = &ProcessNameFromProc;
   options.max_series = static_cast<size_t>(max_series);
   absl::Mutex mu;
   PrometheusExposition exposition(options);
