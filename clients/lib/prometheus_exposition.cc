@@ -213,8 +213,8 @@ const PrometheusExposition::ProcessInfo& PrometheusExposition::Process(
     std::optional<std::string> name;
     if (row != nullptr && row->tid() == pid) {
       name = Str(row->comm());  // the leader itself
-    } else if (options_.process_name) {
-      name = options_.process_name(pid);
+    } else if (row != nullptr && options_.process_name) {
+      name = options_.process_name(*row);
     }
     if (!name.has_value() && row != nullptr) name = Str(row->comm());
     info.name = name.value_or("");

@@ -60,11 +60,13 @@ class PrometheusExposition {
     // dropped, freeing its place under max_series. If it runs again, its
     // series restarts from 0: a counter reset, which rate() handles.
     uint64_t idle_retention_frames = 300;
-    // The name of process `pid` (its leader's comm), when the leader's own
-    // row has not been seen yet; e.g. /proc/<pid>/comm on a live host. Empty
-    // function or nullopt: the first row's thread name stands in.
-    std::function<std::optional<std::string>(uint32_t pid)> process_name =
-        nullptr;
+    // The name of the process of `row` (its leader's comm), when the
+    // leader's own row has not been seen yet; e.g. /proc/<pid>/comm on the
+    // agent's host, after checking that /proc/<pid>/task/<tid> is the row's
+    // thread (a replay or another pid namespace must not borrow a stranger's
+    // name). Empty function or nullopt: the row's thread name stands in.
+    std::function<std::optional<std::string>(const fb::Thread& row)>
+        process_name = nullptr;
   };
 
   explicit PrometheusExposition(Options options)

@@ -56,14 +56,28 @@ void PrintError(absl::string_view message) {
                static_cast<int>(message.size()), message.data());
 }
 
+// The first line of a /proc file, nullopt when unreadable.
+std::optional<std::string> ReadLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return std::nullopt;
+  return line;
+}
+
 // The name of a live process: /proc/<pid>/comm is its leader's comm. Used
 // until the leader's own row has been seen (a leader that only sleeps may
-// never appear in a frame). nullopt when the process is gone.
-std::optional<std::string> ProcessNameFromProc(uint32_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/comm"));
-  std::string name;
-  if (!in || !std::getline(in, name)) return std::nullopt;
-  return name;
+// never appear in a frame), and only when /proc/<pid>/task/<tid> is the row's
+// thread by name: frames replayed from elsewhere, or from another pid
+// namespace, must not borrow an unrelated local process's name.
+std::optional<std::string> ProcessNameFromProc(const fb::Thread& row) {
+  const std::string dir = absl::StrCat("/proc/", row.pid());
+  const std::optional<std::string> thread =
+      ReadLine(absl::StrCat(dir, "/task/", row.tid(), "/comm"));
+  if (!thread.has_value() || row.comm() == nullptr ||
+      *thread != row.comm()->string_view()) {
+    return std::nullopt;
+  }
+  return ReadLine(dir + "/comm");
 }
 
 constexpr char kIndex[] =

@@ -242,8 +242,9 @@ TEST(PrometheusExpositionTest, PerPidIsOptIn) {
 // stays, whatever threads show up later.
 TEST(PrometheusExpositionTest, ProcessNameIsTheLeadersAndDoesNotFlip) {
   PrometheusExposition::Options options;
-  options.process_name = [](uint32_t pid) -> std::optional<std::string> {
-    if (pid == 100) return "java";
+  options.process_name =
+      [](const fb::Thread& row) -> std::optional<std::string> {
+    if (row.pid() == 100) return "java";
     return std::nullopt;
   };
   PrometheusExposition e(options);
