@@ -273,6 +273,59 @@ TEST(PrometheusExport, RealPrometheusKeepsScrapingWhenANameIsNotUtf8) {
   EXPECT_EQ(exporter->Finish(&out), 0);
 }
 
+// The process label is the leader's name (tid == pid), not a worker's, and
+// by default one series per name: the `team` workload's leader only waits
+// while its workers ("team-worker-N") burn the CPU.
+TEST(PrometheusExport, RealPrometheusNamesProcessesAfterTheirLeader) {
+  PERFWIRE_REQUIRE_BPF();
+  if (access(kPrometheus, X_OK) != 0) {
+    if (InCi()) FAIL() << "CI=true but " << kPrometheus << " is missing";
+    GTEST_SKIP() << kPrometheus << " missing (Debian package prometheus)";
+  }
+  Agent agent;
+  ASSERT_TRUE(agent.started()) << agent.error();
+  std::unique_ptr<Child> exporter;
+  const uint16_t exporter_port = StartExporter(agent.socket(), exporter);
+  ASSERT_NE(exporter_port, 0);
+  Prometheus prometheus({exporter_port});
+  ASSERT_TRUE(prometheus.ready()) << "Prometheus did not become ready";
+  ASSERT_TRUE(WaitFor(30, [&] {
+    return QueryValue(prometheus.port(), "up{job=\"perfwire\"}") == 1.0;
+  })) << "Prometheus never scraped the exporter";
+  Child team(WorkloadPath("team"), {"--threads=2", "--ms=3000"});
+  ASSERT_FALSE(team.ReadLineStartingWith("team pid=").empty());
+  const std::string done = team.ReadLineStartingWith("team cpu_ns=");
+  std::string out;
+  ASSERT_EQ(team.Finish(&out), 0);
+  double truth = 0;
+  ASSERT_TRUE(absl::SimpleAtod(done.substr(done.find('=') + 1), &truth))
+      << done;
+  truth /= 1e9;
+  std::optional<double> cpu;
+  WaitFor(20, [&] {
+    cpu = QueryValue(prometheus.port(),
+                     "perfwire_process_cpu_seconds_total{process=\"team-"
+                     "leader\"}");
+    return cpu.has_value() && *cpu >= 0.98 * truth;
+  });
+  ASSERT_TRUE(cpu.has_value()) << "no series for process=\"team-leader\"";
+  // Everything the process ran (its workers' CPU) is under the leader's name;
+  // getrusage is tick-rounded per thread, hence 2% + 20 ms.
+  EXPECT_NEAR(*cpu, truth, 0.02 * truth + 0.02);
+  EXPECT_EQ(QueryValue(prometheus.port(),
+                       "count(perfwire_process_cpu_seconds_total{process=~"
+                       "\"team-worker.*\"})"),
+            std::nullopt)
+      << "a worker's name became a process label";
+  const std::string metrics = HttpGet(exporter_port, "/metrics");
+  EXPECT_FALSE(absl::StrContains(metrics, "pid=")) << "per-pid is opt-in";
+  std::printf(
+      "  team: %.3f CPU s under process=\"team-leader\", getrusage %.3f s\n",
+      *cpu, truth);
+  exporter->Signal(SIGTERM);
+  EXPECT_EQ(exporter->Finish(&out), 0);
+}
+
 // The value of the sample `name{labels}` (labels exactly as rendered) in a
 // /metrics body, or the sum of every sample of `name` whose labels contain
 // all of `parts`.
