@@ -294,7 +294,30 @@ void PrometheusExposition::Add(const fb::Frame& frame) {
   }
   if (const fb::AgentStats* agent = frame.agent(); agent != nullptr) {
     agent_cpu_ns_ += agent->cpu_ns();
-    agent_lost_events_ += agent->lost_event_count();
+    auto& lost = health_["perfwire_agent_lost_events_total"];
+    lost[Label("cause", "exit_record")] += agent->lost_exit_record_count();
+    lost[Label("cause", "block_io")] += agent->lost_block_io_count();
+    lost[Label("cause", "vanished_thread")] += agent->vanished_thread_count();
+    if (const fb::AppMetricsStats* a = agent->app_metrics(); a != nullptr) {
+      health_["perfwire_app_metrics_datagrams_total"][""] +=
+          a->datagram_count();
+      health_["perfwire_app_metrics_lines_total"][""] += a->line_count();
+      auto& rejected = health_["perfwire_app_metrics_rejected_lines_total"];
+      rejected[Label("reason", "malformed")] += a->malformed_line_count();
+      rejected[Label("reason", "series_cap")] += a->series_overflow_count();
+      rejected[Label("reason", "memory_cap")] += a->memory_overflow_count();
+      health_["perfwire_app_metrics_oversize_datagrams_total"][""] +=
+          a->oversize_datagram_count();
+    }
+  }
+  if (const fb::ContentionStats* c = frame.contention(); c != nullptr) {
+    health_["perfwire_contention_wakeups_total"][""] += c->wakeup_count();
+    auto& lost = health_["perfwire_contention_lost_events_total"];
+    lost[Label("cause", "state")] += c->lost_state_count();
+    lost[Label("cause", "exit_record")] += c->lost_exit_record_count();
+    lost[Label("cause", "inflight")] += c->lost_inflight_count();
+    lost[Label("cause", "wake_edge")] += c->lost_wake_edge_count();
+    lost[Label("cause", "disk")] += c->lost_disk_count();
   }
   RenderHost(frame);
 }
@@ -786,6 +809,17 @@ void PrometheusExposition::RenderHost(const fb::Frame& frame) {
            [&](const G& g) { return opt(g.memory_clock_mhz(), 1e6); });
   }
 
+  if (frame.sources() != nullptr && frame.sources()->size() > 0) {
+    Header(out, "perfwire_agent_source_available", "gauge",
+           "1 when the source filled its frame section, 0 when it is "
+           "unavailable (perfwire dump shows the reason).");
+    for (const fb::SourceStatus* src : *frame.sources()) {
+      Sample(out, "perfwire_agent_source_available",
+             Labels({Label("source", Str(src->name())),
+                     Label("hook", Str(src->hook()))}),
+             src->available() ? 1 : 0);
+    }
+  }
   if (const fb::AgentStats* agent = frame.agent(); agent != nullptr) {
     Header(out, "perfwire_agent_resident_memory_bytes", "gauge",
            "Resident set size of perfwired.");
@@ -943,10 +977,34 @@ std::string PrometheusExposition::Render() const {
     Header(out, "perfwire_agent_cpu_seconds_total", "counter",
            "CPU time perfwired itself used since the exporter started.");
     Sample(out, "perfwire_agent_cpu_seconds_total", "", Seconds(agent_cpu_ns_));
-    Header(out, "perfwire_agent_lost_events_total", "counter",
-           "Events perfwired lost (full maps or rings) since the exporter "
-           "started.");
-    Sample(out, "perfwire_agent_lost_events_total", "", D(agent_lost_events_));
+    static const std::map<std::string, const char*> kHelp = {
+        {"perfwire_agent_lost_events_total",
+         "Events perfwired lost since the exporter started: thread exits "
+         "dropped (full exit ring), bios not attributed (full map), threads "
+         "gone without an exit record."},
+        {"perfwire_app_metrics_datagrams_total",
+         "StatsD datagrams perfwired read (Unix socket and UDP)."},
+        {"perfwire_app_metrics_lines_total", "StatsD lines accepted."},
+        {"perfwire_app_metrics_rejected_lines_total",
+         "StatsD lines rejected: malformed, or a new series beyond "
+         "--app_max_series (series_cap) or --app_max_memory_bytes "
+         "(memory_cap)."},
+        {"perfwire_app_metrics_oversize_datagrams_total",
+         "StatsD datagrams dropped whole: longer than "
+         "--app_max_datagram_bytes."},
+        {"perfwire_contention_wakeups_total",
+         "Wakeups of blocked threads the contention source counted."},
+        {"perfwire_contention_lost_events_total",
+         "Events the contention source lost, by cause (docs/CONTENTION.md)."},
+    };
+    for (const auto& [family, samples] : health_) {
+      auto help = kHelp.find(family);
+      Header(out, family, "counter",
+             help != kHelp.end() ? help->second : "perfwire health counter");
+      for (const auto& [labels, value] : samples) {
+        Sample(out, family, labels, D(value));
+      }
+    }
   }
 
   RenderTotals(processes_, "perfwire_process", false, out);

@@ -165,7 +165,8 @@ class PrometheusExposition {
   // (kernel cumulative values and gauges need no state across frames).
   std::string host_text_;
   uint64_t agent_cpu_ns_ = 0;
-  uint64_t agent_lost_events_ = 0;
+  // Health counters summed over frames: family -> formatted labels -> sum.
+  std::map<std::string, std::map<std::string, uint64_t>> health_;
   uint64_t consumer_dropped_frames_ = 0;
   double interval_seconds_ = 0;
 };

@@ -128,8 +128,13 @@ std::string HostFrameBytes(uint64_t k) {
   apb.add_value(2.5);
   std::vector<flatbuffers::Offset<fb::AppSeries>> apps = {apb.Finish()};
   auto apps_vec = fbb.CreateVector(apps);
+  std::vector<flatbuffers::Offset<fb::SourceStatus>> sources = {
+      fb::CreateSourceStatusDirect(fbb, "threads", true, "", "tp_btf"),
+      fb::CreateSourceStatusDirect(fbb, "gpu", false, "no NVML", "")};
+  auto sources_vec = fbb.CreateVector(sources);
   fb::AgentStatsBuilder ab(fbb);
   ab.add_cpu_ns(500'000'000);
+  ab.add_lost_exit_record_count(2);
   ab.add_rss_bytes(8 << 20);
   auto agent = ab.Finish();
   fb::FrameBuilder frame(fbb);
@@ -146,6 +151,7 @@ std::string HostFrameBytes(uint64_t k) {
   frame.add_disk_latency(lat_vec);
   frame.add_app_metrics(apps_vec);
   frame.add_agent(agent);
+  frame.add_sources(sources_vec);
   frame.add_consumer_dropped_frame_count(k);
   fbb.FinishSizePrefixed(frame.Finish(), fb::FrameIdentifier());
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()),
@@ -399,6 +405,14 @@ TEST(PrometheusExpositionTest, HostCountersAreTheKernelsCumulativeValues) {
                              "counter\nperfwire_consumer_dropped_frames_total "
                              "5\n"));
   EXPECT_THAT(out, HasSubstr("perfwire_agent_cpu_seconds_total 1.5\n"));
+  // Losses by cause, no sum beside them.
+  EXPECT_THAT(out, HasSubstr("perfwire_agent_lost_events_total{cause=\"exit_"
+                             "record\"} 6\n"));
+  EXPECT_THAT(out, Not(HasSubstr("perfwire_agent_lost_events_total 0")));
+  EXPECT_THAT(out, HasSubstr("perfwire_agent_source_available{source=\"gpu\","
+                             "hook=\"\"} 0\n"));
+  EXPECT_THAT(out, HasSubstr("perfwire_agent_source_available{source="
+                             "\"threads\",hook=\"tp_btf\"} 1\n"));
 }
 
 TEST(PrometheusExpositionTest, PromtoolAcceptsTheExposition) {
