@@ -506,7 +506,10 @@ TEST(PrometheusExport, HostCountersAgreeWithNodeExporter) {
     std::printf("  %-18s perfwire %.6g node_exporter %.6g (%+.3f%%)\n", c.what,
                 c.perfwire, c.node,
                 c.node != 0 ? 100.0 * (c.perfwire - c.node) / c.node : 0.0);
-    EXPECT_GT(c.node, 0) << c.what;
+    // idle may be 0 on a machine saturated by other work; the rest moves.
+    if (std::string(c.what) != "idle") {
+      EXPECT_GT(c.node, 0) << c.what;
+    }
     EXPECT_NEAR(c.perfwire, c.node, c.tolerance * c.node + c.slack) << c.what;
   }
   // The workload moved at least what it was asked to.
