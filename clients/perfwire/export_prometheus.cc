@@ -33,9 +33,9 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:9464",
           "HOST:PORT to serve /metrics on (IPv4; port 0 picks a free one)");
 ABSL_FLAG(int64_t, max_series, 1000,
-          "most threads (with --threads) and, separately, most processes "
-          "exported; beyond it updates are dropped and "
-          "perfwire_exporter_series_overflow is 1");
+          "most threads (with --threads), and separately most process "
+          "series and most StatsD series, exported; beyond it updates are "
+          "dropped and perfwire_exporter_series_overflow{kind} is 1");
 ABSL_FLAG(bool, per_pid, false,
           "export process series per pid (labels pid, process) instead of "
           "one series per process name (the default, bounded by the "
