@@ -225,7 +225,9 @@ const PrometheusExposition::ProcessInfo& PrometheusExposition::Process(
 
 std::string PrometheusExposition::GroupKey(uint32_t pid,
                                            const std::string& name) const {
-  return options_.per_pid ? absl::StrCat(pid) : name;
+  // By name as rendered: two names that differ only in bytes that are not
+  // UTF-8 would otherwise give two series with the same labels.
+  return options_.per_pid ? absl::StrCat(pid) : ToValidUtf8(name);
 }
 
 void PrometheusExposition::Add(const fb::Frame& frame) {
@@ -386,19 +388,21 @@ void PrometheusExposition::AddAppMetrics(const fb::Frame& frame) {
   }
   if (frame.app_metrics() == nullptr) return;
   for (const fb::AppSeries* s : *frame.app_metrics()) {
-    // One series per name, type and tags: senders (pids) are summed.
-    std::string key =
-        absl::StrCat(Str(s->name()), "\t", static_cast<int>(s->type()));
+    // One series per name, type and tags as rendered: senders (pids) are
+    // summed, and names or tags that render alike (after the UTF-8 repair and
+    // the label-name mapping) share a series instead of duplicating one.
     std::vector<std::pair<std::string, std::string>> labels;
     if (s->tags() != nullptr) {
       for (const fb::AppTag* tag : *s->tags()) {
-        absl::StrAppend(&key, "\t", Str(tag->key()), "=", Str(tag->value()));
         std::string name = TagLabelName(Str(tag->key()));
         bool duplicate = false;
         for (const auto& l : labels) duplicate |= l.first == name;
         if (!duplicate) labels.emplace_back(std::move(name), Str(tag->value()));
       }
     }
+    std::string key = absl::StrCat(static_cast<int>(s->type()), "\t",
+                                   Label("metric", Str(s->name())));
+    for (const auto& [k, v] : labels) absl::StrAppend(&key, ",", Label(k, v));
     auto it = app_series_.find(key);
     if (it == app_series_.end()) {
       if (app_series_.size() >= options_.max_series) {

@@ -282,6 +282,19 @@ TEST(PrometheusExpositionTest, ThreadNamesThatAreNotUtf8) {
   EXPECT_THAT(out, Not(HasSubstr("\xff")));
 }
 
+// Names that differ only in invalid bytes render alike: one series, never
+// two with the same labels (which Prometheus rejects as duplicates).
+TEST(PrometheusExpositionTest, NamesThatRenderAlikeShareASeries) {
+  PrometheusExposition e({});
+  TestFrame f;
+  f.threads = {MakeThread(7, 7, "\xff", 1'000'000'000, 1),
+               MakeThread(8, 8, "\xfe", 1'000'000'000, 1)};
+  AddFrame(e, f);
+  EXPECT_EQ(e.process_series(), 1u);
+  EXPECT_THAT(e.Render(), HasSubstr("perfwire_process_cpu_seconds_total{"
+                                    "process=\"\xEF\xBF\xBD\"} 2\n"));
+}
+
 TEST(PrometheusExpositionTest, ThreadsAreOptIn) {
   PrometheusExposition e({});
   TestFrame f;
