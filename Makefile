@@ -21,7 +21,7 @@ FORMAT_FILES ?= $(shell git ls-files '*.cc' '*.h' '*.c' 2>/dev/null | grep -v '^
 DEB_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libabsl-dev \
   flatbuffers-compiler libflatbuffers-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libclang-rt-14-dev cmake make g++ pkg-config procps linux-perf iproute2 \
-  prometheus python3-flatbuffers python3-pandas python3-matplotlib \
+  prometheus prometheus-node-exporter stress-ng python3-flatbuffers python3-pandas python3-matplotlib \
   libncurses-dev tmux python3-aiodogstatsd libnet-statsd-perl nlohmann-json3-dev clang-format
 
 ifeq ($(shell id -u),0)

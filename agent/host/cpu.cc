@@ -43,17 +43,11 @@ bool ParseCpuLine(absl::string_view line, CpuTicks& t) {
   return count >= 4;
 }
 
-float Pct(uint64_t part, uint64_t total) {
-  return total ? static_cast<float>(100.0 * static_cast<double>(part) /
-                                    static_cast<double>(total))
-               : 0.0f;
-}
-
 flatbuffers::Offset<fb::HostCpuTimes> BuildTimes(
-    flatbuffers::FlatBufferBuilder& fbb, int cpu, const CpuPercent& p,
+    flatbuffers::FlatBufferBuilder& fbb, const CpuTicks& t, const CpuPercent& p,
     float mhz) {
   fb::HostCpuTimesBuilder b(fbb);
-  b.add_cpu(cpu);
+  b.add_cpu(t.cpu);
   b.add_user_percent(p.user);
   b.add_nice_percent(p.nice);
   b.add_system_percent(p.system);
@@ -65,6 +59,16 @@ flatbuffers::Offset<fb::HostCpuTimes> BuildTimes(
   b.add_guest_percent(p.guest);
   b.add_guest_nice_percent(p.guest_nice);
   if (mhz > 0) b.add_frequency_mhz(mhz);
+  b.add_user_total_ns(TicksToNs(t.user));
+  b.add_nice_total_ns(TicksToNs(t.nice));
+  b.add_system_total_ns(TicksToNs(t.system));
+  b.add_idle_total_ns(TicksToNs(t.idle));
+  b.add_iowait_total_ns(TicksToNs(t.iowait));
+  b.add_irq_total_ns(TicksToNs(t.irq));
+  b.add_softirq_total_ns(TicksToNs(t.softirq));
+  b.add_steal_total_ns(TicksToNs(t.steal));
+  b.add_guest_total_ns(TicksToNs(t.guest));
+  b.add_guest_nice_total_ns(TicksToNs(t.guest_nice));
   return b.Finish();
 }
 
@@ -129,7 +133,22 @@ absl::Status ParseProcStat(absl::string_view text, ProcStat& out) {
   return absl::OkStatus();
 }
 
-CpuPercent CpuSplit(const CpuTicks& a, const CpuTicks& b) {
+uint64_t UserHz() {
+  static const uint64_t hz = [] {
+    const long v = sysconf(_SC_CLK_TCK);
+    return v > 0 ? static_cast<uint64_t>(v) : uint64_t{100};
+  }();
+  return hz;
+}
+
+uint64_t TicksToNs(uint64_t ticks) {
+  const uint64_t hz = UserHz();
+  return ticks / hz * 1000000000u + ticks % hz * 1000000000u / hz;
+}
+
+CpuPercent CpuSplit(const CpuTicks& a, const CpuTicks& b,
+                    double elapsed_ticks) {
+  CpuPercent p;
   // The kernel adds guest time into user (and guest_nice into nice).
   const uint64_t guest = CounterDelta(a.guest, b.guest);
   const uint64_t guest_nice = CounterDelta(a.guest_nice, b.guest_nice);
@@ -144,19 +163,36 @@ CpuPercent CpuSplit(const CpuTicks& a, const CpuTicks& b) {
   const uint64_t irq = CounterDelta(a.irq, b.irq);
   const uint64_t softirq = CounterDelta(a.softirq, b.softirq);
   const uint64_t steal = CounterDelta(a.steal, b.steal);
-  const uint64_t total = user + nice + system + idle + iowait + irq + softirq +
-                         steal + guest + guest_nice;
-  CpuPercent p;
-  p.user = Pct(user, total);
-  p.nice = Pct(nice, total);
-  p.system = Pct(system, total);
-  p.idle = Pct(idle, total);
-  p.iowait = Pct(iowait, total);
-  p.irq = Pct(irq, total);
-  p.softirq = Pct(softirq, total);
-  p.steal = Pct(steal, total);
-  p.guest = Pct(guest, total);
-  p.guest_nice = Pct(guest_nice, total);
+  // idle and iowait are exact: their share of the elapsed time. When the
+  // accounted ticks exceed the wall time (the reads bracket the kernel's
+  // clock only to within a tick; or a fixture tree, whose ticks have nothing
+  // to do with the clock), the ticks' sum is the better denominator.
+  const uint64_t accounted = user + nice + system + idle + iowait + irq +
+                             softirq + steal + guest + guest_nice;
+  const double elapsed =
+      std::max(elapsed_ticks, static_cast<double>(accounted));
+  if (!(elapsed > 0)) return p;
+  const double idle_share = static_cast<double>(idle) / elapsed;
+  const double iowait_share = static_cast<double>(iowait) / elapsed;
+  p.idle = static_cast<float>(100.0 * idle_share);
+  p.iowait = static_cast<float>(100.0 * iowait_share);
+  // The busy remainder, split by the sampled ticks of the busy modes.
+  const uint64_t sampled =
+      user + nice + system + irq + softirq + steal + guest + guest_nice;
+  if (sampled == 0) return p;
+  const double busy = 100.0 * (1.0 - idle_share - iowait_share);
+  auto part = [&](uint64_t ticks) {
+    return static_cast<float>(busy * static_cast<double>(ticks) /
+                              static_cast<double>(sampled));
+  };
+  p.user = part(user);
+  p.nice = part(nice);
+  p.system = part(system);
+  p.irq = part(irq);
+  p.softirq = part(softirq);
+  p.steal = part(steal);
+  p.guest = part(guest);
+  p.guest_nice = part(guest_nice);
   return p;
 }
 
@@ -309,13 +345,17 @@ absl::Status CpuSource::Start() {
 void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
                         FrameSections& sections) {
   absl::Status s = fs_.ReadProc("/stat", buf_);
+  const uint64_t now_ns = MonotonicNs();  // the time base of the counters
   if (s.ok()) s = ParseProcStat(buf_, cur_);
-  const uint64_t now_ns = MonotonicNs();
   LoadAvg la;
   if (s.ok()) s = fs_.ReadProc("/loadavg", buf_);
   if (s.ok()) s = ParseLoadAvg(buf_, la);
   if (!s.ok()) return Fail(s);
   const uint64_t dt_ns = now_ns - prev_ns_;
+  // One CPU's elapsed time in USER_HZ ticks; the aggregate line covers the
+  // CPUs online at both reads.
+  const double elapsed_ticks =
+      static_cast<double>(dt_ns) * static_cast<double>(UserHz()) / 1e9;
 
   std::vector<float> mhz;
   ReadFrequencies(mhz);
@@ -335,7 +375,7 @@ void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
     }
     if (!before) continue;  // came online during the interval
     cores.push_back(
-        BuildTimes(fbb, c.cpu, CpuSplit(*before, c), mhz_of(c.cpu)));
+        BuildTimes(fbb, c, CpuSplit(*before, c, elapsed_ticks), mhz_of(c.cpu)));
   }
   const auto cores_vec = fbb.CreateVector(cores);
 
@@ -364,7 +404,9 @@ void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
     }
   }
   const auto total =
-      BuildTimes(fbb, -1, CpuSplit(prev_.total, cur_.total),
+      BuildTimes(fbb, cur_.total,
+                 CpuSplit(prev_.total, cur_.total,
+                          elapsed_ticks * static_cast<double>(cores.size())),
                  mhz_n ? avg_mhz / static_cast<float>(mhz_n) : 0.0f);
 
   fb::HostCpuBuilder b(fbb);
@@ -380,6 +422,10 @@ void CpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   b.add_fork_per_sec(RatePerSec(prev_.forks, cur_.forks, dt_ns));
   b.add_running_task_count(cur_.procs_running);
   b.add_blocked_task_count(cur_.procs_blocked);
+  b.add_interrupt_total_count(cur_.interrupts);
+  b.add_context_switch_total_count(cur_.context_switches);
+  b.add_fork_total_count(cur_.forks);
+  b.add_read_monotonic_ns(now_ns);
   sections.Set(fb::Frame::VT_CPU, b.Finish());
   std::swap(prev_, cur_);
   prev_ns_ = now_ns;

@@ -35,14 +35,29 @@ struct ProcStat {
 // (user nice system idle); other lines are optional. InvalidArgument otherwise.
 absl::Status ParseProcStat(absl::string_view text, ProcStat& out);
 
-// Percent of each state between two readings of the same CPU; user and nice
-// exclude guest and guest_nice (they are included in them by the kernel),
-// so the ten parts sum to 100 (0 everywhere when no tick elapsed).
+// Percent of each state between two readings of the same CPU (or of the
+// aggregate line) `elapsed_ticks` apart: the wall time between the reads in
+// USER_HZ ticks, times the number of CPUs the line covers. idle and iowait are
+// their ticks over elapsed (the kernel accounts them exactly under NO_HZ). The
+// other modes are tick samples that can sum to much less than the busy time
+// (PLATFORM.md "Host CPU accounting trap"), so they share the busy remainder
+// 100 - idle - iowait in proportion to their ticks. user and nice exclude
+// guest and guest_nice (the kernel includes them), so the ten parts sum to 100
+// whenever a busy tick was sampled. When the ticks' own sum exceeds
+// `elapsed_ticks` (a read within a tick of the kernel's clock, or fixture
+// files), that sum is the denominator instead. No tick and no time: all 0.
 struct CpuPercent {
   float user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0,
         softirq = 0, steal = 0, guest = 0, guest_nice = 0;
 };
-CpuPercent CpuSplit(const CpuTicks& before, const CpuTicks& after);
+CpuPercent CpuSplit(const CpuTicks& before, const CpuTicks& after,
+                    double elapsed_ticks);
+
+// USER_HZ (sysconf(_SC_CLK_TCK)): the unit of /proc/stat's CPU columns.
+uint64_t UserHz();
+// /proc/stat ticks to nanoseconds (ticks x 1e9 / USER_HZ), exact for USER_HZ
+// dividing 1e9.
+uint64_t TicksToNs(uint64_t ticks);
 
 struct LoadAvg {
   double load1 = 0, load5 = 0, load15 = 0;

@@ -18,6 +18,7 @@ namespace {
 constexpr char kSourceName[] = "disks";
 constexpr uint64_t kSectorBytes =
     512;  // diskstats sectors are always 512 bytes
+constexpr uint64_t kNsPerMs = 1000000;  // diskstats times are milliseconds
 
 }  // namespace
 
@@ -69,6 +70,7 @@ absl::Status ParseDiskStats(absl::string_view text, std::vector<DiskStat>& out,
     d.write_ms = v[7];
     d.in_flight = v[8];
     d.io_ms = v[9];
+    d.weighted_io_ms = v[10];
   }
   out.resize(n);
   if (skipped_lines) *skipped_lines = skipped;
@@ -167,6 +169,14 @@ void DiskSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
                   interval_ms
             : 0.0;
     b.add_utilization_percent(static_cast<float>(util > 100.0 ? 100.0 : util));
+    b.add_read_total_bytes(c.read_sectors * kSectorBytes);
+    b.add_write_total_bytes(c.write_sectors * kSectorBytes);
+    b.add_read_op_total_count(c.reads);
+    b.add_write_op_total_count(c.writes);
+    b.add_read_time_total_ns(c.read_ms * kNsPerMs);
+    b.add_write_time_total_ns(c.write_ms * kNsPerMs);
+    b.add_io_time_total_ns(c.io_ms * kNsPerMs);
+    b.add_io_weighted_time_total_ns(c.weighted_io_ms * kNsPerMs);
     disks.push_back(b.Finish());
   }
   sections.Set(fb::Frame::VT_DISKS, fbb.CreateVector(disks));

@@ -21,6 +21,7 @@ struct DiskStat {
   uint64_t reads = 0, read_sectors = 0, read_ms = 0;
   uint64_t writes = 0, write_sectors = 0, write_ms = 0;
   uint64_t in_flight = 0, io_ms = 0;
+  uint64_t weighted_io_ms = 0;  // field 14: time in queue x requests (ms)
 };
 
 // Parses /proc/diskstats. Lines with fewer than 14 fields (the 2.6 partition

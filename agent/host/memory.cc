@@ -52,12 +52,14 @@ flatbuffers::Offset<fb::HostPressure> BuildPressure(
   b.add_some_stall_ns(
       before ? CounterDelta(before->some_total_us, after->some_total_us) * 1000
              : 0);
+  b.add_some_total_ns(after->some_total_us * 1000);
   if (after->has_full) {
     b.add_full_avg10_percent(static_cast<float>(after->full_avg10));
     b.add_full_stall_ns(
         before && before->has_full
             ? CounterDelta(before->full_total_us, after->full_total_us) * 1000
             : 0);
+    b.add_full_total_ns(after->full_total_us * 1000);
   }
   return b.Finish();
 }
@@ -272,6 +274,13 @@ void MemorySource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   if (!cpu_p.IsNull()) b.add_cpu_pressure(cpu_p);
   if (!mem_p.IsNull()) b.add_memory_pressure(mem_p);
   if (!io_p.IsNull()) b.add_io_pressure(io_p);
+  b.add_page_in_total_bytes(vm.pgpgin * 1024);
+  b.add_page_out_total_bytes(vm.pgpgout * 1024);
+  b.add_swap_in_total_page_count(vm.pswpin);
+  b.add_swap_out_total_page_count(vm.pswpout);
+  b.add_page_fault_total_count(vm.pgfault);
+  b.add_major_page_fault_total_count(vm.pgmajfault);
+  b.add_read_monotonic_ns(now_ns);
   sections.Set(fb::Frame::VT_MEMORY, b.Finish());
   prev_vm_ = vm;
   for (int i = 0; i < 3; ++i) prev_psi_[i] = psi[i];

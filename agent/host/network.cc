@@ -173,6 +173,14 @@ void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
     b.add_transmit_error_per_sec(RatePerSec(p->tx_errors, c.tx_errors, dt));
     b.add_receive_drop_per_sec(RatePerSec(p->rx_drops, c.rx_drops, dt));
     b.add_transmit_drop_per_sec(RatePerSec(p->tx_drops, c.tx_drops, dt));
+    b.add_receive_total_bytes(c.rx_bytes);
+    b.add_transmit_total_bytes(c.tx_bytes);
+    b.add_receive_packet_total_count(c.rx_packets);
+    b.add_transmit_packet_total_count(c.tx_packets);
+    b.add_receive_error_total_count(c.rx_errors);
+    b.add_transmit_error_total_count(c.tx_errors);
+    b.add_receive_drop_total_count(c.rx_drops);
+    b.add_transmit_drop_total_count(c.tx_drops);
     ifaces.push_back(b.Finish());
   }
   const auto ifaces_vec = fbb.CreateVector(ifaces);

@@ -2,26 +2,40 @@
 #define PERFWIRE_CLIENTS_LIB_PROMETHEUS_EXPOSITION_H_
 
 // Turns a stream of perfwire frames into the Prometheus text exposition
-// format (version 0.0.4). Pure: no I/O, no clock, no locking; the caller
+// format (version 0.0.4), named after the Prometheus naming guide: base units
+// (seconds, bytes), ratios 0..1, counters ending in `_total`, no aggregate
+// series beside their parts. Pure: no I/O, no clock, no locking; the caller
 // serialises Add() and Render() (see clients/perfwire/export_prometheus.cc).
 //
-// Counters are monotonic totals: the sum of the per-interval deltas of every
-// frame added since this object was created. Host rates (bytes/s) are
-// integrated over the frame's interval_ns into totals. Gauges carry the value
-// of the latest frame. Metric names and units: docs/PROMETHEUS.md.
+// * Host counters are the kernel's cumulative values from the latest frame
+//   (`*_total_*` fields of schema/perfwire.fbs), integers as the kernel counts
+//   them: right even when the exporter misses frames.
+// * Per-thread counters (deltas in frames) are summed since this object was
+//   created, per process group: by default the process name (the leader's
+//   comm, fixed when the exporter first sees the process), as process-exporter
+//   groups; per pid with Options::per_pid; per thread with Options::threads.
+// * Label values are valid UTF-8 whatever the kernel hands over: bytes that
+//   are not are replaced by U+FFFD.
+// Metric names, units and sources: docs/PROMETHEUS.md.
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "perfwire_generated.h"
 
 namespace perfwire {
 
-// Escapes a label value: backslash, double quote and newline.
+// `value` with every byte sequence that is not UTF-8 replaced by U+FFFD.
+std::string ToValidUtf8(absl::string_view value);
+
+// Escapes a label value (backslash, double quote, newline) after ToValidUtf8.
 std::string EscapeLabelValue(absl::string_view value);
 
 // Escapes HELP text: backslash and newline.
@@ -35,18 +49,28 @@ class PrometheusExposition {
  public:
   struct Options {
     bool threads = false;      // per-thread series (opt-in)
+    bool per_pid = false;      // process series per pid instead of per name
     size_t max_series = 1000;  // cap on threads and, separately, processes
     // Frames an exited thread/process stays exported after its exit, so that
-    // scrapes see its final totals; then its series is dropped.
+    // scrapes see its final totals; then its series is dropped. (Per-name
+    // groups keep their totals: other processes of that name may follow.)
     uint64_t exited_retention_frames = 60;
-    // Frames a live thread/process may go without appearing in a frame
+    // Frames a live thread/process/group may go without appearing in a frame
     // (frames list only threads with something new) before its series is
     // dropped, freeing its place under max_series. If it runs again, its
     // series restarts from 0: a counter reset, which rate() handles.
     uint64_t idle_retention_frames = 300;
+    // The name of the process of `row` (its leader's comm), when the
+    // leader's own row has not been seen yet; e.g. /proc/<pid>/comm on the
+    // agent's host, after checking that /proc/<pid>/task/<tid> is the row's
+    // thread (a replay or another pid namespace must not borrow a stranger's
+    // name). Empty function or nullopt: the row's thread name stands in.
+    std::function<std::optional<std::string>(const fb::Thread& row)>
+        process_name = nullptr;
   };
 
-  explicit PrometheusExposition(Options options) : options_(options) {}
+  explicit PrometheusExposition(Options options)
+      : options_(std::move(options)) {}
 
   // Accumulates one frame.
   void Add(const fb::Frame& frame);
@@ -64,8 +88,9 @@ class PrometheusExposition {
 
  private:
   struct Totals {
-    uint32_t pid = 0;
-    std::string comm;
+    std::string pid;     // "" for a per-name group
+    std::string name;    // process name (the leader's comm)
+    std::string thread;  // thread name, for thread series
     uint64_t on_cpu_ns = 0;
     uint64_t voluntary_switches = 0;
     uint64_t involuntary_switches = 0;
@@ -75,45 +100,74 @@ class PrometheusExposition {
     uint64_t write_bytes = 0;
     uint64_t block_read_bytes = 0;
     uint64_t block_write_bytes = 0;
+    // Contention (opt-in source): waits in ns.
+    bool contention = false;
+    uint64_t run_queue_wait_ns = 0;
+    uint64_t futex_sleep_ns = 0;
+    uint64_t lock_sleep_ns = 0;
+    uint64_t io_sleep_ns = 0;
+    uint64_t other_sleep_ns = 0;
     uint64_t exited_at_frame = 0;  // 0: alive
     uint64_t last_seen_frame = 0;
   };
-  struct HostRates {
-    double read_bytes = 0;  // integrated totals
-    double write_bytes = 0;
+  // What the exporter knows of one live process.
+  struct ProcessInfo {
+    std::string name;
+    uint64_t exited_at_frame = 0;
+    uint64_t last_seen_frame = 0;
+  };
+  // A log2 histogram accumulated over frames (contention sections).
+  struct Histogram {
+    std::vector<uint64_t> buckets;  // element i: [2^i, 2^(i+1)) ns
+    uint64_t count = 0;
+    uint64_t sum_ns = 0;
+  };
+  struct AppSeries {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> labels;  // sanitised
+    fb::AppMetricType type = fb::AppMetricType::Counter;
+    double value = 0;                  // counter: sum; gauge: latest
+    double count = 0, sum = 0;         // timings
+    double p50 = 0, p90 = 0, p99 = 0;  // latest interval's quantiles
+    uint64_t distinct = 0;             // set: latest interval
+    uint64_t last_seen_frame = 0;
   };
 
   static void AddThread(const fb::Thread& thread, Totals& totals);
+  const ProcessInfo& Process(uint32_t pid, const fb::Thread* row);
+  std::string GroupKey(uint32_t pid, const std::string& name) const;
   // Finds or inserts `key` in `map`, honouring the cap; nullptr when full.
-  Totals* Slot(std::map<uint32_t, Totals>& map, uint32_t key,
-               uint64_t& dropped);
-  void Evict(std::map<uint32_t, Totals>& map);
-  void RenderTotals(const std::map<uint32_t, Totals>& map,
-                    absl::string_view prefix, bool thread_labels,
-                    std::string& out) const;
+  template <typename K>
+  Totals* Slot(std::map<K, Totals>& map, const K& key, uint64_t& dropped);
+  template <typename K>
+  void Evict(std::map<K, Totals>& map);
+  void AddContention(const fb::Frame& frame);
+  void AddAppMetrics(const fb::Frame& frame);
+  void RenderHost(const fb::Frame& frame);
+  template <typename K>
+  void RenderTotals(const std::map<K, Totals>& map, absl::string_view prefix,
+                    bool thread_labels, std::string& out) const;
 
   Options options_;
   bool connected_ = false;
   uint64_t frames_ = 0;
   uint64_t dropped_thread_updates_ = 0;
   uint64_t dropped_process_updates_ = 0;
-  std::map<uint32_t, Totals> threads_;    // by tid
-  std::map<uint32_t, Totals> processes_;  // by pid
-  // Host and agent state.
-  bool have_cpu_ = false;
-  std::map<int32_t, std::map<std::string, double>> cpu_percent_;  // cpu->mode
-  double load_[3] = {0, 0, 0};
-  bool have_memory_ = false;
-  std::map<std::string, double> memory_bytes_;   // state -> bytes
-  std::map<std::string, HostRates> disks_;       // device -> totals
-  std::map<std::string, HostRates> interfaces_;  // receive/transmit totals
-  bool have_agent_ = false;
+  std::map<uint32_t, Totals> threads_;       // by tid
+  std::map<std::string, Totals> processes_;  // by name, or by pid (per_pid)
+  std::map<uint32_t, ProcessInfo> pids_;     // live processes seen
+  std::map<std::string, Histogram> disk_latency_;  // by disk name
+  std::map<uint32_t, Histogram> cpu_run_queue_;    // by CPU
+  std::map<std::string, uint64_t> perf_counts_;    // "kind\tevent" -> sum
+  std::map<std::string, AppSeries> app_series_;    // by name+type+tags
+  uint64_t dropped_app_updates_ = 0;
+  // The latest frame's host sections, rendered when the frame was added
+  // (kernel cumulative values and gauges need no state across frames).
+  std::string host_text_;
   uint64_t agent_cpu_ns_ = 0;
-  uint64_t agent_rss_bytes_ = 0;
-  uint64_t agent_lost_events_ = 0;
-  uint64_t agent_thread_count_ = 0;
+  // Health counters summed over frames: family -> formatted labels -> sum.
+  std::map<std::string, std::map<std::string, uint64_t>> health_;
   uint64_t consumer_dropped_frames_ = 0;
-  uint64_t last_seq_ = 0;
   double interval_seconds_ = 0;
 };
 

@@ -53,16 +53,18 @@ const Command kExportCommand = {
         "                           [--threads] [--count=N] [--duration=D]\n"
         "       perfwire export prometheus [--listen=127.0.0.1:9464] "
         "[--socket=PATH]\n"
-        "                                  [--threads] [--max_series=N] "
-        "[--allow_remote]\n"
+        "                                  [--per_pid] [--threads] "
+        "[--max_series=N] [--allow_remote]\n"
         "\n"
         "prometheus: serves /metrics in the Prometheus text format over "
         "HTTP.\n"
-        "Counters are totals since the exporter started; per-process series "
-        "always,\n"
-        "per-thread series with --threads; each capped by --max_series. "
-        "Listens on\n"
-        "loopback only unless --allow_remote. See docs/PROMETHEUS.md.\n"
+        "Host counters are the kernel's cumulative values; per-process "
+        "counters are\n"
+        "totals since the exporter started, one series per process name "
+        "(per pid\n"
+        "with --per_pid), per-thread series with --threads; each capped by\n"
+        "--max_series. Listens on loopback only unless --allow_remote. See\n"
+        "docs/PROMETHEUS.md.\n"
         "\n"
         "csv: one row per interval: RFC 3339 UTC timestamp, seq, interval_s,\n"
         "hostname, then host metrics and agent cost (empty when the agent did "
@@ -78,8 +80,8 @@ const Command kExportCommand = {
         "arrived within --duration); 2 for bad usage; 3 (csv) when\n"
         "the recording is torn or corrupt (every whole frame before it is\n"
         "written).",
-    .flags = {"socket", "listen", "threads", "max_series", "allow_remote",
-              "live", "o", "count", "duration"},
+    .flags = {"socket", "listen", "threads", "per_pid", "max_series",
+              "allow_remote", "live", "o", "count", "duration"},
     .run = &RunExport,
 };
 

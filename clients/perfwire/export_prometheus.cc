@@ -7,6 +7,9 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,9 +29,13 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:9464",
           "HOST:PORT to serve /metrics on (IPv4; port 0 picks a free one)");
 ABSL_FLAG(int64_t, max_series, 1000,
-          "most threads (with --threads) and, separately, most processes "
-          "exported; beyond it updates are dropped and "
-          "perfwire_exporter_series_overflow is 1");
+          "most threads (with --threads), and separately most process "
+          "series and most StatsD series, exported; beyond it updates are "
+          "dropped and perfwire_exporter_series_overflow{kind} is 1");
+ABSL_FLAG(bool, per_pid, false,
+          "export process series per pid (labels pid, process) instead of "
+          "one series per process name (the default, bounded by the "
+          "number of distinct names)");
 ABSL_FLAG(bool, allow_remote, false,
           "allow a non-loopback --listen address (the exporter has no "
           "authentication; put it behind a firewall)");
@@ -43,6 +50,30 @@ void OnSignal(int) { g_stop = true; }
 void PrintError(absl::string_view message) {
   std::fprintf(stderr, "perfwire export prometheus: %.*s\n",
                static_cast<int>(message.size()), message.data());
+}
+
+// The first line of a /proc file, nullopt when unreadable.
+std::optional<std::string> ReadLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return std::nullopt;
+  return line;
+}
+
+// The name of a live process: /proc/<pid>/comm is its leader's comm. Used
+// until the leader's own row has been seen (a leader that only sleeps may
+// never appear in a frame), and only when /proc/<pid>/task/<tid> is the row's
+// thread by name: frames replayed from elsewhere, or from another pid
+// namespace, must not borrow an unrelated local process's name.
+std::optional<std::string> ProcessNameFromProc(const fb::Thread& row) {
+  const std::string dir = absl::StrCat("/proc/", row.pid());
+  const std::optional<std::string> thread =
+      ReadLine(absl::StrCat(dir, "/task/", row.tid(), "/comm"));
+  if (!thread.has_value() || row.comm() == nullptr ||
+      *thread != row.comm()->string_view()) {
+    return std::nullopt;
+  }
+  return ReadLine(dir + "/comm");
 }
 
 constexpr char kIndex[] =
@@ -144,6 +175,8 @@ int RunExportPrometheus(const std::vector<char*>& args) {
 
   PrometheusExposition::Options options;
   options.threads = absl::GetFlag(FLAGS_threads);
+  options.per_pid = absl::GetFlag(FLAGS_per_pid);
+  options.process_name = &ProcessNameFromProc;
   options.max_series = static_cast<size_t>(max_series);
   absl::Mutex mu;
   PrometheusExposition exposition(options);

@@ -91,7 +91,8 @@ TEST(ProcStat, GuestIsTakenOutOfUser) {
           .ok());
   CpuTicks before;  // all zero
   before.cpu = -1;
-  CpuPercent p = CpuSplit(before, st.total);
+  // Elapsed = the ticks' own sum here, so the parts are the ticks' shares.
+  CpuPercent p = CpuSplit(before, st.total, 9642);
   // total = 1000 + 10 + 500 + 8000 + 100 + 5 + 20 + 7 (guest inside user) =
   // 9642
   EXPECT_NEAR(p.user, 100.0 * (1000 - 40) / 9642, 1e-3);
@@ -107,13 +108,39 @@ TEST(ProcStat, SplitOverInterval) {
   b = a;
   b.user += 30, b.system += 10, b.idle += 60;
   b.iowait -= 5;  // iowait can go backwards on some kernels: clamped to 0
-  CpuPercent p = CpuSplit(a, b);
+  CpuPercent p = CpuSplit(a, b, 100);
   EXPECT_FLOAT_EQ(p.user, 30.0f);
   EXPECT_FLOAT_EQ(p.system, 10.0f);
   EXPECT_FLOAT_EQ(p.idle, 60.0f);
   EXPECT_FLOAT_EQ(p.iowait, 0.0f);
-  CpuPercent none = CpuSplit(a, a);
+  CpuPercent none = CpuSplit(a, a, 0);
   EXPECT_FLOAT_EQ(none.idle, 0.0f);
+}
+
+// Under a partial, switch-heavy load the busy modes' ticks sum to much less
+// than the busy time (tick sampling), while idle is exact (NO_HZ): idle is
+// taken over the elapsed time and the busy modes share the remainder.
+TEST(ProcStat, SplitTakesIdleOverElapsedNotOverTheTicksSum) {
+  CpuTicks a, b;
+  b.user = 30, b.system = 10, b.idle = 80, b.iowait = 20;
+  // 200 ticks elapsed, but only 140 were accounted.
+  CpuPercent p = CpuSplit(a, b, 200);
+  EXPECT_FLOAT_EQ(p.idle, 40.0f);
+  EXPECT_FLOAT_EQ(p.iowait, 10.0f);
+  EXPECT_FLOAT_EQ(p.user, 37.5f);  // 50% busy, user had 3/4 of its ticks
+  EXPECT_FLOAT_EQ(p.system, 12.5f);
+  // The reads bracket the kernel's clock only to within a tick: idle can
+  // exceed elapsed by a little; it is capped, never above 100.
+  CpuTicks c;
+  c.idle = 205;
+  p = CpuSplit(a, c, 200);
+  EXPECT_FLOAT_EQ(p.idle, 100.0f);
+  EXPECT_FLOAT_EQ(p.user, 0.0f);
+}
+
+TEST(ProcStat, TicksToNsUsesUserHz) {
+  EXPECT_EQ(TicksToNs(UserHz()), 1000000000u);
+  EXPECT_EQ(TicksToNs(3 * UserHz() + 1), 3000000000u + 1000000000u / UserHz());
 }
 
 TEST(ProcStat, TruncatedEmptyGarbage) {

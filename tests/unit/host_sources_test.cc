@@ -22,6 +22,7 @@
 #include "agent/host/network.h"
 #include "agent/host/processes.h"
 #include "agent/perf/perf_counters.h"
+#include "agent/self_stats.h"
 #include "gtest/gtest.h"
 #include "perfwire_generated.h"
 
@@ -467,6 +468,79 @@ TEST(GpuSource, LibraryWithoutNvmlSymbolsIsUnavailable) {
   EXPECT_FALSE(gpu.Start().ok());
   EXPECT_NE(gpu.status().reason.find("missing NVML symbol"), std::string::npos)
       << gpu.status().reason;
+}
+
+// #14.6: frames carry the kernel's cumulative counters as read, in the
+// named unit, from the captured files of a real 6.18 machine.
+TEST(HostCumulative, FramesCarryTheKernelsOwnTotals) {
+  FixtureRoot root;
+  CpuSource cpu(Options(root));
+  DiskSource disks(Options(root));
+  NetworkSource net(Options(root));
+  MemorySource memory(Options(root));
+  for (Source* s :
+       std::initializer_list<Source*>{&cpu, &disks, &net, &memory}) {
+    ASSERT_TRUE(s->Start().ok()) << s->status().reason;
+  }
+  flatbuffers::FlatBufferBuilder fbb;
+  FrameSections s;
+  const uint64_t before = MonotonicNs();
+  cpu.Collect(fbb, s);
+  disks.Collect(fbb, s);
+  net.Collect(fbb, s);
+  memory.Collect(fbb, s);
+  const fb::Frame* f = Finish(fbb, s);
+  // /proc/stat "cpu0 10207 0 2909 76791 92 0 9 11 0 0" (USER_HZ ticks).
+  ASSERT_NE(f->cpu(), nullptr);
+  const fb::HostCpuTimes* cpu0 = f->cpu()->cores()->Get(0);
+  EXPECT_EQ(cpu0->user_total_ns(), TicksToNs(10207));
+  EXPECT_EQ(cpu0->system_total_ns(), TicksToNs(2909));
+  EXPECT_EQ(cpu0->idle_total_ns(), TicksToNs(76791));
+  EXPECT_EQ(cpu0->iowait_total_ns(), TicksToNs(92));
+  EXPECT_EQ(cpu0->softirq_total_ns(), TicksToNs(9));
+  EXPECT_EQ(cpu0->steal_total_ns(), TicksToNs(11));
+  EXPECT_EQ(f->cpu()->total()->idle_total_ns(), TicksToNs(148512));
+  EXPECT_EQ(TicksToNs(148512), 148512 * (1000000000 / UserHz()));
+  EXPECT_GT(f->cpu()->context_switch_total_count(), 0u);
+  EXPECT_GE(f->cpu()->read_monotonic_ns(), before);
+  // /proc/diskstats "254 0 vda 58283 9690 3696482 23897 8305 9980 1674088
+  // 6253 0 8912 30947 ...".
+  ASSERT_NE(f->disks(), nullptr);
+  const fb::HostDisk* vda = nullptr;
+  for (const fb::HostDisk* d : *f->disks()) {
+    if (d->name()->str() == "vda") vda = d;
+  }
+  ASSERT_NE(vda, nullptr);
+  EXPECT_EQ(vda->read_op_total_count(), 58283u);
+  EXPECT_EQ(vda->read_total_bytes(), 3696482ull * 512);
+  EXPECT_EQ(vda->read_time_total_ns(), 23897ull * 1000000);
+  EXPECT_EQ(vda->write_op_total_count(), 8305u);
+  EXPECT_EQ(vda->write_total_bytes(), 1674088ull * 512);
+  EXPECT_EQ(vda->write_time_total_ns(), 6253ull * 1000000);
+  EXPECT_EQ(vda->io_time_total_ns(), 8912ull * 1000000);
+  EXPECT_EQ(vda->io_weighted_time_total_ns(), 30947ull * 1000000);
+  // /proc/net/dev "eth0: 28276309 717 0 0 ... 37726 467 0 0 ...".
+  ASSERT_NE(f->network(), nullptr);
+  const fb::HostInterface* eth0 = nullptr;
+  for (const fb::HostInterface* i : *f->network()->interfaces()) {
+    if (i->name()->str() == "eth0") eth0 = i;
+  }
+  ASSERT_NE(eth0, nullptr);
+  EXPECT_EQ(eth0->receive_total_bytes(), 28276309u);
+  EXPECT_EQ(eth0->receive_packet_total_count(), 717u);
+  EXPECT_EQ(eth0->transmit_total_bytes(), 37726u);
+  EXPECT_EQ(eth0->transmit_packet_total_count(), 467u);
+  // /proc/vmstat and /proc/pressure/io.
+  ASSERT_NE(f->memory(), nullptr);
+  EXPECT_EQ(f->memory()->page_in_total_bytes(), 1848241ull * 1024);
+  EXPECT_EQ(f->memory()->page_out_total_bytes(), 837044ull * 1024);
+  EXPECT_EQ(f->memory()->page_fault_total_count(), 9834638u);
+  EXPECT_EQ(f->memory()->major_page_fault_total_count(), 1812u);
+  ASSERT_NE(f->memory()->io_pressure(), nullptr);
+  EXPECT_EQ(f->memory()->io_pressure()->some_total_ns(), 5466272ull * 1000);
+  ASSERT_TRUE(f->memory()->io_pressure()->full_total_ns().has_value());
+  EXPECT_EQ(*f->memory()->io_pressure()->full_total_ns(), 5041534ull * 1000);
+  EXPECT_GE(f->memory()->read_monotonic_ns(), before);
 }
 
 }  // namespace
