@@ -5,6 +5,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -13,8 +14,8 @@
 #include "absl/flags/declare.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -24,8 +25,10 @@
 #include "agent/log.h"
 #include "agent/preflight.h"
 #include "agent/server/frame_server.h"
+#include "base/command_line.h"
 #include "base/unique_fd.h"
 #include "perfwire_generated.h"
+#include "version/version.h"
 
 ABSL_FLAG(std::string, socket, "/run/perfwire/perfwire.sock",
           "Unix socket path consumers connect to; its directory is created if "
@@ -60,8 +63,15 @@ constexpr char kUsage[] =
     "(--require_bpf refuses).\n\n"
     "usage: perfwired [--socket PATH] [--interval 1s] [flags]";
 
-bool OnlyOurFlags(absl::string_view file) {
-  return absl::StrContains(file, "agent/");
+// perfwired's flags: those defined under agent/ (the binary also links
+// Abseil's and libraries' own), sorted by name.
+std::vector<absl::string_view> OurFlags() {
+  std::vector<absl::string_view> names;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (absl::StrContains(flag->Filename(), "agent/")) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 // Blocks SIGINT/SIGTERM (inherited by every thread started later) and
@@ -81,13 +91,13 @@ int Run() {
   agent_options.interval = absl::GetFlag(FLAGS_interval);
   if (agent_options.interval < absl::Milliseconds(10)) {
     LogError("--interval must be at least 10ms");
-    return 2;
+    return kExitUsage;
   }
   absl::StatusOr<std::vector<RegisteredSource>> sources =
       CreateSources(HostOptionsFromFlags());
   if (!sources.ok()) {
     LogError(sources.status().message());
-    return 2;
+    return kExitUsage;
   }
   const bool require_bpf = absl::GetFlag(FLAGS_require_bpf);
   if (absl::Status s = CheckPrivilegesAndKernel(); !s.ok()) {
@@ -137,21 +147,45 @@ int Run() {
   return 0;
 }
 
-}  // namespace
-}  // namespace perfwire
-
-int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(perfwire::kUsage);
-  absl::FlagsUsageConfig config;
-  config.contains_helpshort_flags = perfwire::OnlyOurFlags;
-  config.contains_help_flags = perfwire::OnlyOurFlags;
-  absl::SetFlagsUsageConfig(config);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  const std::vector<absl::string_view> flags = OurFlags();
+  std::vector<char*> args(argv, argv + argc);
+  std::vector<std::string> storage;  // rewritten arguments
+  storage.reserve(args.size());      // pointers into it stay valid
+  const FlagCheck check = CheckFlags(
+      args, 1, flags,
+      [&](absl::string_view name) -> std::string {
+        const absl::string_view near = NearestName(name, flags);
+        if (near.empty()) return "";
+        return absl::StrCat(" (did you mean --", near, "?)");
+      },
+      storage);
+  if (check.help) {
+    std::printf("perfwired: %s\n\nFlags:\n", kUsage);
+    PrintFlags(stdout, flags);
+    return 0;
+  }
+  if (check.version) {
+    std::printf("perfwired %s (git %s)\n", ProjectVersion(), GitRevision());
+    return 0;
+  }
+  if (!check.error.empty()) {
+    std::fprintf(stderr, "perfwired: %s (see --help)\n", check.error.c_str());
+    return kExitUsage;
+  }
+  std::vector<char*> positional =
+      absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   if (positional.size() > 1) {
     std::fprintf(stderr, "perfwired: unexpected argument '%s' (see --help)\n",
                  positional[1]);
-    return 2;
+    return kExitUsage;
   }
-  perfwire::SetLogVerbose(absl::GetFlag(FLAGS_verbose));
-  return perfwire::Run();
+  SetLogVerbose(absl::GetFlag(FLAGS_verbose));
+  return Run();
 }
+
+}  // namespace
+}  // namespace perfwire
+
+int main(int argc, char** argv) { return perfwire::Main(argc, argv); }

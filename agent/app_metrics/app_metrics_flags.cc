@@ -9,6 +9,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/app_metrics/app_metrics_source.h"
+#include "base/command_line.h"
 
 namespace perfwire {
 
@@ -38,7 +39,7 @@ std::string AbslUnparseFlag(SignedGaugeFlag flag) {
 
 ABSL_FLAG(std::string, app_socket, "/run/perfwire/app.sock",
           "Unix datagram socket for StatsD/DogStatsD app metrics (empty: off)");
-ABSL_FLAG(uint32_t, app_socket_mode, 0666,
+ABSL_FLAG(perfwire::FileMode, app_socket_mode, perfwire::FileMode{0666},
           "permissions of --app_socket; 0666 lets unprivileged apps send "
           "(input is untrusted and bounded; SO_PASSCRED stamps the real pid)");
 ABSL_FLAG(bool, statsd_udp, false,
@@ -73,7 +74,7 @@ namespace perfwire {
 AppMetricsSourceOptions AppMetricsOptionsFromFlags() {
   AppMetricsSourceOptions o;
   o.unix_path = absl::GetFlag(FLAGS_app_socket);
-  o.unix_mode = absl::GetFlag(FLAGS_app_socket_mode) & 07777;
+  o.unix_mode = absl::GetFlag(FLAGS_app_socket_mode).bits;
   if (absl::GetFlag(FLAGS_statsd_udp))
     o.udp_address = absl::GetFlag(FLAGS_statsd_udp_address);
   o.max_datagram_bytes =
