@@ -382,4 +382,3 @@ SEC("raw_tp/sched_process_free")
 int BPF_PROG(ct_free_raw, struct task_struct *t) {
   return on_task_free(false, t);
 }
-

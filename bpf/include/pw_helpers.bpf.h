@@ -59,8 +59,9 @@ static __always_inline __u32 pw_log2_slot(__u64 v, __u32 slots) {
 /* FUTEX_* commands that put the caller to sleep waiting (futex.h):
  * FUTEX_WAIT, FUTEX_LOCK_PI, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI,
  * FUTEX_LOCK_PI2. `op` is the syscall's second argument. */
-#define PW_FUTEX_CMD_MASK 127 /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) \
-                               */
+#define PW_FUTEX_CMD_MASK                             \
+  127 /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) \
+       */
 static __always_inline bool pw_futex_op_waits(__u64 op) {
   __u32 cmd = op & PW_FUTEX_CMD_MASK;
   return cmd == 0 || cmd == 6 || cmd == 9 || cmd == 11 || cmd == 13;

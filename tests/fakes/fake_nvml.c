@@ -14,10 +14,19 @@ typedef struct {
 
 static int initialized;
 
-int nvmlInit_v2(void) { initialized = 1; return 0; }
-int nvmlShutdown(void) { initialized = 0; return 0; }
+int nvmlInit_v2(void) {
+  initialized = 1;
+  return 0;
+}
+int nvmlShutdown(void) {
+  initialized = 0;
+  return 0;
+}
 const char* nvmlErrorString(int r) { return r ? "fake error" : "success"; }
-int nvmlDeviceGetCount_v2(unsigned int* n) { *n = initialized ? 1 : 0; return initialized ? 0 : 1; }
+int nvmlDeviceGetCount_v2(unsigned int* n) {
+  *n = initialized ? 1 : 0;
+  return initialized ? 0 : 1;
+}
 int nvmlDeviceGetHandleByIndex_v2(unsigned int i, nvmlDevice_t* d) {
   *d = (nvmlDevice_t)(unsigned long)(i + 1);
   return i == 0 ? 0 : 2;
@@ -57,6 +66,9 @@ int nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned int* mw) {
 }
 int nvmlDeviceGetClockInfo(nvmlDevice_t d, int type, unsigned int* mhz) {
   (void)d;
-  if (type == 1) { *mhz = 1800; return 0; }
+  if (type == 1) {
+    *mhz = 1800;
+    return 0;
+  }
   return 3;  // NVML_ERROR_NOT_SUPPORTED for the memory clock
 }

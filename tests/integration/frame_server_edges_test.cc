@@ -10,8 +10,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "clients/lib/frame_stream.h"
 #include "base/unique_fd.h"
+#include "clients/lib/frame_stream.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
 

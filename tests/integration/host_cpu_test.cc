@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "agent/host/cpu.h"
 #include "agent/frame_builder.h"
+#include "agent/host/cpu.h"
 #include "agent/kernelfs/kernel_fs.h"
 #include "clients/lib/host_rates.h"
 #include "gtest/gtest.h"

@@ -33,9 +33,9 @@ TEST(VerifyFrame, AcceptsBodyOfSizePrefixedMessage) {
   frame.add_interval_ns(1000);
   fbb.FinishSizePrefixed(frame.Finish(), fb::FrameIdentifier());
   const uint8_t* message = fbb.GetBufferPointer();
-  EXPECT_TRUE(VerifyFrame(message + kWirePrefixBytes,
-                          fbb.GetSize() - kWirePrefixBytes)
-                  .ok());
+  EXPECT_TRUE(
+      VerifyFrame(message + kWirePrefixBytes, fbb.GetSize() - kWirePrefixBytes)
+          .ok());
 }
 
 TEST(VerifyFrame, RejectsForeignIdentifier) {
