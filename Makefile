@@ -7,6 +7,8 @@ PREFIX    ?= /usr/local
 DESTDIR   ?=
 INTERVAL  ?= 1s
 SOCKET    ?= /run/perfwire/perfwire.sock
+# Extra perfwired flags for `make run`, e.g. make run ARGS="--contention".
+ARGS      ?=
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 # CI's extra build dirs (make check): clang + -Wthread-safety, and ASan+UBSan.
 CLANG_BUILD_DIR    ?= build-clang
@@ -72,7 +74,7 @@ build: $(BUILD_DIR)/CMakeCache.txt
 # Starts the agent, shows live per-thread data until Ctrl-C, then stops it.
 run: deps build
 	@$(SUDO) env BUILD_DIR=$(BUILD_DIR) INTERVAL=$(INTERVAL) SOCKET=$(SOCKET) \
-	  sh clients/run_live.sh
+	  ARGS="$(ARGS)" sh clients/run_live.sh
 
 # Everything: unit tests, then (as root) the BPF integration tests.
 test: deps build

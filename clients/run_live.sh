@@ -1,11 +1,13 @@
 #!/bin/sh
 # `make run`: start perfwired, show its live frames until Ctrl-C (or q in
 # `perfwire top`), stop it. `top` when stdout is a terminal, else `dump`.
-# Environment: BUILD_DIR, INTERVAL, SOCKET (set by the Makefile).
+# Environment: BUILD_DIR, INTERVAL, SOCKET, ARGS (extra perfwired flags,
+# split on spaces; set by the Makefile: make run ARGS="--contention").
 set -u
 bin="${BUILD_DIR:-build}/bin"
 socket="${SOCKET:-/run/perfwire/perfwire.sock}"
-"$bin/perfwired" --socket "$socket" --interval "${INTERVAL:-1s}" &
+# shellcheck disable=SC2086 # ARGS is a list of flags, split on purpose
+"$bin/perfwired" --socket "$socket" --interval "${INTERVAL:-1s}" ${ARGS:-} &
 agent=$!
 stop() { kill -TERM "$agent" 2>/dev/null; wait "$agent" 2>/dev/null; }
 trap 'stop; exit 0' INT TERM
