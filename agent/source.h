@@ -43,6 +43,11 @@ class Source {
   virtual void OnWakeup() {}
 };
 
+// A source that broke at run time: unavailable from now on, `error` as the
+// reason in every frame, and one warning "<name> source stopped: <reason>"
+// (none when it was already unavailable).
+void MarkBroken(SourceStatus& status, const absl::Status& error);
+
 }  // namespace perfwire
 
 #endif  // PERFWIRE_AGENT_SOURCE_H_

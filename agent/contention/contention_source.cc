@@ -40,14 +40,8 @@ absl::Status ContentionSource::Start() {
   // load.
   absl::Status s = bpf_->ReadDisks(&last_disks_);
   if (s.ok()) s = bpf_->ReadCpuRunQueue(&last_cpus_);
-  if (!s.ok()) MarkBroken(s);
+  if (!s.ok()) MarkBroken(status_, s);
   return s;
-}
-
-void ContentionSource::MarkBroken(const absl::Status& error) {
-  LogError(absl::StrCat("contention source stopped: ", error.message()));
-  status_.available = false;
-  status_.reason = std::string(error.message());
 }
 
 int ContentionSource::wakeup_fd() const {
@@ -58,7 +52,7 @@ void ContentionSource::OnWakeup() {
   if (!status_.available) return;
   absl::Status s = bpf_->DrainExits(
       [this](const ThreadContentionDelta& d) { early_exits_.push_back(d); });
-  if (!s.ok()) MarkBroken(s);
+  if (!s.ok()) MarkBroken(status_, s);
 }
 
 void ContentionSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
@@ -78,7 +72,7 @@ void ContentionSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   std::vector<CpuRunQueueTotals> cpus;
   if (s.ok()) s = bpf_->ReadDisks(&disks);
   if (s.ok()) s = bpf_->ReadCpuRunQueue(&cpus);
-  if (!s.ok()) return MarkBroken(s);
+  if (!s.ok()) return MarkBroken(status_, s);
   interval.disks = DiskDeltas(last_disks_, disks);
   interval.cpus = CpuDeltas(last_cpus_, cpus);
   last_disks_ = std::move(disks);

@@ -34,8 +34,6 @@ class ContentionSource : public Source {
   void OnWakeup() override;
 
  private:
-  void MarkBroken(const absl::Status& error);
-
   ContentionSourceOptions options_;
   SourceStatus status_;
   std::unique_ptr<ContentionBpf> bpf_;

@@ -251,12 +251,7 @@ CpuSource::CpuSource(HostOptions options)
   status_.name = kSourceName;
 }
 
-void CpuSource::Fail(const absl::Status& s) {
-  if (status_.available)
-    LogWarning(absl::StrCat("cpu source stopped: ", s.message()));
-  status_.available = false;
-  status_.reason = std::string(s.message());
-}
+void CpuSource::Fail(const absl::Status& s) { MarkBroken(status_, s); }
 
 void CpuSource::DiscoverSensors() {
   sensors_.clear();

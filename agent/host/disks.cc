@@ -122,9 +122,7 @@ void DiskSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   absl::Status s = Read(cur_);
   const uint64_t now_ns = MonotonicNs();
   if (!s.ok()) {
-    LogWarning(absl::StrCat("disks source stopped: ", s.message()));
-    status_.available = false;
-    status_.reason = std::string(s.message());
+    MarkBroken(status_, s);
     return;
   }
   const uint64_t dt = now_ns - prev_ns_;

@@ -113,9 +113,7 @@ void FilesystemSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
     if (s.ok()) s = ParseMounts(buf_, mounts_);
   }
   if (!s.ok()) {
-    LogWarning(absl::StrCat("filesystems source stopped: ", s.message()));
-    status_.available = false;
-    status_.reason = std::string(s.message());
+    MarkBroken(status_, s);
     return;
   }
   std::vector<flatbuffers::Offset<fb::HostFilesystem>> out;

@@ -114,9 +114,8 @@ void GpuSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   unsigned int count = 0;
   const nvmlReturn_t r = n.device_count(&count);
   if (r != kNvmlSuccess) {
-    status_.available = false;
-    status_.reason = absl::StrCat("nvmlDeviceGetCount_v2: ", n.Error(r));
-    LogWarning(absl::StrCat("gpu source stopped: ", status_.reason));
+    MarkBroken(status_, absl::UnavailableError(absl::StrCat(
+                            "nvmlDeviceGetCount_v2: ", n.Error(r))));
     return;
   }
   std::vector<flatbuffers::Offset<fb::GpuDevice>> devices;

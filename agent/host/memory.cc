@@ -235,9 +235,7 @@ void MemorySource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   absl::Status s = ReadAll(m, vm, psi);
   const uint64_t now_ns = MonotonicNs();
   if (!s.ok()) {
-    LogWarning(absl::StrCat("memory source stopped: ", s.message()));
-    status_.available = false;
-    status_.reason = std::string(s.message());
+    MarkBroken(status_, s);
     return;
   }
   const uint64_t dt = now_ns - prev_ns_;

@@ -141,9 +141,7 @@ void NetworkSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   if (s.ok()) s = ParseNetDev(buf_, cur_);
   const uint64_t now_ns = MonotonicNs();
   if (!s.ok()) {
-    LogWarning(absl::StrCat("network source stopped: ", s.message()));
-    status_.available = false;
-    status_.reason = std::string(s.message());
+    MarkBroken(status_, s);
     return;
   }
   const uint64_t dt = now_ns - prev_ns_;

@@ -137,9 +137,7 @@ void ProcessSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
     scanned_at_ = now;
   }
   if (!s.ok()) {
-    LogWarning(absl::StrCat("processes source stopped: ", s.message()));
-    status_.available = false;
-    status_.reason = std::string(s.message());
+    MarkBroken(status_, s);
     return;
   }
   std::vector<flatbuffers::Offset<fb::HostFdHolder>> top;

@@ -70,7 +70,7 @@ absl::Status ThreadSource::Start() {
   // Baseline: threads older than the agent count from this sighting.
   s = backend_->ForEachLiveThread(
       [this](const ThreadSample& t) { table_->ObserveLive(t); });
-  if (!s.ok()) MarkBroken(s);
+  if (!s.ok()) MarkBroken(status_, s);
   return s;
 }
 
@@ -158,12 +158,6 @@ void ThreadSource::StartProcfs(const absl::Status& bpf_error) {
   LogWarning(absl::StrCat("threads: ", status_.reason));
 }
 
-void ThreadSource::MarkBroken(const absl::Status& error) {
-  LogError(absl::StrCat("threads source stopped: ", error.message()));
-  status_.available = false;
-  status_.reason = std::string(error.message());
-}
-
 int ThreadSource::wakeup_fd() const {
   return backend_ ? backend_->exit_wakeup_fd() : -1;
 }
@@ -181,7 +175,7 @@ absl::Status ThreadSource::DrainExitRing() {
 void ThreadSource::OnWakeup() {
   if (!status_.available) return;
   absl::Status s = DrainExitRing();
-  if (!s.ok()) MarkBroken(s);
+  if (!s.ok()) MarkBroken(status_, s);
 }
 
 void ThreadSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
@@ -198,13 +192,13 @@ void ThreadSource::Collect(flatbuffers::FlatBufferBuilder& fbb,
   // Exits after the iteration, so a thread sampled live and gone since
   // reports its last counts in this frame.
   if (s.ok()) s = DrainExitRing();
-  if (!s.ok()) return MarkBroken(s);
+  if (!s.ok()) return MarkBroken(status_, s);
   std::vector<ThreadSample> exited =
       exits_->TakeReady(MonotonicNs(), /*flush=*/stopping_);
   // Like a failed iteration, a failed block_io read stops the source.
   s = backend_->TakeBlockIoOfExited(exited);
   for (const ThreadSample& t : exited) table_->ObserveExit(t);
-  if (!s.ok()) return MarkBroken(s);
+  if (!s.ok()) return MarkBroken(status_, s);
   if (!saw_init_process_ && init_gap_) ObserveInitProcessFromProc();
 
   const std::vector<ThreadDelta> deltas = table_->EndInterval(full);

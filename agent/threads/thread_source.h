@@ -58,7 +58,6 @@ class ThreadSource : public Source {
   void StartProcfs(const absl::Status& bpf_error);
   // Feeds pid 1's threads from /proc (init_gap_) to the table.
   void ObserveInitProcessFromProc();
-  void MarkBroken(const absl::Status& error);
   // Moves queued exit records into exits_.
   absl::Status DrainExitRing();
 
