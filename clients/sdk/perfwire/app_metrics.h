@@ -5,16 +5,23 @@
 //
 //   #include "perfwire/app_metrics.h"
 //
+// clang-format off
 //   perfwire::app::Counter requests("myapp.requests", {{"route", "/api"}});
 //   perfwire::app::Gauge queue_depth("myapp.queue_depth");
+//   perfwire::app::Gauge in_flight("myapp.in_flight");
 //   perfwire::app::Histogram batch("myapp.batch_size");
 //   perfwire::app::Timer latency("myapp.handle_ms");
 //
 //   void Handle() {
-//     PERFWIRE_TIME_BLOCK("myapp.handle_block_ms");   // times the enclosing
-//     block perfwire::app::ScopedTimer t(latency);          // same, with a
-//     named Timer requests.Add(); queue_depth.Set(q.size()); batch.Record(n);
+//     PERFWIRE_TIME_BLOCK("myapp.handle_block_ms");  // times the enclosing block
+//     perfwire::app::ScopedTimer t(latency);         // same, with a named Timer
+//     requests.Add();
+//     queue_depth.Set(q.size());
+//     in_flight.Add(1);   // sends the new value ("in_flight:N|g"), not "+1|g"
+//     batch.Record(n);
+//     in_flight.Add(-1);
 //   }
+// clang-format on
 //
 // Each call sends one StatsD line as one datagram to perfwired's app socket
 // (default /run/perfwire/app.sock; the PERFWIRE_APP_SOCKET environment
