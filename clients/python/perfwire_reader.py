@@ -80,6 +80,34 @@ class IncompatibleSchemaError(ValueError):
     """Frames of a schema version this reader does not read."""
 
 
+class RefusedError(ConnectionError):
+    """perfwired refused this consumer (e.g. --max_consumers reached).
+
+    `reason` is perfwired's reason, e.g. "1 consumers already connected
+    (--max_consumers)". The connection is closed by perfwired; no frame of
+    it is yielded.
+    """
+
+    def __init__(self, message, reason):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _refusal_reason(frame):
+    """perfwired's reason when `frame` is its refusal frame, else None.
+
+    The refusal (agent/server/frame_server.h) is a frame without an `agent`
+    table whose only source status is an unavailable source named
+    "perfwired"; clients/lib/frame_stream.cc recognises it the same way.
+    """
+    if frame.Agent() is not None or frame.SourcesLength() != 1:
+        return None
+    only = frame.Sources(0)
+    if only.Available() or _text(only.Name()) != "perfwired":
+        return None
+    return _text(only.Reason()) or "no reason"
+
+
 def _check_schema_version(name, version):
     if version != SCHEMA_VERSION:
         raise IncompatibleSchemaError(
@@ -237,7 +265,10 @@ class FrameReader:
 
     def frames(self, count=0):
         """Yields perfwire.fb.Frame objects; count=0 reads to the end. See
-        next_message() for the errors raised after the last whole frame."""
+        next_message() for the errors raised after the last whole frame.
+        Raises RefusedError, yielding nothing, when perfwired refused the
+        connection (its one refusal frame); next_message() returns that
+        frame's bytes like any other."""
         add_generated_path()
         from perfwire.fb.Frame import Frame  # pylint: disable=import-outside-toplevel
         n = 0
@@ -246,6 +277,12 @@ class FrameReader:
             if body is None:
                 return
             frame = Frame.GetRootAs(body, 0)
+            reason = _refusal_reason(frame)
+            if reason is not None:
+                self._done = True
+                self.last_message = b""
+                raise RefusedError(
+                    f"{self._name}: perfwired refused: {reason}", reason)
             _check_schema_version(self._name, frame.SchemaVersion())
             yield frame
             n += 1

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "clients/lib/recording.h"
 #include "gtest/gtest.h"
 #include "tests/integration/harness.h"
@@ -221,6 +222,68 @@ TEST_F(PythonReader, LiveSocketMakesDataFrameAndPlot) {
   EXPECT_EQ(Number(out, "frames"), 3) << out;
   EXPECT_GT(Number(out, "rows"), 0) << out;
   EXPECT_TRUE(IsNonEmptyPng(png)) << png;
+}
+
+// perfwired with --max_consumers=1 refuses a second reader with one refusal
+// frame; Python, like FrameStream, must raise instead of yielding it.
+TEST_F(PythonReader, SecondReaderOverMaxConsumersIsRefusedClearly) {
+  Agent agent("200ms", {"--max_consumers=1"});
+  ASSERT_TRUE(agent.started()) << agent.error();
+  // The first reader reads one frame, says so, and keeps reading.
+  const std::string first_script = absl::StrCat(
+      "import sys\n"
+      "sys.path.insert(0, '",
+      PERFWIRE_SOURCE_DIR, "/clients/python')\n",
+      "import perfwire_reader as pr\n"
+      "pr.add_generated_path('",
+      PERFWIRE_PYTHON_GEN_DIR, "')\n", "with pr.FrameReader.connect('",
+      agent.socket(), "') as r:\n",
+      "    for i, f in enumerate(r.frames()):\n"
+      "        if i == 0: print('first', f.Seq(), flush=True)\n");
+  Child first(kPython, {"-c", first_script});
+  ASSERT_TRUE(absl::StartsWith(first.ReadLineStartingWith("first"), "first"));
+
+  // The second, through the API: RefusedError with the reason, no frame.
+  const std::string second_script = absl::StrCat(
+      "import sys\n"
+      "sys.path.insert(0, '",
+      PERFWIRE_SOURCE_DIR, "/clients/python')\n",
+      "import perfwire_reader as pr\n"
+      "pr.add_generated_path('",
+      PERFWIRE_PYTHON_GEN_DIR, "')\n", "r = pr.FrameReader.connect('",
+      agent.socket(), "')\n",
+      "n = 0\n"
+      "try:\n"
+      "    for f in r.frames(count=3):\n"
+      "        n += 1\n"
+      "except pr.RefusedError as e:\n"
+      "    print('refused', isinstance(e, ConnectionError), n, '|', e.reason,\n"
+      "          '|', e)\n"
+      "else:\n"
+      "    print('not refused', n)\n");
+  Child second(kPython, {"-c", second_script});
+  std::string out;
+  EXPECT_EQ(second.Finish(&out), 0) << out;
+  EXPECT_EQ(out, absl::StrCat("refused True 0 | 1 consumers already connected "
+                              "(--max_consumers) | ",
+                              agent.socket(),
+                              ": perfwired refused: 1 consumers already "
+                              "connected (--max_consumers)\n"));
+
+  // The example reports it as an error, exit 1, without a traceback.
+  TempDir dir;
+  ASSERT_EQ(RunExample({"--socket", agent.socket(), "--count", "3", "--png",
+                        dir.path() + "/refused.png"},
+                       &out),
+            1)
+      << out;
+  EXPECT_TRUE(absl::StrContains(
+      out, "frames_to_pandas: error: " + agent.socket() +
+               ": perfwired refused: 1 consumers already connected"))
+      << out;
+  EXPECT_FALSE(absl::StrContains(out, "Traceback")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "frames=")) << out;
+  EXPECT_TRUE(first.Running());  // the first reader was never disturbed
 }
 
 TEST_F(PythonReader, ReadsPerfwireRecordLikeTheCppReader) {

@@ -102,6 +102,13 @@ void BM_GaugeSet(benchmark::State& state) {
   });
 }
 
+void BM_GaugeAdd(benchmark::State& state) {
+  Run(state, [](benchmark::State& st, Sink& sink) {
+    Gauge g("bench.in_flight", {}, sink);
+    for (auto _ : st) g.Add(1);
+  });
+}
+
 void BM_HistogramRecord(benchmark::State& state) {
   Run(state, [](benchmark::State& st, Sink& sink) {
     Histogram h("bench.batch", {}, sink);
@@ -130,6 +137,7 @@ void BM_TimeBlockMacroNoAgent(benchmark::State& state) {
 #define MODES ->Arg(kNoAgent)->Arg(kAgent)->Arg(kAgentFull)
 BENCHMARK(BM_CounterAdd) MODES;
 BENCHMARK(BM_GaugeSet) MODES;
+BENCHMARK(BM_GaugeAdd) MODES;
 BENCHMARK(BM_HistogramRecord) MODES;
 BENCHMARK(BM_ScopedTimer) MODES;
 BENCHMARK(BM_TimeBlockMacroNoAgent);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "clients/sdk/perfwire/app_metrics.h"
 #include "gtest/gtest.h"
@@ -54,10 +55,10 @@ TEST_F(SdkTest, FormatsStatsdLines) {
   EXPECT_EQ(Receive(), "app.queue:12.5|g");
   g.Set(-2);
   EXPECT_EQ(Receive(), "app.queue:0|g\napp.queue:-2|g");
-  g.Add(3);
-  EXPECT_EQ(Receive(), "app.queue:+3|g");
+  g.Add(3);  // -2 + 3: the absolute value, never "+3|g"
+  EXPECT_EQ(Receive(), "app.queue:1|g");
   g.Add(-1.5);
-  EXPECT_EQ(Receive(), "app.queue:-1.5|g");
+  EXPECT_EQ(Receive(), "app.queue:0|g\napp.queue:-0.5|g");
   Histogram h("app.batch", {{"k", "v"}}, sink);
   h.Record(17);
   EXPECT_EQ(Receive(), "app.batch:17|h|#k:v");
@@ -72,6 +73,70 @@ TEST_F(SdkTest, FormatsStatsdLines) {
   { ScopedTimer scoped(t); }
   EXPECT_TRUE(Receive().starts_with("app.op_ms:"));
   EXPECT_EQ(Receive(), "<none>");
+}
+
+// Under either --app_signed_gauge setting a gauge's line must not carry a
+// sign the agent could read as a delta: Add sends the running value.
+TEST_F(SdkTest, GaugeAddSendsTheRunningValueNotADelta) {
+  Listen();
+  Sink sink(path_.c_str());
+  Gauge g("app.in_flight", {{"pool", "db"}}, sink);
+  EXPECT_EQ(g.value(), 0.0);
+  g.Add(3);
+  EXPECT_EQ(Receive(), "app.in_flight:3|g|#pool:db");
+  g.Add(4);
+  EXPECT_EQ(Receive(), "app.in_flight:7|g|#pool:db");
+  g.Add(-10);
+  EXPECT_EQ(Receive(),
+            "app.in_flight:0|g|#pool:db\napp.in_flight:-3|g|#pool:db");
+  g.Set(100);
+  EXPECT_EQ(Receive(), "app.in_flight:100|g|#pool:db");
+  g.Add(-0.5);
+  EXPECT_EQ(Receive(), "app.in_flight:99.5|g|#pool:db");
+  g.Add(-99.5);  // exactly 0, not "-0" (a no-op delta under "delta")
+  EXPECT_EQ(Receive(), "app.in_flight:0|g|#pool:db");
+  g.Set(-0.0);
+  EXPECT_EQ(Receive(),
+            "app.in_flight:0|g|#pool:db\napp.in_flight:-0|g|#pool:db");
+  EXPECT_EQ(g.value(), 0.0);
+  EXPECT_EQ(Receive(), "<none>");
+}
+
+// Adds made while no agent listens are kept: the first line after the
+// (re)connect carries the whole value.
+TEST_F(SdkTest, GaugeKeepsItsValueWhileTheAgentIsAway) {
+  Sink sink(path_.c_str());
+  Gauge g("app.open_files", {}, sink);
+  for (int i = 0; i < 10; ++i) g.Add(5);
+  EXPECT_EQ(g.value(), 50.0);
+  Listen();
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  std::string got = "<none>";
+  while (got == "<none>" && std::chrono::steady_clock::now() < deadline) {
+    g.Add(1);
+    got = Receive();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(got.starts_with("app.open_files:")) << got;
+  EXPECT_EQ(got, "app.open_files:" + std::to_string(int(g.value())) + "|g");
+  EXPECT_GT(g.value(), 50.0);
+}
+
+// Many threads adding to one gauge lose no increment.
+TEST_F(SdkTest, ConcurrentGaugeAddsLoseNothing) {
+  Listen();
+  Sink sink(path_.c_str());
+  Gauge g("app.concurrent", {}, sink);
+  constexpr int kThreads = 4, kAdds = 20000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&g, t] {
+      for (int i = 0; i < kAdds; ++i) g.Add(t % 2 == 0 ? 3 : -1);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(g.value(), double{kAdds} * (3 + 3 - 1 - 1));
 }
 
 TEST_F(SdkTest, TooLongNameIsANoOp) {

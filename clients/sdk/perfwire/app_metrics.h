@@ -5,16 +5,23 @@
 //
 //   #include "perfwire/app_metrics.h"
 //
+// clang-format off
 //   perfwire::app::Counter requests("myapp.requests", {{"route", "/api"}});
 //   perfwire::app::Gauge queue_depth("myapp.queue_depth");
+//   perfwire::app::Gauge in_flight("myapp.in_flight");
 //   perfwire::app::Histogram batch("myapp.batch_size");
 //   perfwire::app::Timer latency("myapp.handle_ms");
 //
 //   void Handle() {
-//     PERFWIRE_TIME_BLOCK("myapp.handle_block_ms");   // times the enclosing
-//     block perfwire::app::ScopedTimer t(latency);          // same, with a
-//     named Timer requests.Add(); queue_depth.Set(q.size()); batch.Record(n);
+//     PERFWIRE_TIME_BLOCK("myapp.handle_block_ms");  // times the enclosing block
+//     perfwire::app::ScopedTimer t(latency);         // same, with a named Timer
+//     requests.Add();
+//     queue_depth.Set(q.size());
+//     in_flight.Add(1);   // sends the new value ("in_flight:N|g"), not "+1|g"
+//     batch.Record(n);
+//     in_flight.Add(-1);
 //   }
+// clang-format on
 //
 // Each call sends one StatsD line as one datagram to perfwired's app socket
 // (default /run/perfwire/app.sock; the PERFWIRE_APP_SOCKET environment
@@ -43,6 +50,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -175,10 +183,9 @@ class Line {
   // Formats head + value + tail into `buf` (kBufBytes); returns the length.
   static constexpr size_t kBufBytes = 2 * kMaxNameAndTagsBytes + 128;
   template <typename T>
-  size_t Format(char* buf, T value, const char* sign = "") const noexcept {
+  size_t Format(char* buf, T value) const noexcept {
     size_t n = head_len_;
     std::memcpy(buf, head_, n);
-    for (; *sign != '\0'; ++sign) buf[n++] = *sign;
     const auto r = std::to_chars(buf + n, buf + n + 64, value);
     n = static_cast<size_t>(r.ptr - buf);
     std::memcpy(buf + n, tail_, tail_len_);
@@ -220,33 +227,63 @@ class Counter {
 };
 
 // StatsD gauge ("g"): the agent keeps the last value (across intervals).
+//
+// The gauge's value lives in this object (an atomic); Set and Add change it
+// and send the resulting absolute value, never a "+N"/"-N" delta, so the
+// agent shows the same value under --app_signed_gauge=set (the default) and
+// --app_signed_gauge=delta. The value is kept while the agent is away, so a
+// started or restarted agent gets the full value with the next call.
+//
+// One object is one series: the agent keys series by (name, type, tags, pid),
+// so each process has its own series, and two Gauge objects with the same
+// name and tags in one process overwrite each other (the agent shows the
+// value of whichever sent last; share one object instead). Threads calling
+// Add at once each send the sum they made; datagrams of racing threads may
+// reach the agent in either order, so until the next call the agent may show
+// a value the gauge held an instant earlier.
 class Gauge {
  public:
   explicit Gauge(std::string_view name, std::initializer_list<Tag> tags = {},
                  Sink& sink = Sink::Default()) noexcept
       : line_(name, "g", tags), sink_(sink) {}
+  Gauge(const Gauge&) = delete;
+  Gauge& operator=(const Gauge&) = delete;
+
   void Set(double value) const noexcept {
+    value_.store(value, std::memory_order_relaxed);
+    Send(value);
+  }
+  // Moves the value by `delta` and sends the new value.
+  void Add(double delta) const noexcept {
+    double v = value_.load(std::memory_order_relaxed);
+    while (!value_.compare_exchange_weak(v, v + delta,
+                                         std::memory_order_relaxed)) {
+    }
+    Send(v + delta);
+  }
+  // This process's current value (0 until the first Set or Add).
+  double value() const noexcept {
+    return value_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  void Send(double value) const noexcept {
     if (!line_.valid() || !sink_.Ready()) return;
     char buf[2 * internal::Line::kBufBytes];
     size_t n = 0;
-    if (value < 0) {
-      // "-5|g" would be a delta: reset to 0, then move down, in one datagram.
+    if (std::signbit(value)) {
+      // "-5|g" is a delta under --app_signed_gauge=delta: reset to 0, then
+      // move down, in one datagram (under "set" the second line wins).
       n = line_.Format(buf, 0);
       buf[n++] = '\n';
     }
     n += line_.Format(buf + n, value);
     sink_.Send(buf, n);
   }
-  // Moves the agent's current value by `delta` ("+3|g", "-3|g").
-  void Add(double delta) const noexcept {
-    if (!line_.valid() || !sink_.Ready()) return;
-    char buf[internal::Line::kBufBytes];
-    sink_.Send(buf, line_.Format(buf, delta, delta < 0 ? "" : "+"));
-  }
 
- private:
   internal::Line line_;
   Sink& sink_;
+  mutable std::atomic<double> value_{0};
 };
 
 // StatsD histogram ("h", or "d" for a DogStatsD distribution): the agent
