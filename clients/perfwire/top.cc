@@ -289,7 +289,7 @@ void DrawHelp() {
 // The header's lines below the title: host sections with 60 s sparklines.
 std::vector<std::string> HeaderLines(const UiState& ui, const TopHeader& h) {
   std::vector<std::string> out;
-  const HostRates& r = h.rates;
+  const HeaderRates& r = h.rates;
   const double cpu_max = r.cpu_busy_percent.has_value()
                              ? 100
                              : ui.model.history(TopModel::kCpuHistory).Max();

@@ -392,6 +392,25 @@ TEST(ConsumersTest, ExportCsvParses) {
     std::string py_out;
     EXPECT_EQ(py.Finish(&py_out), 0);
     EXPECT_EQ(py_out, "ok\n");
+
+    // Host shares come from two frames: none in the first row, then the ten
+    // CPU modes of the real /proc/stat counters sum to 100% of all CPUs.
+    const std::string rates =
+        "import csv,sys\n"
+        "rows=list(csv.DictReader(open(sys.argv[1],newline='')))\n"
+        "modes=[k for k in rows[0] if k.startswith('cpu_') and "
+        "k.endswith('_percent')]\n"
+        "assert len(modes)==10, modes\n"
+        "assert all(rows[0][k]=='' for k in modes), rows[0]\n"
+        "for r in rows[1:]:\n"
+        "  total=sum(float(r[k]) for k in modes)\n"
+        "  assert abs(total-100)<0.1, (total, r)\n"
+        "  assert float(r['context_switch_per_sec'])>0, r\n"
+        "  assert r['network_receive_bytes_per_sec']!='', r\n"
+        "print('rates ok')\n";
+    Child rates_py("/usr/bin/python3", {"-c", rates, csv});
+    EXPECT_EQ(rates_py.Finish(&py_out), 0) << py_out;
+    EXPECT_EQ(py_out, "rates ok\n");
   }
 
   // --live writes the same shape.
