@@ -33,9 +33,11 @@ struct HostCountersSpec {
   uint64_t at_seconds = 100;
   std::string hostname = "testhost";
   bool cumulative = true;  // false: a frame of an agent without the fields
+  // true: a wire message (4-byte length prefix, fb::GetSizePrefixedFrame);
+  // false: the frame alone (fb::GetFrame).
+  bool length_prefix = false;
 };
 
-// An unprefixed, finished frame (fb::GetFrame reads it).
 inline std::vector<uint8_t> HostCountersFrame(const HostCountersSpec& spec) {
   constexpr uint64_t kNs = 1'000'000'000;
   const uint64_t t = spec.at_seconds;
@@ -149,7 +151,11 @@ inline std::vector<uint8_t> HostCountersFrame(const HostCountersSpec& spec) {
   f.add_memory(memory);
   f.add_disks(disks);
   f.add_network(network);
-  fbb.Finish(f.Finish(), fb::FrameIdentifier());
+  if (spec.length_prefix) {
+    fbb.FinishSizePrefixed(f.Finish(), fb::FrameIdentifier());
+  } else {
+    fbb.Finish(f.Finish(), fb::FrameIdentifier());
+  }
   return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
 }
 
