@@ -422,6 +422,33 @@ TEST(ConsumersTest, ExportCsvParses) {
   EXPECT_EQ(Lines(ReadFile(live_csv)).size(), 3u);
 }
 
+// Piped, top prints dump's summaries: the sources once (not per frame), and
+// from the second frame the host CPU share derived from two frames.
+TEST(ConsumersTest, TopPipedPrintsSummariesLikeDump) {
+  PERFWIRE_REQUIRE_BPF();
+  Agent agent("100ms");
+  ASSERT_TRUE(agent.started()) << agent.error();
+  // head ends the pipe: top sees EPIPE and exits 0.
+  Child top("/bin/sh", {"-c", PerfwirePath() + " top --socket " +
+                                  agent.socket() + " | head -n 80"});
+  std::string out;
+  ASSERT_EQ(top.Finish(&out), 0) << out;
+  int headers = 0, sources = 0, with_cpu = 0;
+  std::string first_header;
+  for (const std::string& line : Lines(out)) {
+    if (line.rfind("seq ", 0) == 0) {
+      if (headers++ == 0) first_header = line;
+      static const std::regex kCpu("  host cpu [0-9]+\\.[0-9]%  ");
+      if (std::regex_search(line, kCpu)) ++with_cpu;
+    }
+    if (line.rfind("sources: ", 0) == 0) ++sources;
+  }
+  ASSERT_GE(headers, 3) << out;
+  EXPECT_EQ(sources, 1) << out;
+  EXPECT_THAT(first_header, ::testing::Not(::testing::HasSubstr("host cpu")));
+  EXPECT_EQ(with_cpu, headers - 1) << out;  // every header but the first
+}
+
 // Display columns of a UTF-8 line: its code points (top writes no wide ones
 // in these tests).
 size_t DisplayColumnsOf(const std::string& line) {
