@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "clients/lib/host_rates.h"
 #include "clients/lib/json_text.h"
 
 namespace perfwire {
@@ -45,80 +46,126 @@ std::string Num(T v) {
   }
 }
 
-struct Column {
-  const char* name;
-  std::function<Value(const fb::Frame&)> value;
+// What a column reads: the frame, and the host rates derived from it and
+// the stream's frame before it (null for the first frame of a stream, or
+// when the two cannot be compared: a restart, another host).
+struct Row {
+  const fb::Frame& f;
+  const HostRates* rates;
 };
 
-// A column from the all-CPU totals.
+struct Column {
+  const char* name;
+  std::function<Value(const Row&)> value;
+};
+
+// A column of the frame alone.
 template <typename F>
-Column CpuTotal(const char* name, F get) {
-  return {name, [get](const fb::Frame& f) -> Value {
-            if (f.cpu() == nullptr || f.cpu()->total() == nullptr) {
-              return std::nullopt;
-            }
-            return Num(static_cast<double>(get(*f.cpu()->total())));
+Column Plain(const char* name, F get) {
+  return {name, [get](const Row& r) -> Value { return get(r.f); }};
+}
+
+// A column derived from two frames' cumulative counters: empty without a
+// previous frame or when `get` has nothing (section absent in either).
+template <typename F>
+Column Derived(const char* name, F get) {
+  return {name, [get](const Row& r) -> Value {
+            if (r.rates == nullptr) return std::nullopt;
+            const std::optional<double> v = get(*r.rates);
+            if (!v.has_value()) return std::nullopt;
+            return Num(*v);
           }};
 }
 
-template <typename F>
-Column Cpu(const char* name, F get) {
-  return {name, [get](const fb::Frame& f) -> Value {
-            if (f.cpu() == nullptr) return std::nullopt;
-            return Num(get(*f.cpu()));
-          }};
+// A share of all CPUs' time, as % of all CPUs.
+Column CpuShare(const char* name, double CpuShares::*share) {
+  return Derived(name, [share](const HostRates& h) -> std::optional<double> {
+    if (!h.cpu.has_value()) return std::nullopt;
+    return 100.0 * (h.cpu->total.*share);
+  });
+}
+
+Column CpuRate(const char* name, double CpuRates::*rate) {
+  return Derived(name, [rate](const HostRates& h) -> std::optional<double> {
+    if (!h.cpu.has_value()) return std::nullopt;
+    return (*h.cpu).*rate;
+  });
+}
+
+Column MemoryRate(const char* name, double MemoryRates::*rate) {
+  return Derived(name, [rate](const HostRates& h) -> std::optional<double> {
+    if (!h.memory.has_value()) return std::nullopt;
+    return (*h.memory).*rate;
+  });
+}
+
+// PSI as % of the time between the two reads; `full`: the "full" line.
+Column Pressure(const char* name,
+                std::optional<PressureRates> MemoryRates::*resource,
+                bool full) {
+  return Derived(
+      name, [resource, full](const HostRates& h) -> std::optional<double> {
+        if (!h.memory.has_value()) return std::nullopt;
+        const std::optional<PressureRates>& p = (*h.memory).*resource;
+        if (!p.has_value()) return std::nullopt;
+        if (!full) return 100.0 * p->some_ratio;
+        if (!p->full_ratio.has_value()) return std::nullopt;
+        return 100.0 * *p->full_ratio;
+      });
 }
 
 template <typename F>
 Column Memory(const char* name, F get) {
-  return {name, [get](const fb::Frame& f) -> Value {
-            if (f.memory() == nullptr) return std::nullopt;
-            return Num(get(*f.memory()));
-          }};
+  return Plain(name, [get](const fb::Frame& f) -> Value {
+    if (f.memory() == nullptr) return std::nullopt;
+    return Num(get(*f.memory()));
+  });
+}
+
+template <typename F>
+Column Cpu(const char* name, F get) {
+  return Plain(name, [get](const fb::Frame& f) -> Value {
+    if (f.cpu() == nullptr) return std::nullopt;
+    return Num(get(*f.cpu()));
+  });
 }
 
 // Sum over whole disks (partitions are left out: their IO is counted in
 // their disk already).
-template <typename F>
-Column DiskSum(const char* name, F get) {
-  return {name, [get](const fb::Frame& f) -> Value {
-            if (f.disks() == nullptr) return std::nullopt;
-            double sum = 0;
-            for (const fb::HostDisk* d : *f.disks()) {
-              if (!d->partition()) sum += get(*d);
-            }
-            return Num(sum);
-          }};
+Column DiskSum(const char* name, double DiskRates::*rate) {
+  return Derived(name, [rate](const HostRates& h) -> std::optional<double> {
+    if (!h.disks.has_value()) return std::nullopt;
+    double sum = 0;
+    for (const DiskRates& d : *h.disks) {
+      if (!d.partition) sum += d.*rate;
+    }
+    return sum;
+  });
 }
 
 // Sum over interfaces other than loopback "lo".
-template <typename F>
-Column NetSum(const char* name, F get) {
-  return {
-      name, [get](const fb::Frame& f) -> Value {
-        if (f.network() == nullptr || f.network()->interfaces() == nullptr) {
-          return std::nullopt;
-        }
-        double sum = 0;
-        for (const fb::HostInterface* i : *f.network()->interfaces()) {
-          if (i->name() != nullptr && i->name()->str() == "lo") continue;
-          sum += get(*i);
-        }
-        return Num(sum);
-      }};
+Column NetSum(const char* name, double InterfaceRates::*rate) {
+  return Derived(name, [rate](const HostRates& h) -> std::optional<double> {
+    if (!h.interfaces.has_value()) return std::nullopt;
+    double sum = 0;
+    for (const InterfaceRates& i : *h.interfaces) {
+      if (i.name != "lo") sum += i.*rate;
+    }
+    return sum;
+  });
 }
 
 // Sum over the frame's thread_contention rows (perfwired --contention).
 template <typename F>
 Column ContentionSum(const char* name, F get) {
-  return {name, [get](const fb::Frame& f) -> Value {
-            if (f.thread_contention() == nullptr) return std::nullopt;
-            uint64_t sum = 0;
-            for (const fb::ThreadContention* t : *f.thread_contention()) {
-              sum += get(*t);
-            }
-            return Num(sum);
-          }};
+  return Plain(name, [get](const fb::Frame& f) -> Value {
+    if (f.thread_contention() == nullptr) return std::nullopt;
+    uint64_t sum = 0;
+    for (const fb::ThreadContention* t : *f.thread_contention()) {
+      sum += get(*t);
+    }
+    return Num(sum);
+  });
 }
 
 std::string Hostname(const fb::Frame& f) {
@@ -127,59 +174,50 @@ std::string Hostname(const fb::Frame& f) {
 
 template <typename F>
 Column Agent(const char* name, F get) {
-  return {name, [get](const fb::Frame& f) -> Value {
-            if (f.agent() == nullptr) return std::nullopt;
-            return Num(static_cast<uint64_t>(get(*f.agent())));
-          }};
+  return Plain(name, [get](const fb::Frame& f) -> Value {
+    if (f.agent() == nullptr) return std::nullopt;
+    return Num(static_cast<uint64_t>(get(*f.agent())));
+  });
 }
 
 const std::vector<Column>& HostColumns() {
-  using C = fb::HostCpuTimes;
   using M = fb::HostMemory;
-  using D = fb::HostDisk;
-  using I = fb::HostInterface;
   using A = fb::AgentStats;
   using T = fb::ThreadContention;
+  using S = CpuShares;
   static const auto* const columns = new std::vector<Column>{
-      {"timestamp",
-       [](const fb::Frame& f) -> Value { return Rfc3339Utc(f.realtime_ns()); }},
-      {"seq", [](const fb::Frame& f) -> Value { return Num(f.seq()); }},
-      {"interval_s",
-       [](const fb::Frame& f) -> Value {
-         return absl::StrFormat("%.6f", f.interval_ns() / 1e9);
-       }},
-      {"hostname", [](const fb::Frame& f) -> Value { return Hostname(f); }},
-      CpuTotal("cpu_user_percent", [](const C& c) { return c.user_percent(); }),
-      CpuTotal("cpu_nice_percent", [](const C& c) { return c.nice_percent(); }),
-      CpuTotal("cpu_system_percent",
-               [](const C& c) { return c.system_percent(); }),
-      CpuTotal("cpu_idle_percent", [](const C& c) { return c.idle_percent(); }),
-      CpuTotal("cpu_iowait_percent",
-               [](const C& c) { return c.iowait_percent(); }),
-      CpuTotal("cpu_irq_percent", [](const C& c) { return c.irq_percent(); }),
-      CpuTotal("cpu_softirq_percent",
-               [](const C& c) { return c.softirq_percent(); }),
-      CpuTotal("cpu_steal_percent",
-               [](const C& c) { return c.steal_percent(); }),
-      CpuTotal("cpu_guest_percent",
-               [](const C& c) { return c.guest_percent(); }),
-      CpuTotal("cpu_guest_nice_percent",
-               [](const C& c) { return c.guest_nice_percent(); }),
+      Plain("timestamp",
+            [](const fb::Frame& f) -> Value {
+              return Rfc3339Utc(f.realtime_ns());
+            }),
+      Plain("seq", [](const fb::Frame& f) -> Value { return Num(f.seq()); }),
+      Plain("interval_s",
+            [](const fb::Frame& f) -> Value {
+              return absl::StrFormat("%.6f", f.interval_ns() / 1e9);
+            }),
+      Plain("hostname",
+            [](const fb::Frame& f) -> Value { return Hostname(f); }),
+      CpuShare("cpu_user_percent", &S::user),
+      CpuShare("cpu_nice_percent", &S::nice),
+      CpuShare("cpu_system_percent", &S::system),
+      CpuShare("cpu_idle_percent", &S::idle),
+      CpuShare("cpu_iowait_percent", &S::iowait),
+      CpuShare("cpu_irq_percent", &S::irq),
+      CpuShare("cpu_softirq_percent", &S::softirq),
+      CpuShare("cpu_steal_percent", &S::steal),
+      CpuShare("cpu_guest_percent", &S::guest),
+      CpuShare("cpu_guest_nice_percent", &S::guest_nice),
       Cpu("load_1m", [](const fb::HostCpu& c) { return c.load_1m_count(); }),
       Cpu("load_5m", [](const fb::HostCpu& c) { return c.load_5m_count(); }),
       Cpu("load_15m", [](const fb::HostCpu& c) { return c.load_15m_count(); }),
-      Cpu("context_switch_per_sec",
-          [](const fb::HostCpu& c) { return c.context_switch_per_sec(); }),
-      Cpu("interrupt_per_sec",
-          [](const fb::HostCpu& c) { return c.interrupt_per_sec(); }),
-      Cpu("fork_per_sec",
-          [](const fb::HostCpu& c) { return c.fork_per_sec(); }),
+      CpuRate("context_switch_per_sec", &CpuRates::context_switch_per_sec),
+      CpuRate("interrupt_per_sec", &CpuRates::interrupt_per_sec),
+      CpuRate("fork_per_sec", &CpuRates::fork_per_sec),
       Cpu("running_task_count",
           [](const fb::HostCpu& c) { return c.running_task_count(); }),
       Cpu("blocked_task_count",
           [](const fb::HostCpu& c) { return c.blocked_task_count(); }),
-      Memory("memory_total_bytes",
-             [](const M& m) { return m.total_bytes(); }),
+      Memory("memory_total_bytes", [](const M& m) { return m.total_bytes(); }),
       Memory("memory_used_bytes", [](const M& m) { return m.used_bytes(); }),
       Memory("memory_available_bytes",
              [](const M& m) { return m.available_bytes(); }),
@@ -189,49 +227,56 @@ const std::vector<Column>& HostColumns() {
       Memory("memory_buffers_bytes",
              [](const M& m) { return m.buffers_bytes(); }),
       Memory("swap_used_bytes", [](const M& m) { return m.swap_used_bytes(); }),
-      Memory("page_fault_per_sec",
-             [](const M& m) { return m.page_fault_per_sec(); }),
-      Memory("major_page_fault_per_sec",
-             [](const M& m) { return m.major_page_fault_per_sec(); }),
-      DiskSum("disk_read_bytes_per_sec",
-              [](const D& d) { return d.read_bytes_per_sec(); }),
-      DiskSum("disk_write_bytes_per_sec",
-              [](const D& d) { return d.write_bytes_per_sec(); }),
-      DiskSum("disk_read_op_per_sec",
-              [](const D& d) { return d.read_op_per_sec(); }),
-      DiskSum("disk_write_op_per_sec",
-              [](const D& d) { return d.write_op_per_sec(); }),
+      MemoryRate("page_fault_per_sec", &MemoryRates::page_fault_per_sec),
+      MemoryRate("major_page_fault_per_sec",
+                 &MemoryRates::major_page_fault_per_sec),
+      MemoryRate("page_in_bytes_per_sec", &MemoryRates::page_in_bytes_per_sec),
+      MemoryRate("page_out_bytes_per_sec",
+                 &MemoryRates::page_out_bytes_per_sec),
+      MemoryRate("swap_in_page_per_sec", &MemoryRates::swap_in_page_per_sec),
+      MemoryRate("swap_out_page_per_sec", &MemoryRates::swap_out_page_per_sec),
+      Pressure("psi_cpu_some_percent", &MemoryRates::cpu_pressure, false),
+      Pressure("psi_cpu_full_percent", &MemoryRates::cpu_pressure, true),
+      Pressure("psi_memory_some_percent", &MemoryRates::memory_pressure, false),
+      Pressure("psi_memory_full_percent", &MemoryRates::memory_pressure, true),
+      Pressure("psi_io_some_percent", &MemoryRates::io_pressure, false),
+      Pressure("psi_io_full_percent", &MemoryRates::io_pressure, true),
+      DiskSum("disk_read_bytes_per_sec", &DiskRates::read_bytes_per_sec),
+      DiskSum("disk_write_bytes_per_sec", &DiskRates::write_bytes_per_sec),
+      DiskSum("disk_read_op_per_sec", &DiskRates::read_op_per_sec),
+      DiskSum("disk_write_op_per_sec", &DiskRates::write_op_per_sec),
       NetSum("network_receive_bytes_per_sec",
-             [](const I& i) { return i.receive_bytes_per_sec(); }),
+             &InterfaceRates::receive_bytes_per_sec),
       NetSum("network_transmit_bytes_per_sec",
-             [](const I& i) { return i.transmit_bytes_per_sec(); }),
+             &InterfaceRates::transmit_bytes_per_sec),
       NetSum("network_receive_packet_per_sec",
-             [](const I& i) { return i.receive_packet_per_sec(); }),
+             &InterfaceRates::receive_packet_per_sec),
       NetSum("network_transmit_packet_per_sec",
-             [](const I& i) { return i.transmit_packet_per_sec(); }),
-      {"tcp_established_count",
-       [](const fb::Frame& f) -> Value {
-         if (f.network() == nullptr) return std::nullopt;
-         return Num(uint64_t{f.network()->tcp_established_count()});
-       }},
-      {"thread_row_count",
-       [](const fb::Frame& f) -> Value {
-         return Num(uint64_t{f.threads() != nullptr ? f.threads()->size() : 0});
-       }},
-      {"threads_cpu_percent",
-       [](const fb::Frame& f) -> Value {
-         // Of all CPUs, like cpu_*_percent: 100 = every CPU busy.
-         if (f.interval_ns() == 0 || f.threads() == nullptr ||
-             f.cpu() == nullptr || f.cpu()->cores() == nullptr ||
-             f.cpu()->cores()->size() == 0) {
-           return std::nullopt;
-         }
-         uint64_t sum = 0;
-         for (const fb::Thread* t : *f.threads()) sum += t->on_cpu_ns();
-         return Num(100.0 * static_cast<double>(sum) /
-                    static_cast<double>(f.interval_ns()) /
-                    static_cast<double>(f.cpu()->cores()->size()));
-       }},
+             &InterfaceRates::transmit_packet_per_sec),
+      Plain("tcp_established_count",
+            [](const fb::Frame& f) -> Value {
+              if (f.network() == nullptr) return std::nullopt;
+              return Num(uint64_t{f.network()->tcp_established_count()});
+            }),
+      Plain("thread_row_count",
+            [](const fb::Frame& f) -> Value {
+              return Num(
+                  uint64_t{f.threads() != nullptr ? f.threads()->size() : 0});
+            }),
+      Plain("threads_cpu_percent",
+            [](const fb::Frame& f) -> Value {
+              // Of all CPUs, like cpu_*_percent: 100 = every CPU busy.
+              if (f.interval_ns() == 0 || f.threads() == nullptr ||
+                  f.cpu() == nullptr || f.cpu()->cores() == nullptr ||
+                  f.cpu()->cores()->size() == 0) {
+                return std::nullopt;
+              }
+              uint64_t sum = 0;
+              for (const fb::Thread* t : *f.threads()) sum += t->on_cpu_ns();
+              return Num(100.0 * static_cast<double>(sum) /
+                         static_cast<double>(f.interval_ns()) /
+                         static_cast<double>(f.cpu()->cores()->size()));
+            }),
       ContentionSum("threads_run_queue_wait_ns",
                     [](const T& t) { return t.run_queue_wait_ns(); }),
       ContentionSum("threads_futex_sleep_ns",
@@ -248,10 +293,10 @@ const std::vector<Column>& HostColumns() {
       Agent("agent_lost_event_count",
             [](const A& a) { return a.lost_event_count(); }),
       Agent("agent_collect_ns", [](const A& a) { return a.collect_ns(); }),
-      {"consumer_dropped_frame_count",
-       [](const fb::Frame& f) -> Value {
-         return Num(f.consumer_dropped_frame_count());
-       }},
+      Plain("consumer_dropped_frame_count",
+            [](const fb::Frame& f) -> Value {
+              return Num(f.consumer_dropped_frame_count());
+            }),
   };
   return *columns;
 }
@@ -293,10 +338,16 @@ std::vector<std::string> HostCsvHeader() {
   return names;
 }
 
-std::vector<std::string> HostCsvRow(const fb::Frame& frame) {
+std::vector<std::string> HostCsvRow(const fb::Frame* previous,
+                                    const fb::Frame& frame) {
+  std::optional<HostRates> rates;
+  if (previous != nullptr) {
+    absl::StatusOr<HostRates> derived = DeriveHostRates(*previous, frame);
+    if (derived.ok()) rates = *std::move(derived);
+  }
+  const Row r{frame, rates.has_value() ? &*rates : nullptr};
   std::vector<std::string> row;
-  for (const Column& c : HostColumns())
-    row.push_back(c.value(frame).value_or(""));
+  for (const Column& c : HostColumns()) row.push_back(c.value(r).value_or(""));
   return row;
 }
 

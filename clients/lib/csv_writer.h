@@ -25,9 +25,15 @@ std::string CsvRow(const std::vector<std::string>& fields);
 // e.g. "2026-11-25T06:02:21.123Z".
 std::string Rfc3339Utc(uint64_t realtime_ns);
 
-// The per-interval (wide) CSV: header names and one row per frame.
+// The per-interval (wide) CSV: header names and one row per frame. The
+// rate and share columns are derived from `frame` and `previous` (the
+// stream's frame before it, null for the first) by host_rates: they are
+// empty without `previous`, when the two frames cannot be compared (another
+// host, time going back) and when either lacks the section's cumulative
+// counters (frames of agents older than those fields).
 std::vector<std::string> HostCsvHeader();
-std::vector<std::string> HostCsvRow(const fb::Frame& frame);
+std::vector<std::string> HostCsvRow(const fb::Frame* previous,
+                                    const fb::Frame& frame);
 
 // The per-thread (long) CSV: header names and one row per thread in a frame.
 std::vector<std::string> ThreadCsvHeader();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "clients/lib/app_metrics_summary.h"
 #include "clients/lib/csv_writer.h"
+#include "clients/lib/host_rates.h"
 
 namespace perfwire {
 namespace {
@@ -69,11 +71,15 @@ std::string Sources(const fb::Frame& frame) {
       "\n", unavailable);
 }
 
-std::string Header(const fb::Frame& frame, bool wall_clock) {
+std::string Header(const fb::Frame& frame, bool wall_clock,
+                   std::optional<double> host_cpu_busy) {
   std::string line = absl::StrFormat("seq %d", frame.seq());
   if (wall_clock) absl::StrAppend(&line, "  ", Rfc3339Utc(frame.realtime_ns()));
   absl::StrAppendFormat(&line, "  interval %.3fs",
                         frame.interval_ns() / kNsPerSecond);
+  if (host_cpu_busy.has_value()) {
+    absl::StrAppendFormat(&line, "  host cpu %.1f%%", 100.0 * *host_cpu_busy);
+  }
   if (frame.threads() == nullptr) {
     absl::StrAppend(&line, "  threads absent");
   } else {
@@ -93,8 +99,9 @@ std::string Header(const fb::Frame& frame, bool wall_clock) {
 
 // The header, then `sources_line` (may be empty), then the top threads.
 std::string Summary(const fb::Frame& frame, size_t top_threads, bool wall_clock,
+                    std::optional<double> host_cpu_busy,
                     const std::string& sources_line) {
-  std::string out = Header(frame, wall_clock) + sources_line;
+  std::string out = Header(frame, wall_clock, host_cpu_busy) + sources_line;
   if (frame.threads() == nullptr || top_threads == 0) {
     return out + FormatAppMetricsSummary(frame);
   }
@@ -139,10 +146,21 @@ std::string Summary(const fb::Frame& frame, size_t top_threads, bool wall_clock,
 
 std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads) {
   return Summary(frame, top_threads, /*wall_clock=*/false,
+                 /*host_cpu_busy=*/std::nullopt,
                  absl::StrCat("sources: ", Sources(frame)));
 }
 
-std::string FrameSummarizer::Format(const fb::Frame& frame) {
+std::string FrameSummarizer::Format(absl::Span<const uint8_t> message) {
+  const fb::Frame& frame = *fb::GetSizePrefixedFrame(message.data());
+  std::optional<double> host_cpu_busy;
+  if (!previous_.empty()) {
+    const absl::StatusOr<HostRates> rates =
+        DeriveHostRates(*fb::GetSizePrefixedFrame(previous_.data()), frame);
+    if (rates.ok() && rates->cpu.has_value()) {
+      host_cpu_busy = rates->cpu->total.busy;
+    }
+  }
+  previous_.assign(message.begin(), message.end());
   std::string sources = Sources(frame);
   std::string line;
   if (first_ || sources != last_sources_) {
@@ -150,7 +168,8 @@ std::string FrameSummarizer::Format(const fb::Frame& frame) {
     last_sources_ = std::move(sources);
     first_ = false;
   }
-  return Summary(frame, options_.top_threads, options_.wall_clock, line);
+  return Summary(frame, options_.top_threads, options_.wall_clock,
+                 host_cpu_busy, line);
 }
 
 }  // namespace perfwire

@@ -2,9 +2,12 @@
 #define PERFWIRE_CLIENTS_LIB_FRAME_SUMMARY_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/types/span.h"
 #include "perfwire_generated.h"
 
 namespace perfwire {
@@ -26,9 +29,14 @@ namespace perfwire {
 // Always prints the sources line.
 std::string FormatFrameSummary(const fb::Frame& frame, size_t top_threads = 5);
 
-// The same summaries for a stream of frames (dump, replay): the sources line
-// only for the first frame and when the sources change, so each frame's
-// header stays one short line. Thread-compatible.
+// The same summaries for a stream of frames (dump, replay, top's pipe
+// mode): the sources line only for the first frame and when the sources
+// change, so each frame's header stays one short line. From the second frame
+// of a stream on, the header also shows the host's CPU busy share over the
+// time since the frame before ("host cpu 70.0%": of all CPUs, 100 - idle -
+// iowait, from the cumulative counters as host_rates.h derives it); left
+// out for the first frame, across a restart and without the counters.
+// Thread-compatible.
 class FrameSummarizer {
  public:
   struct Options {
@@ -37,12 +45,15 @@ class FrameSummarizer {
   };
   explicit FrameSummarizer(Options options) : options_(options) {}
 
-  std::string Format(const fb::Frame& frame);
+  // `message`: one wire message whose frame is verified, the 4-byte length
+  // prefix then the frame (FrameStream/RecordingReader::last_message()).
+  std::string Format(absl::Span<const uint8_t> message);
 
  private:
   Options options_;
   bool first_ = true;
   std::string last_sources_;
+  std::vector<uint8_t> previous_;  // the last message, for the host rates
 };
 
 }  // namespace perfwire

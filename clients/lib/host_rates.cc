@@ -200,7 +200,8 @@ absl::StatusOr<HostRates> DeriveHostRates(const fb::Frame& before,
   // Frames without cumulative counters (older agents) carry no cpu time base;
   // their disk and interface rows would read 0, so none are derived.
   const bool cumulative = after.cpu() == nullptr || r.cpu.has_value();
-  if (cumulative && after.disks() != nullptr) {
+  if (cumulative && before.disks() != nullptr && after.disks() != nullptr) {
+    r.disks.emplace();
     for (size_t i = 0; i < after.disks()->size(); ++i) {
       const fb::HostDisk* b = after.disks()->Get(i);
       const fb::HostDisk* a = FindByName(before.disks(), b->name(), i);
@@ -240,13 +241,14 @@ absl::StatusOr<HostRates> DeriveHostRates(const fb::Frame& before,
           static_cast<double>(Delta(a->io_weighted_time_total_ns(),
                                     b->io_weighted_time_total_ns())) /
           kNsPerSecond / s;
-      r.disks.push_back(std::move(d));
+      r.disks->push_back(std::move(d));
     }
   }
   const fb::HostNetwork* na = before.network();
   const fb::HostNetwork* nb = after.network();
   if (cumulative && na != nullptr && nb != nullptr &&
-      nb->interfaces() != nullptr) {
+      na->interfaces() != nullptr && nb->interfaces() != nullptr) {
+    r.interfaces.emplace();
     for (size_t i = 0; i < nb->interfaces()->size(); ++i) {
       const fb::HostInterface* b = nb->interfaces()->Get(i);
       const fb::HostInterface* a = FindByName(na->interfaces(), b->name(), i);
@@ -269,7 +271,7 @@ absl::StatusOr<HostRates> DeriveHostRates(const fb::Frame& before,
                                       b->receive_drop_total_count(), s);
       n.transmit_drop_per_sec = PerSec(a->transmit_drop_total_count(),
                                        b->transmit_drop_total_count(), s);
-      r.interfaces.push_back(std::move(n));
+      r.interfaces->push_back(std::move(n));
     }
   }
   return r;

@@ -98,8 +98,11 @@ struct HostRates {
   double elapsed_seconds = 0;  // after.monotonic_ns - before.monotonic_ns
   std::optional<CpuRates> cpu;
   std::optional<MemoryRates> memory;
-  std::vector<DiskRates> disks;            // in `after`'s order
-  std::vector<InterfaceRates> interfaces;  // in `after`'s order
+  // In `after`'s order; absent (not empty) when either frame lacks the
+  // section or its cumulative counters, so a sum over them is "unknown"
+  // rather than 0.
+  std::optional<std::vector<DiskRates>> disks;
+  std::optional<std::vector<InterfaceRates>> interfaces;
 };
 
 absl::StatusOr<HostRates> DeriveHostRates(const fb::Frame& before,

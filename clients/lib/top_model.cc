@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "clients/lib/contention_verdict.h"
+#include "clients/lib/host_rates.h"
 
 namespace perfwire {
 
@@ -146,62 +147,48 @@ void SortRows(std::vector<TopRow>& rows, TopSort key) {
                    });
 }
 
-namespace {
-
-double PressurePercent(const fb::HostPressure* p, uint64_t interval_ns) {
-  return interval_ns > 0
-             ? 100.0 * static_cast<double>(p->some_stall_ns()) / interval_ns
-             : 0;
-}
-
-}  // namespace
-
-HostRates DeriveHostRates(const fb::Frame* /*previous*/,
-                          const fb::Frame& frame) {
-  HostRates r;
-  if (const fb::HostCpu* cpu = frame.cpu(); cpu != nullptr) {
-    if (cpu->total() != nullptr) {
-      r.cpu_busy_percent = 100.0 - cpu->total()->idle_percent();
+HeaderRates DeriveHeaderRates(const fb::Frame* previous,
+                              const fb::Frame& frame) {
+  HeaderRates r;
+  if (previous == nullptr) return r;
+  const absl::StatusOr<HostRates> derived = DeriveHostRates(*previous, frame);
+  if (!derived.ok()) return r;
+  if (const std::optional<CpuRates>& cpu = derived->cpu; cpu.has_value()) {
+    r.cpu_busy_percent = 100.0 * cpu->total.busy;
+    for (const CpuShares& core : cpu->cores) {
+      r.core_busy_percent.push_back(100.0 * core.busy);
     }
-    if (cpu->cores() != nullptr) {
-      for (const fb::HostCpuTimes* core : *cpu->cores()) {
-        r.core_busy_percent.push_back(100.0 - core->idle_percent());
-      }
-    }
-    r.context_switch_per_sec = cpu->context_switch_per_sec();
-    r.fork_per_sec = cpu->fork_per_sec();
+    r.context_switch_per_sec = cpu->context_switch_per_sec;
+    r.fork_per_sec = cpu->fork_per_sec;
   }
-  if (frame.disks() != nullptr) {
+  if (derived->disks.has_value()) {
     double rd = 0, wr = 0;
-    for (const fb::HostDisk* d : *frame.disks()) {
-      if (d->partition()) continue;  // its bytes are in its disk's
-      rd += d->read_bytes_per_sec();
-      wr += d->write_bytes_per_sec();
+    for (const DiskRates& d : *derived->disks) {
+      if (d.partition) continue;  // its bytes are in its disk's
+      rd += d.read_bytes_per_sec;
+      wr += d.write_bytes_per_sec;
     }
     r.disk_read_bytes_per_sec = rd;
     r.disk_write_bytes_per_sec = wr;
   }
-  if (frame.network() != nullptr && frame.network()->interfaces() != nullptr) {
+  if (derived->interfaces.has_value()) {
     double rx = 0, tx = 0;
-    for (const fb::HostInterface* i : *frame.network()->interfaces()) {
-      if (i->name() != nullptr && i->name()->str() == "lo") continue;
-      rx += i->receive_bytes_per_sec();
-      tx += i->transmit_bytes_per_sec();
+    for (const InterfaceRates& i : *derived->interfaces) {
+      if (i.name == "lo") continue;
+      rx += i.receive_bytes_per_sec;
+      tx += i.transmit_bytes_per_sec;
     }
     r.net_receive_bytes_per_sec = rx;
     r.net_transmit_bytes_per_sec = tx;
   }
-  if (const fb::HostMemory* m = frame.memory(); m != nullptr) {
-    const uint64_t ns = frame.interval_ns();
-    if (m->cpu_pressure() != nullptr) {
-      r.cpu_pressure_percent = PressurePercent(m->cpu_pressure(), ns);
-    }
-    if (m->memory_pressure() != nullptr) {
-      r.memory_pressure_percent = PressurePercent(m->memory_pressure(), ns);
-    }
-    if (m->io_pressure() != nullptr) {
-      r.io_pressure_percent = PressurePercent(m->io_pressure(), ns);
-    }
+  if (const std::optional<MemoryRates>& m = derived->memory; m.has_value()) {
+    auto percent = [](const std::optional<PressureRates>& p) {
+      return p.has_value() ? std::optional<double>(100.0 * p->some_ratio)
+                           : std::nullopt;
+    };
+    r.cpu_pressure_percent = percent(m->cpu_pressure);
+    r.memory_pressure_percent = percent(m->memory_pressure);
+    r.io_pressure_percent = percent(m->io_pressure);
   }
   return r;
 }
@@ -269,7 +256,7 @@ TopHeader BuildHeader(const fb::Frame* previous, const fb::Frame& frame) {
   TopHeader h;
   h.seq = frame.seq();
   if (frame.hostname() != nullptr) h.hostname = frame.hostname()->str();
-  h.rates = DeriveHostRates(previous, frame);
+  h.rates = DeriveHeaderRates(previous, frame);
   if (const fb::HostCpu* cpu = frame.cpu(); cpu != nullptr) {
     h.load_1m = cpu->load_1m_count();
     h.load_5m = cpu->load_5m_count();
@@ -557,14 +544,15 @@ void TopModel::Add(absl::Span<const uint8_t> bytes, bool replayed) {
 
   const TopHeader h = Header();
   const uint64_t t = f.monotonic_ns();
-  double cpu = 0;
   if (h.rates.cpu_busy_percent.has_value()) {
-    cpu = *h.rates.cpu_busy_percent;
-  } else {
+    histories_[kCpuHistory].Add(t, *h.rates.cpu_busy_percent);
+  } else if (f.cpu() == nullptr) {
     // No host CPU section: the threads' CPU in cores x 100.
+    double cpu = 0;
     for (const TopRow& r : BuildThreadRows(f)) cpu += r.cpu_percent;
-  }
-  histories_[kCpuHistory].Add(t, cpu);
+    histories_[kCpuHistory].Add(t, cpu);
+  }  // else the first frame with one: no share until the next frame
+
   if (h.memory_used_bytes.has_value()) {
     histories_[kMemoryHistory].Add(t,
                                    static_cast<double>(*h.memory_used_bytes));

@@ -66,23 +66,26 @@ std::vector<TopRow> FilterRows(std::vector<TopRow> rows,
 // Sorts descending by the key (IO: read + write), ties by tid/pid.
 void SortRows(std::vector<TopRow>& rows, TopSort key);
 
-// Rates and shares the header shows. Every one is derived in
-// DeriveHostRates, so that switching to the kernel's cumulative counters
-// (two frames and their monotonic_ns) changes that function only. Each is
-// absent when its section is.
-struct HostRates {
-  std::optional<double> cpu_busy_percent;  // of all CPUs, 100 - idle
-  std::vector<double> core_busy_percent;   // per online CPU, in frame order
+// Rates and shares the header shows, all derived in DeriveHeaderRates from
+// the kernel's cumulative counters of two frames (host_rates.h: the same
+// derivation as CSV and the summaries). Each is absent when its section is
+// absent from either frame, without a previous frame, and for frames of
+// agents older than the cumulative counters.
+struct HeaderRates {
+  std::optional<double> cpu_busy_percent;  // of all CPUs, 100 - idle - iowait
+  std::vector<double> core_busy_percent;   // per CPU in both frames, in order
   std::optional<double> disk_read_bytes_per_sec, disk_write_bytes_per_sec;
   std::optional<double> net_receive_bytes_per_sec, net_transmit_bytes_per_sec;
-  // PSI "some": share of the interval at least one task stalled on it.
+  // PSI "some": share of the time at least one task stalled on it.
   std::optional<double> cpu_pressure_percent, memory_pressure_percent,
       io_pressure_percent;
   std::optional<double> context_switch_per_sec, fork_per_sec;
 };
-// `previous` is the stream's frame before `frame`, or null. Today's frames
-// carry rates already, so it is unused; it is there for cumulative counters.
-HostRates DeriveHostRates(const fb::Frame* previous, const fb::Frame& frame);
+// `previous` is the stream's frame before `frame`, or null (then nothing is
+// derived). Frames that cannot be compared (another host, time going back)
+// give nothing either.
+HeaderRates DeriveHeaderRates(const fb::Frame* previous,
+                              const fb::Frame& frame);
 
 // One busy application metric and its rate, for the header.
 struct AppRate {
@@ -101,7 +104,7 @@ std::vector<AppRate> BusiestAppSeries(const fb::Frame& frame, size_t max);
 struct TopHeader {
   uint64_t seq = 0;
   std::string hostname;
-  HostRates rates;
+  HeaderRates rates;
   std::optional<uint64_t> memory_used_bytes, memory_total_bytes;
   std::optional<uint64_t> swap_used_bytes, swap_total_bytes;
   std::optional<double> load_1m, load_5m, load_15m;

@@ -99,7 +99,7 @@ int RunDump(const std::vector<char*>& args) {
       }
       text = *std::move(line) + "\n";
     } else {
-      text = summarizer.Format(**frame);
+      text = summarizer.Format(stream->last_message());
     }
     if (const int err = WriteOut(text); err != 0) {
       if (err == EPIPE) return 0;  // the reader went away: done

@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "clients/lib/csv_writer.h"
 #include "clients/lib/frame_stream.h"
 #include "clients/lib/recording.h"
@@ -129,6 +130,8 @@ int RunExportCsv(const std::vector<char*>& args) {
                                   : absl::InfiniteFuture();
   int64_t frames = 0;
   int status = 0;
+  // The frame before, as it came (rates are derived from two frames).
+  std::vector<uint8_t> previous;
   while (count == 0 || frames < count) {
     if (!live && absl::Now() >= deadline) break;
     absl::StatusOr<const fb::Frame*> frame =
@@ -160,7 +163,13 @@ int RunExportCsv(const std::vector<char*>& args) {
     if (threads) {
       for (const auto& row : ThreadCsvRows(**frame)) text += CsvRow(row);
     } else {
-      text = CsvRow(HostCsvRow(**frame));
+      text = CsvRow(HostCsvRow(previous.empty()
+                                   ? nullptr
+                                   : fb::GetSizePrefixedFrame(previous.data()),
+                               **frame));
+      const absl::Span<const uint8_t> message =
+          live ? stream->last_message() : reader->last_message();
+      previous.assign(message.begin(), message.end());
     }
     if (!write(text) || std::fflush(out.get()) != 0) {
       PrintError(

@@ -195,7 +195,8 @@ int RunReplay(const std::vector<char*>& args) {
   FrameSummarizer summarizer({.top_threads = 5, .wall_clock = true});
   int status = 0;
   const int played = Play(
-      path, speed, [&](const RecordingReader& reader, const fb::Frame& frame) {
+      path, speed,
+      [&](const RecordingReader& reader, const fb::Frame& /*frame*/) {
         std::string text;
         if (json.has_value()) {
           absl::StatusOr<std::string> line =
@@ -207,7 +208,7 @@ int RunReplay(const std::vector<char*>& args) {
           }
           text = *std::move(line) + "\n";
         } else {
-          text = summarizer.Format(frame);
+          text = summarizer.Format(reader.last_message());
         }
         if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
             std::fflush(stdout) != 0) {

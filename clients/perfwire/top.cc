@@ -47,13 +47,15 @@ void PrintError(absl::string_view message) {
                message.data());
 }
 
-// Line output for pipes and files: dump's summary of every frame.
+// Line output for pipes and files: dump's summary of every frame (the
+// sources only when they change, the host CPU share from the second frame).
 int RunLines(const std::string& socket) {
   absl::StatusOr<FrameStream> stream = FrameStream::Connect(socket);
   if (!stream.ok()) {
     PrintError(absl::StrCat("error: ", stream.status().message()));
     return 1;
   }
+  FrameSummarizer summarizer({.top_threads = 10});
   for (uint64_t frames = 0;; ++frames) {
     absl::StatusOr<const fb::Frame*> frame = stream->Next();
     if (!frame.ok()) {
@@ -63,7 +65,7 @@ int RunLines(const std::string& socket) {
           "): ", frame.status().message()));
       return 1;
     }
-    const std::string text = FormatFrameSummary(**frame, 10);
+    const std::string text = summarizer.Format(stream->last_message());
     if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() ||
         std::fflush(stdout) != 0) {
       return 0;  // reader went away
@@ -289,7 +291,7 @@ void DrawHelp() {
 // The header's lines below the title: host sections with 60 s sparklines.
 std::vector<std::string> HeaderLines(const UiState& ui, const TopHeader& h) {
   std::vector<std::string> out;
-  const HostRates& r = h.rates;
+  const HeaderRates& r = h.rates;
   const double cpu_max = r.cpu_busy_percent.has_value()
                              ? 100
                              : ui.model.history(TopModel::kCpuHistory).Max();

@@ -392,6 +392,25 @@ TEST(ConsumersTest, ExportCsvParses) {
     std::string py_out;
     EXPECT_EQ(py.Finish(&py_out), 0);
     EXPECT_EQ(py_out, "ok\n");
+
+    // Host shares come from two frames: none in the first row, then the ten
+    // CPU modes of the real /proc/stat counters sum to 100% of all CPUs.
+    const std::string rates =
+        "import csv,sys\n"
+        "rows=list(csv.DictReader(open(sys.argv[1],newline='')))\n"
+        "modes=[k for k in rows[0] if k.startswith('cpu_') and "
+        "k.endswith('_percent')]\n"
+        "assert len(modes)==10, modes\n"
+        "assert all(rows[0][k]=='' for k in modes), rows[0]\n"
+        "for r in rows[1:]:\n"
+        "  total=sum(float(r[k]) for k in modes)\n"
+        "  assert abs(total-100)<0.1, (total, r)\n"
+        "  assert float(r['context_switch_per_sec'])>0, r\n"
+        "  assert r['network_receive_bytes_per_sec']!='', r\n"
+        "print('rates ok')\n";
+    Child rates_py("/usr/bin/python3", {"-c", rates, csv});
+    EXPECT_EQ(rates_py.Finish(&py_out), 0) << py_out;
+    EXPECT_EQ(py_out, "rates ok\n");
   }
 
   // --live writes the same shape.
@@ -401,6 +420,33 @@ TEST(ConsumersTest, ExportCsvParses) {
                 .Finish(&out),
             0);
   EXPECT_EQ(Lines(ReadFile(live_csv)).size(), 3u);
+}
+
+// Piped, top prints dump's summaries: the sources once (not per frame), and
+// from the second frame the host CPU share derived from two frames.
+TEST(ConsumersTest, TopPipedPrintsSummariesLikeDump) {
+  PERFWIRE_REQUIRE_BPF();
+  Agent agent("100ms");
+  ASSERT_TRUE(agent.started()) << agent.error();
+  // head ends the pipe: top sees EPIPE and exits 0.
+  Child top("/bin/sh", {"-c", PerfwirePath() + " top --socket " +
+                                  agent.socket() + " | head -n 80"});
+  std::string out;
+  ASSERT_EQ(top.Finish(&out), 0) << out;
+  int headers = 0, sources = 0, with_cpu = 0;
+  std::string first_header;
+  for (const std::string& line : Lines(out)) {
+    if (line.rfind("seq ", 0) == 0) {
+      if (headers++ == 0) first_header = line;
+      static const std::regex kCpu("  host cpu [0-9]+\\.[0-9]%  ");
+      if (std::regex_search(line, kCpu)) ++with_cpu;
+    }
+    if (line.rfind("sources: ", 0) == 0) ++sources;
+  }
+  ASSERT_GE(headers, 3) << out;
+  EXPECT_EQ(sources, 1) << out;
+  EXPECT_THAT(first_header, ::testing::Not(::testing::HasSubstr("host cpu")));
+  EXPECT_EQ(with_cpu, headers - 1) << out;  // every header but the first
 }
 
 // Display columns of a UTF-8 line: its code points (top writes no wide ones

@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/host_counters_frame.h"
 #include "tests/unit/python_parse.h"
 #include "tests/unit/test_util.h"
 
@@ -12,6 +13,8 @@ namespace perfwire {
 namespace {
 
 using ::perfwire::testing::BuildFrame;
+using ::perfwire::testing::HostCountersFrame;
+using ::perfwire::testing::HostCountersSpec;
 using ::perfwire::testing::TestFrame;
 using ::perfwire::testing::Thread;
 
@@ -67,7 +70,7 @@ TEST(CsvWriterTest, HostRowMatchesHeaderAndLeavesAbsentEmpty) {
   const auto buffer = BuildFrame(spec);
   const fb::Frame* frame = fb::GetSizePrefixedFrame(buffer->data());
   const std::vector<std::string> header = HostCsvHeader();
-  const std::vector<std::string> row = HostCsvRow(*frame);
+  const std::vector<std::string> row = HostCsvRow(nullptr, *frame);
   ASSERT_EQ(header.size(), row.size());
   const auto col = [&](const std::string& name) {
     for (size_t i = 0; i < header.size(); ++i) {
@@ -191,7 +194,8 @@ for r in rows:
 TEST(CsvWriterTest, HostRowSpeaksOfAllCpusAndSumsContention) {
   const auto buffer = HostileFrame();
   const fb::Frame* frame = fb::GetSizePrefixedFrame(buffer.data());
-  const std::string text = CsvRow(HostCsvHeader()) + CsvRow(HostCsvRow(*frame));
+  const std::string text =
+      CsvRow(HostCsvHeader()) + CsvRow(HostCsvRow(nullptr, *frame));
   const std::string script = R"(
 import csv, sys
 with open(sys.argv[1], newline='', encoding='utf-8') as f:
@@ -203,6 +207,96 @@ print(r['interval_s'], r['threads_cpu_percent'], r['threads_run_queue_wait_ns'],
   ASSERT_EQ(parsed.exit_code, 0) << parsed.out << "\n" << text;
   // 1.5 s of CPU in 1 s on 2 CPUs: 75% of all CPUs, as cpu_*_percent.
   EXPECT_EQ(parsed.out, "1.000000 75.000 7000 300 0 \"'-host\\ufffd\"\n");
+}
+
+// The host columns of a stream read by Python's csv module: rates and shares
+// come from the cumulative counters of each frame and the one before it
+// (host_counters_frame.h: the agent's own rate fields hold other values);
+// the first row has none (empty, not 0), as a frame of an agent without the
+// counters.
+TEST(CsvWriterTest, HostRatesComeFromTheFrameBefore) {
+  HostCountersSpec spec;
+  spec.seq = 1;
+  spec.at_seconds = 100;
+  const std::vector<uint8_t> first = HostCountersFrame(spec);
+  spec.seq = 2;
+  spec.at_seconds = 102;
+  const std::vector<uint8_t> second = HostCountersFrame(spec);
+  spec.seq = 3;
+  spec.at_seconds = 104;
+  spec.cumulative = false;
+  const std::vector<uint8_t> old_agent = HostCountersFrame(spec);
+  const fb::Frame* a = fb::GetFrame(first.data());
+  const fb::Frame* b = fb::GetFrame(second.data());
+  const fb::Frame* c = fb::GetFrame(old_agent.data());
+  const std::string text =
+      CsvRow(HostCsvHeader()) + CsvRow(HostCsvRow(nullptr, *a)) +
+      CsvRow(HostCsvRow(a, *b)) + CsvRow(HostCsvRow(b, *c));
+  const std::string script = R"(
+import csv, sys
+names = ['cpu_user_percent', 'cpu_system_percent', 'cpu_idle_percent',
+         'cpu_iowait_percent', 'context_switch_per_sec', 'interrupt_per_sec',
+         'fork_per_sec', 'page_fault_per_sec', 'major_page_fault_per_sec',
+         'page_in_bytes_per_sec', 'page_out_bytes_per_sec',
+         'swap_in_page_per_sec', 'swap_out_page_per_sec',
+         'psi_cpu_some_percent', 'psi_cpu_full_percent',
+         'psi_memory_some_percent', 'psi_io_some_percent',
+         'psi_io_full_percent', 'disk_read_bytes_per_sec',
+         'disk_write_bytes_per_sec', 'disk_read_op_per_sec',
+         'disk_write_op_per_sec', 'network_receive_bytes_per_sec',
+         'network_transmit_bytes_per_sec', 'network_receive_packet_per_sec',
+         'network_transmit_packet_per_sec', 'load_1m', 'memory_used_bytes']
+with open(sys.argv[1], newline='', encoding='utf-8') as f:
+    for r in csv.DictReader(f):
+        print(r['seq'], ' '.join(repr(r[n]) for n in names))
+)";
+  const testing::PythonResult parsed = testing::RunPython(script, text);
+  ASSERT_EQ(parsed.exit_code, 0) << parsed.out << "\n" << text;
+  EXPECT_EQ(parsed.out,
+            // The first frame: no rates yet; values of the frame itself.
+            "1 '' '' '' '' '' '' '' '' '' '' '' '' '' '' '' '' '' '' '' '' "
+            "'' '' '' '' '' '' '1.500' '2147483648'\n"
+            // 70% busy of 2 CPUs: user 60, system 10, idle 30. Disks: vda +
+            // vdb (not the partition vda1); network: eth0 (not lo).
+            "2 '60.000' '10.000' '30.000' '0.000' '1000.000' '700.000' "
+            "'5.000' '300.000' '2.000' '4096.000' '8192.000' '3.000' "
+            "'4.000' '10.000' '' '' '1.000' '0.500' '1024.000' '16.000' "
+            "'6.000' '2.000' '300.000' '100.000' '3.000' '2.000' '1.500' "
+            "'2147483648'\n"
+            // An agent without the cumulative counters: empty, not zeros.
+            "3 '' '' '' '' '' '' '' '' '' '' '' '' '' '' '' '' '' '' '' '' "
+            "'' '' '' '' '' '' '1.500' '2147483648'\n")
+      << text;
+}
+
+// A stream that starts over (another host, time going back) has no rates
+// for its first row, rather than rates across the two streams.
+TEST(CsvWriterTest, NoRatesAcrossStreams) {
+  HostCountersSpec spec;
+  spec.at_seconds = 100;
+  const std::vector<uint8_t> before = HostCountersFrame(spec);
+  spec.at_seconds = 50;  // the agent's host rebooted
+  const std::vector<uint8_t> rebooted = HostCountersFrame(spec);
+  spec.at_seconds = 102;
+  spec.hostname = "other";
+  const std::vector<uint8_t> other = HostCountersFrame(spec);
+  const std::vector<std::string> header = HostCsvHeader();
+  const auto cell = [&](const std::vector<std::string>& row,
+                        const std::string& name) {
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (header[i] == name) return row[i];
+    }
+    ADD_FAILURE() << "no column " << name;
+    return std::string();
+  };
+  const fb::Frame* a = fb::GetFrame(before.data());
+  for (const auto* next : {&rebooted, &other}) {
+    const std::vector<std::string> row =
+        HostCsvRow(a, *fb::GetFrame(next->data()));
+    EXPECT_EQ(cell(row, "cpu_user_percent"), "");
+    EXPECT_EQ(cell(row, "disk_read_bytes_per_sec"), "");
+    EXPECT_EQ(cell(row, "memory_used_bytes"), "2147483648");
+  }
 }
 
 }  // namespace

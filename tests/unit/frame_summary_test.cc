@@ -5,12 +5,15 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/host_counters_frame.h"
 #include "tests/unit/test_util.h"
 
 namespace perfwire {
 namespace {
 
 using ::perfwire::testing::BuildFrame;
+using ::perfwire::testing::HostCountersFrame;
+using ::perfwire::testing::HostCountersSpec;
 using ::perfwire::testing::TestFrame;
 using ::perfwire::testing::TestThread;
 using ::perfwire::testing::Thread;
@@ -79,17 +82,18 @@ TEST(FrameSummary, SummarizerShowsSourcesOnlyWhenTheyChange) {
     f.add_realtime_ns(1'700'000'000'123'456'789ull);
     f.add_sources(sources);
     f.add_threads(thread_vector);
-    fbb.Finish(f.Finish());
+    fbb.FinishSizePrefixed(f.Finish());
     return fbb.Release();
   };
   const auto with = build(true);
   const auto without = build(false);
-  const fb::Frame& frame = *fb::GetFrame(with.data());
+  const absl::Span<const uint8_t> frame(with.data(), with.size());
 
   FrameSummarizer summarizer({.top_threads = 5, .wall_clock = true});
   const std::string first = summarizer.Format(frame);
   const std::string second = summarizer.Format(frame);
-  const std::string changed = summarizer.Format(*fb::GetFrame(without.data()));
+  const std::string changed = summarizer.Format(
+      absl::Span<const uint8_t>(without.data(), without.size()));
   EXPECT_THAT(
       first,
       HasSubstr("\nsources: threads (tp_btf)\n  io unavailable: a reason"));
@@ -104,6 +108,39 @@ TEST(FrameSummary, SummarizerShowsSourcesOnlyWhenTheyChange) {
     const std::string header = text.substr(0, text.find('\n'));
     EXPECT_LE(header.size(), 120u) << header;
   }
+}
+
+// The host CPU share on the header line comes from the cumulative counters
+// of the frame and the one before (host_counters_frame.h: 70% of all CPUs;
+// the agent's own idle_percent says 0): absent for the first frame, across
+// a restart and for an agent without the counters.
+TEST(FrameSummary, SummarizerShowsHostCpuFromTwoFrames) {
+  HostCountersSpec spec;
+  spec.length_prefix = true;
+  auto next = [&](uint64_t seq, uint64_t at_seconds, bool cumulative) {
+    spec.seq = seq;
+    spec.at_seconds = at_seconds;
+    spec.cumulative = cumulative;
+    return HostCountersFrame(spec);
+  };
+  const std::vector<std::vector<uint8_t>> stream = {
+      next(1, 100, true), next(2, 102, true), next(3, 106, true),
+      next(1, 50, true),  // the agent restarted
+      next(2, 52, false)};
+  FrameSummarizer summarizer({.top_threads = 0});
+  std::vector<std::string> headers;
+  for (const std::vector<uint8_t>& message : stream) {
+    const std::string text = summarizer.Format(message);
+    headers.push_back(text.substr(0, text.find('\n')));
+  }
+  EXPECT_EQ(headers[0], "seq 1  interval 2.000s  threads absent");
+  EXPECT_EQ(headers[1],
+            "seq 2  interval 2.000s  host cpu 70.0%  threads absent");
+  // Frames 4 s apart (one missed): the average over the span.
+  EXPECT_EQ(headers[2],
+            "seq 3  interval 2.000s  host cpu 70.0%  threads absent");
+  EXPECT_EQ(headers[3], "seq 1  interval 2.000s  threads absent");
+  EXPECT_EQ(headers[4], "seq 2  interval 2.000s  threads absent");
 }
 
 }  // namespace

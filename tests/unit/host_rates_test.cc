@@ -149,15 +149,17 @@ TEST(HostRates, DiskNetworkAndPressureRates) {
   b.psi_some_ns = 400'000'000;
   const auto fa = Frame(a), fbuf = Frame(b);
   const HostRates r = *DeriveHostRates(Root(fa), Root(fbuf));
-  ASSERT_EQ(r.disks.size(), 1u);
-  EXPECT_DOUBLE_EQ(r.disks[0].read_bytes_per_sec, 2 << 20);
-  EXPECT_DOUBLE_EQ(r.disks[0].read_op_per_sec, 4);
-  ASSERT_TRUE(r.disks[0].read_await_seconds.has_value());
-  EXPECT_DOUBLE_EQ(*r.disks[0].read_await_seconds, 0.002);
-  EXPECT_FALSE(r.disks[0].write_await_seconds.has_value());  // no writes
-  EXPECT_DOUBLE_EQ(r.disks[0].utilization, 0.25);
-  ASSERT_EQ(r.interfaces.size(), 1u);
-  EXPECT_DOUBLE_EQ(r.interfaces[0].receive_bytes_per_sec, 1000);
+  ASSERT_TRUE(r.disks.has_value());
+  ASSERT_EQ(r.disks->size(), 1u);
+  EXPECT_DOUBLE_EQ((*r.disks)[0].read_bytes_per_sec, 2 << 20);
+  EXPECT_DOUBLE_EQ((*r.disks)[0].read_op_per_sec, 4);
+  ASSERT_TRUE((*r.disks)[0].read_await_seconds.has_value());
+  EXPECT_DOUBLE_EQ(*(*r.disks)[0].read_await_seconds, 0.002);
+  EXPECT_FALSE((*r.disks)[0].write_await_seconds.has_value());  // no writes
+  EXPECT_DOUBLE_EQ((*r.disks)[0].utilization, 0.25);
+  ASSERT_TRUE(r.interfaces.has_value());
+  ASSERT_EQ(r.interfaces->size(), 1u);
+  EXPECT_DOUBLE_EQ((*r.interfaces)[0].receive_bytes_per_sec, 1000);
   ASSERT_TRUE(r.memory.has_value());
   ASSERT_TRUE(r.memory->io_pressure.has_value());
   EXPECT_DOUBLE_EQ(r.memory->io_pressure->some_ratio, 0.1);
@@ -174,7 +176,7 @@ TEST(HostRates, CountersThatGoBackwardsGiveZeroNotHugeRates) {
   b.rx_bytes = 10;
   const auto fa = Frame(a), fbuf = Frame(b);
   EXPECT_EQ(DeriveHostRates(Root(fa), Root(fbuf))
-                ->interfaces[0]
+                ->interfaces->at(0)
                 .receive_bytes_per_sec,
             0);
 }
@@ -187,7 +189,11 @@ TEST(HostRates, AbsentWhereTheFramesCannotTell) {
   b.at_ns += 1'000'000'000;
   b.with_disk = true;
   const auto fa = Frame(a), fbuf = Frame(b);
-  EXPECT_TRUE(DeriveHostRates(Root(fa), Root(fbuf))->disks.empty());
+  // The section is in both frames: its sum is known (no row, 0 B/s).
+  const std::optional<std::vector<DiskRates>> disks =
+      DeriveHostRates(Root(fa), Root(fbuf))->disks;
+  ASSERT_TRUE(disks.has_value());
+  EXPECT_TRUE(disks->empty());
   // An agent without the cumulative fields: nothing derived, not zeros.
   Counters old_a = a, old_b = b;
   old_a.cumulative = old_b.cumulative = false;
@@ -195,8 +201,9 @@ TEST(HostRates, AbsentWhereTheFramesCannotTell) {
   const HostRates r = *DeriveHostRates(Root(oa), Root(ob));
   EXPECT_FALSE(r.cpu.has_value());
   EXPECT_FALSE(r.memory.has_value());
-  EXPECT_TRUE(r.disks.empty());
-  EXPECT_TRUE(r.interfaces.empty());
+  // Absent, so that a consumer's sum over them is empty, not 0.
+  EXPECT_FALSE(r.disks.has_value());
+  EXPECT_FALSE(r.interfaces.has_value());
 }
 
 TEST(HostRates, RejectsFramesOutOfOrderOrFromAnotherHost) {

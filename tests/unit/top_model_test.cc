@@ -6,12 +6,15 @@
 #include "flatbuffers/flatbuffers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/host_counters_frame.h"
 #include "tests/unit/test_util.h"
 
 namespace perfwire {
 namespace {
 
 using ::perfwire::testing::BuildFrame;
+using ::perfwire::testing::HostCountersFrame;
+using ::perfwire::testing::HostCountersSpec;
 using ::perfwire::testing::TestFrame;
 using ::perfwire::testing::TestThread;
 using ::perfwire::testing::Thread;
@@ -297,13 +300,18 @@ TEST(TopModelTest, ProcessViewCountsEveryLiveThreadAndNamesTheLeader) {
   EXPECT_EQ(model.frame_count(), 1u);
 }
 
-TEST(TopModelTest, HostRatesComeFromOneFunction) {
-  HostSpec spec;
-  spec.host = true;
-  const std::vector<uint8_t> bytes = HostFrame(spec);
-  const HostRates r = DeriveHostRates(nullptr, AsFrame(bytes));
-  EXPECT_DOUBLE_EQ(*r.cpu_busy_percent, 40.0);
-  EXPECT_THAT(r.core_busy_percent, ElementsAre(10.0, 70.0));
+// The header's rates come from the cumulative counters of two frames
+// (host_counters_frame.h; the agent's own rate fields hold other values).
+TEST(TopModelTest, HeaderRatesComeFromTwoFramesCounters) {
+  HostCountersSpec at;
+  at.at_seconds = 100;
+  const std::vector<uint8_t> first = HostCountersFrame(at);
+  at.seq = 2;
+  at.at_seconds = 102;
+  const std::vector<uint8_t> second = HostCountersFrame(at);
+  const HeaderRates r = DeriveHeaderRates(&AsFrame(first), AsFrame(second));
+  EXPECT_DOUBLE_EQ(*r.cpu_busy_percent, 70.0);  // 100 - idle, of 2 CPUs
+  EXPECT_THAT(r.core_busy_percent, ElementsAre(50.0, 90.0));
   EXPECT_DOUBLE_EQ(*r.disk_read_bytes_per_sec, 1024.0);  // partitions left out
   EXPECT_DOUBLE_EQ(*r.disk_write_bytes_per_sec, 16.0);
   EXPECT_DOUBLE_EQ(*r.net_receive_bytes_per_sec, 300.0);  // lo left out
@@ -311,8 +319,32 @@ TEST(TopModelTest, HostRatesComeFromOneFunction) {
   EXPECT_DOUBLE_EQ(*r.cpu_pressure_percent, 10.0);
   EXPECT_DOUBLE_EQ(*r.io_pressure_percent, 1.0);
   EXPECT_FALSE(r.memory_pressure_percent.has_value());  // no such file
-  EXPECT_DOUBLE_EQ(*r.context_switch_per_sec, 1234.0);
+  EXPECT_DOUBLE_EQ(*r.context_switch_per_sec, 1000.0);
+  EXPECT_DOUBLE_EQ(*r.fork_per_sec, 5.0);
 
+  // Without a frame before, across streams and from an agent without the
+  // counters: nothing, rather than the agent's rate fields or zeros.
+  at.cumulative = false;
+  at.seq = 3;
+  at.at_seconds = 104;
+  const std::vector<uint8_t> old_agent = HostCountersFrame(at);
+  for (const HeaderRates& none :
+       {DeriveHeaderRates(nullptr, AsFrame(second)),
+        DeriveHeaderRates(&AsFrame(second), AsFrame(first)),
+        DeriveHeaderRates(&AsFrame(second), AsFrame(old_agent))}) {
+    EXPECT_FALSE(none.cpu_busy_percent.has_value());
+    EXPECT_TRUE(none.core_busy_percent.empty());
+    EXPECT_FALSE(none.disk_read_bytes_per_sec.has_value());
+    EXPECT_FALSE(none.net_receive_bytes_per_sec.has_value());
+    EXPECT_FALSE(none.cpu_pressure_percent.has_value());
+    EXPECT_FALSE(none.context_switch_per_sec.has_value());
+  }
+}
+
+TEST(TopModelTest, HeaderValuesOfOneFrame) {
+  HostSpec spec;
+  spec.host = true;
+  const std::vector<uint8_t> bytes = HostFrame(spec);
   const TopHeader h = BuildHeader(nullptr, AsFrame(bytes));
   EXPECT_EQ(*h.memory_used_bytes, 2ull << 30);
   EXPECT_EQ(*h.swap_used_bytes, 1ull << 20);
@@ -383,22 +415,29 @@ TEST(TopModelTest, HistoryKeepsSixtySecondsOfStreamTime) {
 
 TEST(TopModelTest, ModelHistoriesFollowFrames) {
   TopModel model;
-  HostSpec spec;
-  spec.host = true;
+  HostCountersSpec spec;
   for (int i = 0; i < 5; ++i) {
     spec.seq = i + 1;
-    spec.monotonic_ns += spec.interval_ns;
-    model.Add(HostFrame(spec), false);
+    spec.at_seconds = 100 + 2 * i;
+    model.Add(HostCountersFrame(spec), false);
+    // The header of the last frame shows the share over the last interval.
+    EXPECT_EQ(model.Header().rates.cpu_busy_percent.has_value(), i > 0);
   }
-  EXPECT_EQ(model.history(TopModel::kCpuHistory).size(), 5u);
-  EXPECT_DOUBLE_EQ(model.history(TopModel::kCpuHistory).Max(), 40.0);
+  // A share needs two frames: four from five frames.
+  EXPECT_EQ(model.history(TopModel::kCpuHistory).size(), 4u);
+  EXPECT_DOUBLE_EQ(model.history(TopModel::kCpuHistory).Max(), 70.0);
   EXPECT_DOUBLE_EQ(model.history(TopModel::kNetReceiveHistory).Max(), 300.0);
+  EXPECT_EQ(model.history(TopModel::kMemoryHistory).size(), 5u);
   EXPECT_DOUBLE_EQ(model.history(TopModel::kMemoryHistory).Max(),
                    static_cast<double>(2ull << 30));
-  // The recording played again from its start: not appended to the line.
+  // The recording played again from its start: not appended to the line,
+  // and no share across the two streams.
   spec.seq = 1;
-  model.Add(HostFrame(spec), false);
-  EXPECT_EQ(model.history(TopModel::kCpuHistory).size(), 1u);
+  spec.at_seconds = 100;
+  model.Add(HostCountersFrame(spec), false);
+  EXPECT_EQ(model.history(TopModel::kCpuHistory).size(), 0u);
+  EXPECT_EQ(model.history(TopModel::kMemoryHistory).size(), 1u);
+  EXPECT_FALSE(model.Header().rates.cpu_busy_percent.has_value());
 }
 
 TEST(TopModelTest, SparklineAndBytes) {
