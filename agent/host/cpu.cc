@@ -13,6 +13,7 @@
 #include "agent/kernelfs/splitters.h"
 #include "agent/log.h"
 #include "base/clock.h"
+#include "base/cpu_time_split.h"
 #include "perfwire_generated.h"
 
 namespace perfwire {
@@ -148,51 +149,30 @@ uint64_t TicksToNs(uint64_t ticks) {
 
 CpuPercent CpuSplit(const CpuTicks& a, const CpuTicks& b,
                     double elapsed_ticks) {
+  CpuModeDeltas d;
+  d.user = CounterDelta(a.user, b.user);
+  d.nice = CounterDelta(a.nice, b.nice);
+  d.system = CounterDelta(a.system, b.system);
+  d.idle = CounterDelta(a.idle, b.idle);
+  d.iowait = CounterDelta(a.iowait, b.iowait);  // may go backwards: clamp
+  d.irq = CounterDelta(a.irq, b.irq);
+  d.softirq = CounterDelta(a.softirq, b.softirq);
+  d.steal = CounterDelta(a.steal, b.steal);
+  d.guest = CounterDelta(a.guest, b.guest);
+  d.guest_nice = CounterDelta(a.guest_nice, b.guest_nice);
+  const CpuModeShares s = SplitCpuTime(d, elapsed_ticks);
+  auto percent = [](double share) { return static_cast<float>(100 * share); };
   CpuPercent p;
-  // The kernel adds guest time into user (and guest_nice into nice).
-  const uint64_t guest = CounterDelta(a.guest, b.guest);
-  const uint64_t guest_nice = CounterDelta(a.guest_nice, b.guest_nice);
-  const uint64_t user_all = CounterDelta(a.user, b.user);
-  const uint64_t nice_all = CounterDelta(a.nice, b.nice);
-  const uint64_t user = user_all > guest ? user_all - guest : 0;
-  const uint64_t nice = nice_all > guest_nice ? nice_all - guest_nice : 0;
-  const uint64_t system = CounterDelta(a.system, b.system);
-  const uint64_t idle = CounterDelta(a.idle, b.idle);
-  const uint64_t iowait =
-      CounterDelta(a.iowait, b.iowait);  // may go backwards: clamp
-  const uint64_t irq = CounterDelta(a.irq, b.irq);
-  const uint64_t softirq = CounterDelta(a.softirq, b.softirq);
-  const uint64_t steal = CounterDelta(a.steal, b.steal);
-  // idle and iowait are exact: their share of the elapsed time. When the
-  // accounted ticks exceed the wall time (the reads bracket the kernel's
-  // clock only to within a tick; or a fixture tree, whose ticks have nothing
-  // to do with the clock), the ticks' sum is the better denominator.
-  const uint64_t accounted = user + nice + system + idle + iowait + irq +
-                             softirq + steal + guest + guest_nice;
-  const double elapsed =
-      std::max(elapsed_ticks, static_cast<double>(accounted));
-  if (!(elapsed > 0)) return p;
-  const double idle_share = static_cast<double>(idle) / elapsed;
-  const double iowait_share = static_cast<double>(iowait) / elapsed;
-  p.idle = static_cast<float>(100.0 * idle_share);
-  p.iowait = static_cast<float>(100.0 * iowait_share);
-  // The busy remainder, split by the sampled ticks of the busy modes.
-  const uint64_t sampled =
-      user + nice + system + irq + softirq + steal + guest + guest_nice;
-  if (sampled == 0) return p;
-  const double busy = 100.0 * (1.0 - idle_share - iowait_share);
-  auto part = [&](uint64_t ticks) {
-    return static_cast<float>(busy * static_cast<double>(ticks) /
-                              static_cast<double>(sampled));
-  };
-  p.user = part(user);
-  p.nice = part(nice);
-  p.system = part(system);
-  p.irq = part(irq);
-  p.softirq = part(softirq);
-  p.steal = part(steal);
-  p.guest = part(guest);
-  p.guest_nice = part(guest_nice);
+  p.idle = percent(s.idle);
+  p.iowait = percent(s.iowait);
+  p.user = percent(s.user);
+  p.nice = percent(s.nice);
+  p.system = percent(s.system);
+  p.irq = percent(s.irq);
+  p.softirq = percent(s.softirq);
+  p.steal = percent(s.steal);
+  p.guest = percent(s.guest);
+  p.guest_nice = percent(s.guest_nice);
   return p;
 }
 

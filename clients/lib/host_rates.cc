@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "base/cpu_time_split.h"
 
 namespace perfwire {
 namespace {
@@ -25,45 +26,31 @@ std::string Str(const flatbuffers::String* s) {
 // Shares of `elapsed_ns` of one CPU (or the sum over CPUs for the total).
 CpuShares Shares(const fb::HostCpuTimes& a, const fb::HostCpuTimes& b,
                  double elapsed_ns) {
+  CpuModeDeltas d;
+  d.user = Delta(a.user_total_ns(), b.user_total_ns());
+  d.nice = Delta(a.nice_total_ns(), b.nice_total_ns());
+  d.system = Delta(a.system_total_ns(), b.system_total_ns());
+  d.idle = Delta(a.idle_total_ns(), b.idle_total_ns());
+  d.iowait = Delta(a.iowait_total_ns(), b.iowait_total_ns());
+  d.irq = Delta(a.irq_total_ns(), b.irq_total_ns());
+  d.softirq = Delta(a.softirq_total_ns(), b.softirq_total_ns());
+  d.steal = Delta(a.steal_total_ns(), b.steal_total_ns());
+  d.guest = Delta(a.guest_total_ns(), b.guest_total_ns());
+  d.guest_nice = Delta(a.guest_nice_total_ns(), b.guest_nice_total_ns());
+  const CpuModeShares m = SplitCpuTime(d, elapsed_ns);
   CpuShares s;
   s.cpu = b.cpu();
-  if (!(elapsed_ns > 0)) return s;
-  const uint64_t guest = Delta(a.guest_total_ns(), b.guest_total_ns());
-  const uint64_t guest_nice =
-      Delta(a.guest_nice_total_ns(), b.guest_nice_total_ns());
-  const uint64_t user_all = Delta(a.user_total_ns(), b.user_total_ns());
-  const uint64_t nice_all = Delta(a.nice_total_ns(), b.nice_total_ns());
-  const uint64_t user = user_all > guest ? user_all - guest : 0;
-  const uint64_t nice = nice_all > guest_nice ? nice_all - guest_nice : 0;
-  const uint64_t system = Delta(a.system_total_ns(), b.system_total_ns());
-  const uint64_t irq = Delta(a.irq_total_ns(), b.irq_total_ns());
-  const uint64_t softirq = Delta(a.softirq_total_ns(), b.softirq_total_ns());
-  const uint64_t steal = Delta(a.steal_total_ns(), b.steal_total_ns());
-  const uint64_t idle = Delta(a.idle_total_ns(), b.idle_total_ns());
-  const uint64_t iowait = Delta(a.iowait_total_ns(), b.iowait_total_ns());
-  // idle and iowait are exact; /proc/stat rounds every mode to a tick, so
-  // over a short span the modes can sum to a little more than the elapsed
-  // time: then their sum is the denominator (as the agent's CpuSplit does).
-  const double accounted = static_cast<double>(
-      user_all + nice_all + system + irq + softirq + steal + idle + iowait);
-  elapsed_ns = std::max(elapsed_ns, accounted);
-  s.idle = static_cast<double>(idle) / elapsed_ns;
-  s.iowait = static_cast<double>(iowait) / elapsed_ns;
-  s.busy = std::max(0.0, 1.0 - s.idle - s.iowait);
-  const uint64_t sampled =
-      user + nice + system + irq + softirq + steal + guest + guest_nice;
-  if (sampled == 0) return s;
-  auto part = [&](uint64_t ns) {
-    return s.busy * static_cast<double>(ns) / static_cast<double>(sampled);
-  };
-  s.user = part(user);
-  s.nice = part(nice);
-  s.system = part(system);
-  s.irq = part(irq);
-  s.softirq = part(softirq);
-  s.steal = part(steal);
-  s.guest = part(guest);
-  s.guest_nice = part(guest_nice);
+  s.busy = m.busy;
+  s.idle = m.idle;
+  s.iowait = m.iowait;
+  s.user = m.user;
+  s.nice = m.nice;
+  s.system = m.system;
+  s.irq = m.irq;
+  s.softirq = m.softirq;
+  s.steal = m.steal;
+  s.guest = m.guest;
+  s.guest_nice = m.guest_nice;
   return s;
 }
 
