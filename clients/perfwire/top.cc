@@ -224,7 +224,8 @@ void Put(int y, int x, const std::string& text) {
   mvaddstr(y, x, fit.c_str());
 }
 
-std::string Opt(const std::optional<double>& v, const char* format) {
+std::string Opt(const std::optional<double>& v,
+                const absl::FormatSpec<double>& format) {
   return v.has_value() ? absl::StrFormat(format, *v) : std::string("-");
 }
 std::string OptRate(const std::optional<double>& v) {

@@ -665,8 +665,8 @@ TEST(ConsumersTest, TopScrollsAndShowsTheHostHeaderInUtf8) {
   EXPECT_EQ(RowsShown(screen).first, 1) << screen;
   const int page = RowsShown(screen).last;  // rows 1-page
   tmux.Keys("NPage");
-  screen = tmux.WaitFor(
-      [page](const std::string& s) { return RowsShown(s).first > 1; });
+  screen =
+      tmux.WaitFor([](const std::string& s) { return RowsShown(s).first > 1; });
   r = RowsShown(screen);
   // One page on, unless the last page starts earlier.
   EXPECT_EQ(r.first, std::min(page + 1, r.total - page + 1)) << screen;
