@@ -14,7 +14,7 @@
  *     from /proc;
  *   - at exit, sched_process_exit, in the dying thread's own context, sends
  *     its identity and counters so far (pw_thread_sample) through per-CPU
- *     rings the agent maps (threads_shared.h), so nothing a thread did is
+ *     rings the agent maps (pw_exit_ring.h), so nothing a thread did is
  *     lost when it dies between two snapshots. With --exit_last_slice the
  *     agent also loads sched_process_free, which fires after the last slice
  *     and final switch and sends what those changed (pw_thread_final); the
@@ -38,6 +38,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "pw_exit_ring.bpf.h"
 #include "pw_helpers.bpf.h"
 #include "threads_shared.h"
 
@@ -64,11 +65,9 @@ struct {
   __type(value, struct pw_cpu_clock);
 } cpu_clocks SEC(".maps");
 
-/* The exit rings (threads_shared.h), sized by the agent before load:
- * exit_slots_per_cpu entries per CPU in the first two, PW_EXIT_KINDS per CPU
- * in exit_pos. BPF's own ring buffer cost 0.1-0.2 us more per record,
- * measured here when these were chosen (its reserve takes a spinlock and
- * moves positions all CPUs share). */
+/* The exit rings (threads_shared.h, pw_exit_ring.h), sized by the agent
+ * before load: exit_slots_per_cpu entries per CPU in the first two,
+ * PW_EXIT_KINDS per CPU in exit_pos. */
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __uint(map_flags, BPF_F_MMAPABLE);
@@ -299,36 +298,14 @@ int snapshot_walk(void *ctx) {
   return 0;
 }
 
-/* This CPU's exit ring of `kind`: its positions, with the array index of
- * the slot for its next record in *slot. NULL when the ring is full (the
- * agent has not taken its records yet). */
+/* This CPU's exit ring of `kind` (pw_exit_ring.bpf.h). */
 static __always_inline struct pw_ring_pos *exit_ring(__u32 kind, __u32 *slot) {
-  __u32 cpu = bpf_get_smp_processor_id();
-  __u32 key = cpu * PW_EXIT_KINDS + kind;
-  struct pw_ring_pos *p = bpf_map_lookup_elem(&exit_pos, &key);
-  if (!p) return NULL;
-  __u64 head = p->head;
-  if (head - *(volatile __u64 *)&p->tail >= exit_slots_per_cpu) return NULL;
-  *slot = cpu * exit_slots_per_cpu + (__u32)(head & (exit_slots_per_cpu - 1));
-  return p;
+  return pw_exit_ring_reserve(&exit_pos, PW_EXIT_KINDS, kind,
+                              exit_slots_per_cpu, slot);
 }
 
-/* Hands the record just written in the ring's next slot to the agent. The
- * atomic add orders the record's stores before the new head: on x86 any
- * locked add does (and the plain add loads on 5.8, where the fetching form
- * needs 5.12); arm64 needs the fetching form, whose JIT adds the barriers.
- * This CPU is the ring's only producer, so the new head is the old + 1.
- * The agent drains once per interval; it is woken early only as a ring
- * reaches half full, so steady-state exits cost no wakeup. */
 static __always_inline void publish_exit_record(struct pw_ring_pos *p) {
-#if defined(__TARGET_ARCH_x86)
-  __u64 head = p->head + 1;
-  __sync_fetch_and_add(&p->head, 1);
-#else
-  __u64 head = __sync_fetch_and_add(&p->head, 1) + 1; /* the fetching form */
-#endif
-  if (head - *(volatile __u64 *)&p->tail == exit_slots_per_cpu / 2)
-    bpf_ringbuf_output(&exit_wakeups, &head, sizeof(head), BPF_RB_FORCE_WAKEUP);
+  pw_exit_ring_publish(p, exit_slots_per_cpu, &exit_wakeups);
 }
 
 /* The exit record: everything but the last slice. `t` is the exiting thread

@@ -106,6 +106,34 @@ std::string LibbpfLogCapture::Tail(size_t max_lines) const {
   return absl::StrJoin(lines.end() - n, lines.end(), " | ");
 }
 
+absl::StatusOr<MmapRegion> MapBpfArray(bpf_map* map, size_t count, size_t size,
+                                       bool writable) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t bytes = (count * size + page - 1) / page * page;
+  auto region = writable ? MmapRegion::MapReadWrite(bpf_map__fd(map), bytes)
+                         : MmapRegion::MapReadOnly(bpf_map__fd(map), bytes);
+  if (!region.ok()) {
+    return absl::Status(region.status().code(),
+                        absl::StrCat("map BPF array ", bpf_map__name(map), ": ",
+                                     region.status().message()));
+  }
+  return region;
+}
+
+namespace {
+int IgnoreWakeup(void*, void*, size_t) { return 0; }
+}  // namespace
+
+absl::StatusOr<RingBufferPtr> OpenWakeupRing(bpf_map* map) {
+  ring_buffer* rb =
+      ring_buffer__new(bpf_map__fd(map), &IgnoreWakeup, nullptr, nullptr);
+  if (!rb) {
+    return LibbpfError(errno, absl::StrCat("create a reader of ring buffer ",
+                                           bpf_map__name(map)));
+  }
+  return RingBufferPtr(rb);
+}
+
 void RingBufferDeleter::operator()(ring_buffer* ring) const {
   ring_buffer__free(ring);
 }

@@ -16,8 +16,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "agent/bpf/mmap_region.h"
 
 struct bpf_link;
+struct bpf_map;
 struct bpf_program;
 struct ring_buffer;
 
@@ -117,6 +119,17 @@ absl::StatusOr<SkeletonPtr<Skel>> LoadSkeleton(
 absl::StatusOr<size_t> RunIterator(struct bpf_link* link, size_t record_size,
                                    absl::string_view what,
                                    std::vector<char>& buffer);
+
+// Maps the first `count` entries of `size` bytes of a BPF_F_MMAPABLE array
+// map (rounded up to whole pages), read-only or, for memory both sides write
+// (ring positions), writable. Errors name the map.
+absl::StatusOr<MmapRegion> MapBpfArray(bpf_map* map, size_t count, size_t size,
+                                       bool writable);
+
+// A reader of a BPF ring buffer whose records only wake the agent (the exit
+// rings' wakeups, bpf/include/pw_exit_ring.h): their content is ignored, and
+// consuming them re-arms the wakeup. Poll ring_buffer__epoll_fd().
+absl::StatusOr<RingBufferPtr> OpenWakeupRing(bpf_map* map);
 
 // Sums one slot of a BPF_MAP_TYPE_PERCPU_ARRAY of u64 over all CPUs.
 absl::StatusOr<uint64_t> SumPerCpuCounter(int map_fd, uint32_t index);

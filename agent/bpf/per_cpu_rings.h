@@ -6,12 +6,12 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
-#include "threads_shared.h"  // bpf/include: struct pw_ring_pos
+#include "pw_exit_ring.h"  // bpf/include: struct pw_ring_pos
 
 namespace perfwire {
 
 // The consumer side of one kind of per-CPU record ring (the protocol is in
-// bpf/include/threads_shared.h): `cpus` rings of `slots_per_cpu` records of
+// bpf/include/pw_exit_ring.h): `cpus` rings of `slots_per_cpu` records of
 // `record_size` bytes each, CPU c's records from records + c * slots_per_cpu
 // * record_size, its positions at positions[c * position_stride]. Both
 // usually live in mmap'ed BPF arrays.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
@@ -30,6 +31,14 @@ ThreadContentionDelta ToThreadContentionDelta(const pw_ct_record& r) {
   return out;
 }
 
+uint32_t ContentionExitSlotsPerCpu(uint64_t buffer_bytes, uint32_t cpus) {
+  const uint64_t per_cpu =
+      buffer_bytes /
+      (uint64_t{std::max(cpus, 1u)} * PW_CT_EXIT_KINDS * sizeof(pw_ct_record));
+  return static_cast<uint32_t>(
+      std::bit_floor(std::clamp<uint64_t>(per_cpu, 2, 1u << 20)));
+}
+
 namespace {
 
 constexpr SkeletonOps<contention_bpf> kContentionSkeleton = {
@@ -42,12 +51,17 @@ struct Attempt {
 };
 
 absl::StatusOr<SkeletonPtr<contention_bpf>> LoadWith(
-    const ContentionBpfOptions& options, Attempt a, std::string* why) {
+    const ContentionBpfOptions& options, Attempt a, uint32_t cpus,
+    uint32_t slots, std::string* why) {
   auto configure = [&](contention_bpf& skel) -> absl::Status {
     skel.rodata->agent_tgid = options.agent_tgid;
     skel.rodata->use_task_storage = a.btf;
     bpf_map__set_max_entries(skel.maps.ct_tid, a.btf ? 1 : options.max_threads);
-    bpf_map__set_max_entries(skel.maps.ct_exits, options.exit_buffer_bytes);
+    skel.rodata->exit_slots_per_cpu = slots;
+    bpf_map__set_max_entries(skel.maps.ct_exit_switch, cpus * slots);
+    bpf_map__set_max_entries(skel.maps.ct_exit_free,
+                             options.free_fallback ? cpus * slots : 1);
+    bpf_map__set_max_entries(skel.maps.ct_exit_pos, cpus * PW_CT_EXIT_KINDS);
     auto& p = skel.progs;
     const HookPair hooks[] = {
         {p.ct_switch_btf, p.ct_switch_raw, true},
@@ -71,6 +85,11 @@ absl::StatusOr<SkeletonPtr<contention_bpf>> LoadWith(
 absl::StatusOr<std::unique_ptr<ContentionBpf>> ContentionBpf::Open(
     const ContentionBpfOptions& options) {
   auto self = std::make_unique<ContentionBpf>(PassKey());
+  const int possible = libbpf_num_possible_cpus();
+  if (possible <= 0) return LibbpfError(possible, "count possible CPUs");
+  self->cpus_ = static_cast<uint32_t>(possible);
+  self->exit_slots_per_cpu_ =
+      ContentionExitSlotsPerCpu(options.exit_buffer_bytes, self->cpus_);
   std::vector<Attempt> attempts;
   if (!options.force_raw_tp) attempts.push_back({true, true});
   if (!options.force_raw_tp) attempts.push_back({true, false});
@@ -80,7 +99,8 @@ absl::StatusOr<std::unique_ptr<ContentionBpf>> ContentionBpf::Open(
   absl::Status last;
   for (const Attempt& a : attempts) {
     std::string why;
-    auto skel = LoadWith(options, a, &why);
+    auto skel =
+        LoadWith(options, a, self->cpus_, self->exit_slots_per_cpu_, &why);
     if (skel.ok()) {
       self->skel_ = *std::move(skel);
       self->hook_ = a.btf ? "tp_btf" : "raw_tp";
@@ -97,12 +117,25 @@ absl::StatusOr<std::unique_ptr<ContentionBpf>> ContentionBpf::Open(
     return absl::Status(last.code(),
                         absl::StrCat(last.message(), " (", whys, ")"));
   }
-  ring_buffer* rb =
-      ring_buffer__new(bpf_map__fd(self->skel_->maps.ct_exits),
-                       &ContentionBpf::OnExitRecord, self.get(), nullptr);
-  if (!rb)
-    return LibbpfError(errno, "create contention exit ring buffer reader");
-  self->exits_.reset(rb);
+  contention_bpf* maps = self->skel_.get();
+  const size_t slots = size_t{self->cpus_} * self->exit_slots_per_cpu_;
+  bpf_map* records[PW_CT_EXIT_KINDS] = {maps->maps.ct_exit_switch,
+                                        maps->maps.ct_exit_free};
+  for (int kind = 0; kind < PW_CT_EXIT_KINDS; ++kind) {
+    if (kind == PW_CT_EXIT_FREE && !options.free_fallback) continue;
+    auto mapped = MapBpfArray(records[kind], slots, sizeof(pw_ct_record),
+                              /*writable=*/false);
+    if (!mapped.ok()) return mapped.status();
+    self->exit_records_[kind] = *std::move(mapped);
+  }
+  auto pos = MapBpfArray(maps->maps.ct_exit_pos,
+                         size_t{self->cpus_} * PW_CT_EXIT_KINDS,
+                         sizeof(pw_ring_pos), /*writable=*/true);
+  if (!pos.ok()) return pos.status();
+  self->exit_pos_ = *std::move(pos);
+  auto wakeups = OpenWakeupRing(maps->maps.ct_exit_wakeups);
+  if (!wakeups.ok()) return wakeups.status();
+  self->exit_wakeups_ = *std::move(wakeups);
   return self;
 }
 
@@ -122,26 +155,37 @@ absl::Status ContentionBpf::ForEachThreadDelta(
   return absl::OkStatus();
 }
 
-int ContentionBpf::OnExitRecord(void* ctx, void* data, size_t size) {
-  auto* self = static_cast<ContentionBpf*>(ctx);
-  if (size < sizeof(pw_ct_record) || !self->exit_fn_) return 0;
-  pw_ct_record r;
-  std::memcpy(&r, data, sizeof(r));
-  (*self->exit_fn_)(ToThreadContentionDelta(r));
-  return 0;
+PerCpuRings ContentionBpf::ExitRings(pw_ct_exit_kind kind) {
+  PerCpuRings rings;
+  rings.records = static_cast<const char*>(exit_records_[kind].data());
+  rings.record_size = sizeof(pw_ct_record);
+  // exit_pos_ is the one writable mapping: the agent owns the tails.
+  rings.positions = static_cast<pw_ring_pos*>(exit_pos_.mutable_data()) + kind;
+  rings.position_stride = PW_CT_EXIT_KINDS;
+  rings.cpus = cpus_;
+  rings.slots_per_cpu = exit_slots_per_cpu_;
+  return rings;
 }
 
 absl::Status ContentionBpf::DrainExits(
     absl::FunctionRef<void(const ThreadContentionDelta&)> fn) {
-  exit_fn_ = &fn;
-  int n = ring_buffer__consume(exits_.get());
-  exit_fn_ = nullptr;
-  if (n < 0) return LibbpfError(n, "consume contention exit ring buffer");
-  return absl::OkStatus();
+  // Wakeup records carry nothing: consuming them re-arms the wakeup.
+  const int n = ring_buffer__consume(exit_wakeups_.get());
+  if (n < 0) return LibbpfError(n, "consume contention exit wakeup ring");
+  absl::Status status;
+  for (pw_ct_exit_kind kind : {PW_CT_EXIT_SWITCH, PW_CT_EXIT_FREE}) {
+    if (exit_records_[kind].data() == nullptr) continue;  // not loaded
+    status.Update(DrainPerCpuRings(ExitRings(kind), [&](const void* record) {
+      pw_ct_record r;
+      std::memcpy(&r, record, sizeof(r));
+      fn(ToThreadContentionDelta(r));
+    }));
+  }
+  return status;
 }
 
 int ContentionBpf::exit_wakeup_fd() const {
-  return ring_buffer__epoll_fd(exits_.get());
+  return ring_buffer__epoll_fd(exit_wakeups_.get());
 }
 
 absl::Status ContentionBpf::TakeWakeEdges(std::vector<WakeEdgeCount>* out) {

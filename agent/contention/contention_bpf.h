@@ -15,6 +15,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "agent/bpf/libbpf_util.h"
+#include "agent/bpf/mmap_region.h"
+#include "agent/bpf/per_cpu_rings.h"
 #include "contention_shared.h"  // bpf/include
 
 struct contention_bpf;
@@ -27,7 +29,9 @@ void SkeletonDeleter<contention_bpf>::operator()(contention_bpf* skel) const;
 struct ContentionBpfOptions {
   uint32_t agent_tgid = 0;       // this process: never counted
   uint32_t max_threads = 32768;  // per-thread hash capacity (raw_tp path only)
-  uint32_t exit_buffer_bytes = 1u << 20;  // power of two >= 4096
+  // Memory for exit records, all CPUs and both exit-ring kinds; the rings'
+  // size is ContentionExitSlotsPerCpu() of it.
+  uint32_t exit_buffer_bytes = 1u << 20;
   // Hook sys_enter/sys_exit to time FUTEX_WAIT* syscalls. Off by default:
   // it costs every syscall (~+11% on W1, docs/CONTENTION.md).
   bool futex_syscalls = false;
@@ -36,6 +40,11 @@ struct ContentionBpfOptions {
   // could not send. Tests turn it off to show the switch-out sends them.
   bool free_fallback = true;
 };
+
+// Records per CPU in each exit ring (bpf/include/pw_exit_ring.h; one kind per
+// producing hook, PW_CT_EXIT_KINDS): the power of two at or below what
+// `buffer_bytes` holds over `cpus` CPUs and both kinds, at least 2.
+uint32_t ContentionExitSlotsPerCpu(uint64_t buffer_bytes, uint32_t cpus);
 
 using HistogramSlots = std::array<uint64_t, PW_CT_HIST_SLOTS>;
 
@@ -103,10 +112,13 @@ class ContentionBpf {
   // since the last call (the kernel keeps the last-reported copy).
   absl::Status ForEachThreadDelta(
       absl::FunctionRef<void(const ThreadContentionDelta&)> fn);
-  // Consumes queued exit records (final deltas of freed threads).
+  // Consumes queued exit records (final deltas of exited threads), those
+  // of the final switch-out first.
   absl::Status DrainExits(
       absl::FunctionRef<void(const ThreadContentionDelta&)> fn);
+  // Readable when an exit ring is half full: DrainExits() then.
   int exit_wakeup_fd() const;
+  uint32_t exit_slots_per_cpu() const { return exit_slots_per_cpu_; }
 
   // Reads and removes every waker->wakee pair counted since the last call.
   absl::Status TakeWakeEdges(std::vector<WakeEdgeCount>* out);
@@ -115,17 +127,21 @@ class ContentionBpf {
   absl::StatusOr<ContentionLostCounts> ReadLost() const;
 
  private:
-  static int OnExitRecord(void* ctx, void* data, size_t size);
+  PerCpuRings ExitRings(pw_ct_exit_kind kind);
 
   SkeletonPtr<contention_bpf> skel_;
-  RingBufferPtr exits_;
+  // The exit rings (bpf/include/contention_shared.h), mapped.
+  RingBufferPtr exit_wakeups_;
+  MmapRegion exit_records_[PW_CT_EXIT_KINDS];
+  MmapRegion exit_pos_;
+  uint32_t cpus_ = 0;
+  uint32_t exit_slots_per_cpu_ = 0;
   std::string hook_;
   bool futex_syscalls_ = false;
   bool lock_hooks_ = false;
   std::vector<char> iter_buffer_;
   std::vector<pw_ct_wake_key> edge_keys_;
   std::vector<pw_ct_wake_value> edge_values_;
-  absl::FunctionRef<void(const ThreadContentionDelta&)>* exit_fn_ = nullptr;
 };
 
 ThreadContentionDelta ToThreadContentionDelta(const pw_ct_record& r);

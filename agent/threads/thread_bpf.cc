@@ -113,23 +113,6 @@ absl::StatusOr<SkeletonPtr<threads_bpf>> LoadWith(
   return LoadSkeleton<threads_bpf>(kThreadsSkeleton, configure, why);
 }
 
-// Maps `count` entries of `size` bytes of an mmapable array map.
-absl::StatusOr<MmapRegion> MapArray(bpf_map* map, size_t count, size_t size,
-                                    bool writable) {
-  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  const size_t bytes = (count * size + page - 1) / page * page;
-  auto region = writable ? MmapRegion::MapReadWrite(bpf_map__fd(map), bytes)
-                         : MmapRegion::MapReadOnly(bpf_map__fd(map), bytes);
-  if (!region.ok()) {
-    return absl::Status(region.status().code(),
-                        absl::StrCat("map BPF array ", bpf_map__name(map), ": ",
-                                     region.status().message()));
-  }
-  return region;
-}
-
-int IgnoreWakeup(void*, void*, size_t) { return 0; }
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(
@@ -179,32 +162,32 @@ absl::StatusOr<std::unique_ptr<ThreadBpf>> ThreadBpf::Open(
   threads_bpf* maps = self->skel_.get();
   if (self->walk_) {
     self->walk_batch_ = std::max(options.walk_batch, 1u);
-    auto out = MapArray(maps->maps.snapshot_out, self->walk_batch_,
-                        sizeof(pw_thread_sample), /*writable=*/false);
+    auto out = MapBpfArray(maps->maps.snapshot_out, self->walk_batch_,
+                           sizeof(pw_thread_sample), /*writable=*/false);
     if (!out.ok()) return out.status();
     self->walk_out_ = std::move(*out);
   }
   self->cpus_ = static_cast<uint32_t>(libbpf_num_possible_cpus());
   self->exit_slots_per_cpu_ = options.exit_slots_per_cpu;
   const size_t slots = size_t{self->cpus_} * self->exit_slots_per_cpu_;
-  auto samples = MapArray(maps->maps.exit_samples, slots,
-                          sizeof(pw_thread_sample), /*writable=*/false);
+  auto samples = MapBpfArray(maps->maps.exit_samples, slots,
+                             sizeof(pw_thread_sample), /*writable=*/false);
   if (!samples.ok()) return samples.status();
   self->exit_samples_ = std::move(*samples);
   if (options.exit_last_slice) {
-    auto finals = MapArray(maps->maps.exit_finals, slots,
-                           sizeof(pw_thread_final), /*writable=*/false);
+    auto finals = MapBpfArray(maps->maps.exit_finals, slots,
+                              sizeof(pw_thread_final), /*writable=*/false);
     if (!finals.ok()) return finals.status();
     self->exit_finals_ = std::move(*finals);
   }
-  auto pos = MapArray(maps->maps.exit_pos, size_t{self->cpus_} * PW_EXIT_KINDS,
-                      sizeof(pw_ring_pos), /*writable=*/true);
+  auto pos =
+      MapBpfArray(maps->maps.exit_pos, size_t{self->cpus_} * PW_EXIT_KINDS,
+                  sizeof(pw_ring_pos), /*writable=*/true);
   if (!pos.ok()) return pos.status();
   self->exit_pos_ = std::move(*pos);
-  ring_buffer* rb = ring_buffer__new(bpf_map__fd(maps->maps.exit_wakeups),
-                                     &IgnoreWakeup, nullptr, nullptr);
-  if (!rb) return LibbpfError(errno, "create exit wakeup ring reader");
-  self->exit_wakeups_.reset(rb);
+  auto wakeups = OpenWakeupRing(maps->maps.exit_wakeups);
+  if (!wakeups.ok()) return wakeups.status();
+  self->exit_wakeups_ = *std::move(wakeups);
   return self;
 }
 

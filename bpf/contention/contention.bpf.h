@@ -26,9 +26,9 @@
  * tid on the raw_tp path. The agent reads deltas once per interval with the
  * task iterator (`reported` is the iterator's copy, so neither side needs
  * atomics); a thread's final switch-out sends its last delta through the
- * `ct_exits` ring buffer (sched_process_free only if it could not). Nothing
- * else is sent per event. The agent's own threads (agent_tgid) and the idle
- * task are skipped. */
+ * per-CPU exit rings (pw_exit_ring.h; sched_process_free, with a ring kind
+ * of its own, only if it could not). Nothing else is sent per event. The
+ * agent's own threads (agent_tgid) and the idle task are skipped. */
 #ifndef PERFWIRE_BPF_CONTENTION_CONTENTION_BPF_H_
 #define PERFWIRE_BPF_CONTENTION_CONTENTION_BPF_H_
 
@@ -41,6 +41,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "contention_shared.h"
+#include "pw_exit_ring.bpf.h"
 #include "pw_helpers.bpf.h"
 
 /* Maps and settings are defined once, in maps.bpf.c (PW_CT_DEFINE_MAPS);
@@ -53,7 +54,8 @@
 #endif
 /* Set by the agent between open and load. */
 extern const volatile __u32 agent_tgid;
-extern const volatile bool use_task_storage; /* false on the raw_tp path */
+extern const volatile bool use_task_storage;    /* false on the raw_tp path */
+extern const volatile __u32 exit_slots_per_cpu; /* power of two */
 
 #if defined(__TARGET_ARCH_x86)
 #define PW_NR_FUTEX 202
@@ -88,10 +90,38 @@ PW_CT_MAP struct {
   __type(value, struct pw_ct_state);
 } ct_tid SEC(".maps");
 
+/* The exit rings (pw_exit_ring.h), sized by the agent before load:
+ * exit_slots_per_cpu records per CPU in each kind's array, PW_CT_EXIT_KINDS
+ * positions per CPU in ct_exit_pos. */
+PW_CT_MAP struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pw_ct_record);
+} ct_exit_switch SEC(".maps");
+
+PW_CT_MAP struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct pw_ct_record);
+} ct_exit_free SEC(".maps");
+
+PW_CT_MAP struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(map_flags, BPF_F_MMAPABLE);
+  __uint(max_entries, PW_CT_EXIT_KINDS);
+  __type(key, __u32);
+  __type(value, struct pw_ring_pos);
+} ct_exit_pos SEC(".maps");
+
+/* Only to wake the agent when an exit ring is half full. */
 PW_CT_MAP struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
-  __uint(max_entries, 1 << 20);
-} ct_exits SEC(".maps");
+  __uint(max_entries, 4096);
+} ct_exit_wakeups SEC(".maps");
 
 PW_CT_MAP struct {
   __uint(type, BPF_MAP_TYPE_HASH);

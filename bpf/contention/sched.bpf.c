@@ -107,34 +107,37 @@ static __always_inline void commit_delta(struct pw_ct_state *s,
   for (int i = 0; i < PW_CT_COUNTER_WORDS; i++) rep[i] += d[i];
 }
 
-/* Sends the thread's last delta through ct_exits (exited = 1) and commits
- * it. The thread is dead: no wakeup can race for wake_pending. */
+/* Sends the thread's last delta through this CPU's exit ring of `kind`
+ * (exited = 1) and commits it. The thread is dead: no wakeup can race for
+ * wake_pending. */
 static __always_inline void send_exit_delta(bool btf, struct task_struct *t,
-                                            __u32 tid, struct pw_ct_state *s) {
+                                            __u32 tid, struct pw_ct_state *s,
+                                            __u32 kind) {
   __u32 tgid = PW_READ(btf, t, tgid);
   add_wake_edge(s->wake_pending, tid, tgid);
   s->wake_pending = 0;
   take_run_queue_totals(btf, t, s);
-  struct pw_ct_record *r = bpf_ringbuf_reserve(&ct_exits, sizeof(*r), 0);
+  __u32 slot = 0;
+  struct pw_ring_pos *ring = pw_exit_ring_reserve(
+      &ct_exit_pos, PW_CT_EXIT_KINDS, kind, exit_slots_per_cpu, &slot);
+  struct pw_ct_record *r = NULL;
+  if (ring) {
+    r = kind == PW_CT_EXIT_SWITCH ? bpf_map_lookup_elem(&ct_exit_switch, &slot)
+                                  : bpf_map_lookup_elem(&ct_exit_free, &slot);
+  }
   if (!r) {
     count_lost(PW_CT_LOST_EXIT_RECORD);
     return;
   }
-  if (!peek_delta(s, &r->delta)) {
-    bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
-    return;
-  }
+  /* Nothing new: the slot is left for the next record. */
+  if (!peek_delta(s, &r->delta)) return;
   commit_delta(s, &r->delta);
   r->tid = tid;
   r->pid = tgid;
   r->start_time_ns = PW_READ(btf, t, start_time);
   r->exited = 1;
   r->pad = 0;
-  /* Drained once per interval; wake the agent only when half full. */
-  __u64 pending = bpf_ringbuf_query(&ct_exits, BPF_RB_AVAIL_DATA);
-  __u64 size = bpf_ringbuf_query(&ct_exits, BPF_RB_RING_SIZE);
-  bpf_ringbuf_submit(
-      r, pending * 2 >= size ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+  pw_exit_ring_publish(ring, exit_slots_per_cpu, &ct_exit_wakeups);
 }
 
 /* At a thread's final switch-out (prev_state TASK_DEAD), after its last
@@ -144,7 +147,7 @@ static __always_inline void send_exit_delta(bool btf, struct task_struct *t,
 static __always_inline void send_final_delta(bool btf, struct task_struct *t,
                                              __u32 tid, struct pw_ct_state *s) {
   if (__sync_val_compare_and_swap(&s->busy, 0, 1) != 0) return;
-  send_exit_delta(btf, t, tid, s);
+  send_exit_delta(btf, t, tid, s, PW_CT_EXIT_SWITCH);
   s->final_sent = 1;
   __sync_fetch_and_and(&s->busy, 0);
   /* The tid hash has no owner to free the entry (task storage does). */
@@ -364,7 +367,7 @@ static __always_inline int on_task_free(bool btf, struct task_struct *t) {
   __u32 tid = PW_READ(btf, t, pid);
   struct pw_ct_state *s = state_of(btf, t, tid, false);
   if (!s) return 0;
-  if (!s->final_sent) send_exit_delta(btf, t, tid, s);
+  if (!s->final_sent) send_exit_delta(btf, t, tid, s, PW_CT_EXIT_FREE);
   /* Task storage is freed by the kernel right after this hook (free_task),
    * which may reuse the memory at once because the task is past an RCU grace
    * period; deleting it here instead defers the free through RCU tasks-trace

@@ -7,6 +7,8 @@
 #include <linux/types.h>
 #endif
 
+#include "pw_exit_ring.h"
+
 /* Log2 latency histograms: slot i counts waits of [2^i, 2^(i+1)) ns; slot 0
  * also holds 0 ns, the last slot everything from 2^31 ns (~2.1 s) up. */
 #define PW_CT_HIST_SLOTS 32
@@ -76,8 +78,8 @@ struct pw_ct_state {
 #define PW_CT_WAKE_ID_MASK 0x3fffffULL /* 22 bits */
 #define PW_CT_WAKE_TID_SHIFT (PW_CT_WAKE_COUNT_BITS + 22)
 
-/* One thread's interval delta: from the task iterator (live) or the exit
- * ring buffer (final, exited = 1). */
+/* One thread's interval delta: from the task iterator (live) or an exit
+ * ring (final, exited = 1). */
 struct pw_ct_record {
   __u32 tid;
   __u32 pid;
@@ -85,6 +87,17 @@ struct pw_ct_record {
   __u32 exited;
   __u32 pad;
   struct pw_ct_counters delta;
+};
+
+/* Exit records (pw_ct_record, exited = 1) travel through the per-CPU rings
+ * of pw_exit_ring.h, one per CPU and kind, i.e. per producing hook:
+ * PW_CT_EXIT_SWITCH (the final switch-out, array `ct_exit_switch`) and
+ * PW_CT_EXIT_FREE (the sched_process_free fallback, `ct_exit_free`), each of
+ * `exit_slots_per_cpu` slots; their positions in `ct_exit_pos`. */
+enum pw_ct_exit_kind {
+  PW_CT_EXIT_SWITCH = 0,
+  PW_CT_EXIT_FREE = 1,
+  PW_CT_EXIT_KINDS = 2,
 };
 
 /* Block request latency per disk, cumulative; keyed by dev_t (MKDEV). */
@@ -125,7 +138,7 @@ struct pw_ct_cpu_hist {
 enum pw_ct_lost_cause {
   PW_CT_LOST_STATE = 0, /* per-thread state unavailable (map full, nested),
                            or a switch-out not seen (its wait unsettled) */
-  PW_CT_LOST_EXIT_RECORD = 1, /* exit ring buffer full */
+  PW_CT_LOST_EXIT_RECORD = 1, /* the CPU's exit ring (of the hook) full */
   PW_CT_LOST_INFLIGHT = 2,    /* in-flight block request map full */
   PW_CT_LOST_WAKE_EDGE = 3,   /* waker->wakee map full */
   PW_CT_LOST_DISK = 4,        /* per-disk map full */

@@ -7,6 +7,8 @@
 #include <linux/types.h>
 #endif
 
+#include "pw_exit_ring.h"
+
 #define PW_COMM_LEN 16
 
 /* Cumulative counters of one task, read from the kernel's own accounting
@@ -44,27 +46,14 @@ struct pw_thread_final {
   __u64 maj_flt;
 };
 
-/* Exit records travel through per-CPU rings kept in BPF_F_MMAPABLE arrays:
- * one ring per CPU and kind, PW_EXIT_SAMPLES (pw_thread_sample, array
- * `exit_samples`) and PW_EXIT_FINALS (pw_thread_final, `exit_finals`).
- * Each ring has `exit_slots_per_cpu` slots (a power of two); CPU c's are
- * entries [c * n, (c + 1) * n). The ring of CPU c and kind k has its
- * positions at entry c * PW_EXIT_KINDS + k of `exit_pos`. A position counts
- * records since load: record i sits in slot i % n, head - tail are waiting.
- * One producer per ring (the program of that hook on that CPU: tracepoint
- * programs run with preemption off and never nest on a CPU), one consumer
- * (the agent): no locks, and a slot is written where it will be read. */
+/* Exit records travel through the per-CPU rings of pw_exit_ring.h, one
+ * ring per CPU and kind: PW_EXIT_SAMPLES (pw_thread_sample, array
+ * `exit_samples`) and PW_EXIT_FINALS (pw_thread_final, `exit_finals`), each
+ * of `exit_slots_per_cpu` slots; their positions in `exit_pos`. */
 enum pw_exit_kind {
   PW_EXIT_SAMPLES = 0,
   PW_EXIT_FINALS = 1,
   PW_EXIT_KINDS = 2,
-};
-
-struct pw_ring_pos {
-  __u64 head; /* written by the program only, after the record (atomic) */
-  __u64 head_pad[7];
-  __u64 tail; /* written by the agent only, after it copied the records */
-  __u64 tail_pad[7];
 };
 
 /* Per CPU, the run-queue task clock (rq->clock_task) the iterator saw in
