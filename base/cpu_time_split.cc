@@ -13,12 +13,22 @@ CpuModeShares SplitCpuTime(const CpuModeDeltas& d, double elapsed) {
                           d.softirq + d.steal + d.guest + d.guest_nice);
   elapsed = std::max(elapsed, accounted);
   if (!(elapsed > 0)) return s;
+  const uint64_t sampled = user + nice + d.system + d.irq + d.softirq +
+                           d.steal + d.guest + d.guest_nice;
+  if (sampled == 0) {
+    // No busy tick at all: what elapsed time idle does not cover is within
+    // the counters' rounding (USER_HZ, 10 ms per CPU), not busy time that
+    // could be given a mode; the ticks' own shares are the answer.
+    const double quiet = static_cast<double>(d.idle + d.iowait);
+    if (quiet > 0) {
+      s.idle = static_cast<double>(d.idle) / quiet;
+      s.iowait = static_cast<double>(d.iowait) / quiet;
+    }
+    return s;
+  }
   s.idle = static_cast<double>(d.idle) / elapsed;
   s.iowait = static_cast<double>(d.iowait) / elapsed;
   s.busy = std::max(0.0, 1.0 - s.idle - s.iowait);
-  const uint64_t sampled = user + nice + d.system + d.irq + d.softirq +
-                           d.steal + d.guest + d.guest_nice;
-  if (sampled == 0) return s;
   auto part = [&](uint64_t t) {
     return s.busy * static_cast<double>(t) / static_cast<double>(sampled);
   };

@@ -28,7 +28,9 @@ struct CpuModeShares {
 // samples (under a switch-heavy partial load they summed to ~0.92 of the
 // elapsed time here, so busy ticks over their own sum read low). When the
 // modes add up to more than `elapsed` (reads a tick apart, fixture files),
-// their sum is the denominator. All zero when nothing elapsed.
+// their sum is the denominator; when no busy mode was sampled at all, the
+// idle and iowait ticks' own shares (the rest is the counters' rounding).
+// The parts always sum to 1, and are all zero when nothing elapsed.
 CpuModeShares SplitCpuTime(const CpuModeDeltas& d, double elapsed);
 
 }  // namespace perfwire

@@ -43,6 +43,17 @@ TEST(SplitCpuTime, MoreTicksThanElapsedUseTheirSum) {
   EXPECT_DOUBLE_EQ(s.idle + s.user, 1.0);
 }
 
+TEST(SplitCpuTime, NoBusyTickMeansNoBusyTimeAndTheSharesSumToOne) {
+  // 97 ms on 2 CPUs, idle rounded down to 180 ms by USER_HZ: no busy mode
+  // sampled, so the 5% gap is rounding, not time without a mode.
+  CpuModeDeltas d;
+  d.idle = 180;
+  d.iowait = 10;
+  const CpuModeShares s = SplitCpuTime(d, 194);
+  EXPECT_DOUBLE_EQ(s.idle + s.iowait, 1.0);
+  EXPECT_EQ(s.busy, 0);
+}
+
 TEST(SplitCpuTime, NothingElapsedIsAllZero) {
   const CpuModeShares s = SplitCpuTime({}, 0);
   EXPECT_EQ(s.busy, 0);
