@@ -5,6 +5,7 @@
 // what the agent reports per thread.
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <map>
@@ -26,6 +27,17 @@ namespace perfwire::testing {
       if (::perfwire::testing::InCi()) FAIL() << "CI=true but " << why; \
       GTEST_SKIP() << why;                                              \
     }                                                                   \
+  } while (0)
+
+// The same for a peer program the test runs (Prometheus, stress-ng, ...):
+// `make deps` installs it, so under CI=true its absence is a failure.
+#define PERFWIRE_REQUIRE_PROGRAM(path)                                   \
+  do {                                                                   \
+    if (::access(path, X_OK) != 0) {                                     \
+      if (::perfwire::testing::InCi())                                   \
+        FAIL() << "CI=true but " << (path) << " is missing (make deps)"; \
+      GTEST_SKIP() << (path) << " missing (make deps installs it)";      \
+    }                                                                    \
   } while (0)
 
 bool InCi();

@@ -166,10 +166,7 @@ std::unique_ptr<flatbuffers::FlatBufferBuilder> CollectCpuFrame(
 // the tasks' schedstat sum within 2 points.
 TEST(HostCpu, BusyShareMatchesSchedstatUnderSwitchHeavyPartialLoad) {
   constexpr char kStressNg[] = "/usr/bin/stress-ng";
-  if (access(kStressNg, X_OK) != 0) {
-    if (InCi()) FAIL() << "CI=true but " << kStressNg << " is missing";
-    GTEST_SKIP() << kStressNg << " missing (Debian package stress-ng)";
-  }
+  PERFWIRE_REQUIRE_PROGRAM(kStressNg);
   Child stress(kStressNg,
                {"--cpu", "2", "--cpu-load", "35", "--switch", "1",
                 "--switch-freq", "20000", "--timeout", "40s", "--quiet"});

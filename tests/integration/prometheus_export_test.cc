@@ -222,10 +222,7 @@ class Prometheus {
 // made Prometheus reject every scrape ("invalid UTF-8 label value", up=0).
 TEST(PrometheusExport, RealPrometheusKeepsScrapingWhenANameIsNotUtf8) {
   PERFWIRE_REQUIRE_BPF();
-  if (access(kPrometheus, X_OK) != 0) {
-    if (InCi()) FAIL() << "CI=true but " << kPrometheus << " is missing";
-    GTEST_SKIP() << kPrometheus << " missing (Debian package prometheus)";
-  }
+  PERFWIRE_REQUIRE_PROGRAM(kPrometheus);
   Agent agent;
   ASSERT_TRUE(agent.started()) << agent.error();
   std::unique_ptr<Child> exporter;
@@ -278,10 +275,7 @@ TEST(PrometheusExport, RealPrometheusKeepsScrapingWhenANameIsNotUtf8) {
 // while its workers ("team-worker-N") burn the CPU.
 TEST(PrometheusExport, RealPrometheusNamesProcessesAfterTheirLeader) {
   PERFWIRE_REQUIRE_BPF();
-  if (access(kPrometheus, X_OK) != 0) {
-    if (InCi()) FAIL() << "CI=true but " << kPrometheus << " is missing";
-    GTEST_SKIP() << kPrometheus << " missing (Debian package prometheus)";
-  }
+  PERFWIRE_REQUIRE_PROGRAM(kPrometheus);
   Agent agent;
   ASSERT_TRUE(agent.started()) << agent.error();
   std::unique_ptr<Child> exporter;
@@ -423,12 +417,8 @@ TEST(PrometheusExport, HostCountersAgreeWithNodeExporter) {
   PERFWIRE_REQUIRE_BPF();
   constexpr char kNodeExporter[] = "/usr/bin/prometheus-node-exporter";
   constexpr char kStressNg[] = "/usr/bin/stress-ng";
-  for (const char* bin : {kNodeExporter, kStressNg}) {
-    if (access(bin, X_OK) != 0) {
-      if (InCi()) FAIL() << "CI=true but " << bin << " is missing";
-      GTEST_SKIP() << bin << " missing (make deps installs it)";
-    }
-  }
+  PERFWIRE_REQUIRE_PROGRAM(kNodeExporter);
+  PERFWIRE_REQUIRE_PROGRAM(kStressNg);
   Agent agent("200ms", {"--include_loopback"});
   ASSERT_TRUE(agent.started()) << agent.error();
   std::unique_ptr<Child> exporter;
@@ -522,10 +512,7 @@ TEST(PrometheusExport, HostCountersAgreeWithNodeExporter) {
 
 TEST(PrometheusExport, RealPrometheusSeesPingPongSwitches) {
   PERFWIRE_REQUIRE_BPF();
-  if (access(kPrometheus, X_OK) != 0) {
-    if (InCi()) FAIL() << "CI=true but " << kPrometheus << " is missing";
-    GTEST_SKIP() << kPrometheus << " missing (Debian package prometheus)";
-  }
+  PERFWIRE_REQUIRE_PROGRAM(kPrometheus);
   Agent agent;
   ASSERT_TRUE(agent.started()) << agent.error();
   std::unique_ptr<Child> exporter;

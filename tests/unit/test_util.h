@@ -84,13 +84,12 @@ inline TestThread Thread(uint32_t tid, uint32_t pid, std::string comm,
   return t;
 }
 
-// Builds a size-prefixed frame as the agent does: consumer_dropped_frame_count
-// forced into the buffer.
-inline std::shared_ptr<const flatbuffers::DetachedBuffer> BuildFrame(
-    const TestFrame& spec) {
-  flatbuffers::FlatBufferBuilder fbb;
-  std::vector<flatbuffers::Offset<fb::Thread>> threads;
-  for (const TestThread& t : spec.threads) {
+// The Thread rows of `threads`, built in `fbb`.
+inline flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Thread>>>
+BuildThreads(flatbuffers::FlatBufferBuilder& fbb,
+             const std::vector<TestThread>& threads) {
+  std::vector<flatbuffers::Offset<fb::Thread>> rows;
+  for (const TestThread& t : threads) {
     auto comm = fbb.CreateString(t.comm);
     fb::ThreadBuilder b(fbb);
     b.add_tid(t.tid);
@@ -102,9 +101,17 @@ inline std::shared_ptr<const flatbuffers::DetachedBuffer> BuildFrame(
     b.add_minor_fault_count(t.minor_fault_count);
     b.add_read_bytes(t.read_bytes);
     b.add_write_bytes(t.write_bytes);
-    threads.push_back(b.Finish());
+    rows.push_back(b.Finish());
   }
-  auto thread_vector = fbb.CreateVector(threads);
+  return fbb.CreateVector(rows);
+}
+
+// Builds a size-prefixed frame as the agent does: consumer_dropped_frame_count
+// forced into the buffer.
+inline std::shared_ptr<const flatbuffers::DetachedBuffer> BuildFrame(
+    const TestFrame& spec) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto thread_vector = BuildThreads(fbb, spec.threads);
   flatbuffers::Offset<
       flatbuffers::Vector<flatbuffers::Offset<fb::SourceStatus>>>
       sources;

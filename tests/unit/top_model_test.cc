@@ -51,18 +51,7 @@ struct HostSpec {
 
 std::vector<uint8_t> HostFrame(const HostSpec& spec) {
   flatbuffers::FlatBufferBuilder fbb;
-  std::vector<flatbuffers::Offset<fb::Thread>> threads;
-  for (const TestThread& t : spec.threads) {
-    auto comm = fbb.CreateString(t.comm);
-    fb::ThreadBuilder b(fbb);
-    b.add_tid(t.tid);
-    b.add_pid(t.pid);
-    b.add_comm(comm);
-    b.add_exited(t.exited);
-    b.add_on_cpu_ns(t.on_cpu_ns);
-    threads.push_back(b.Finish());
-  }
-  auto thread_vector = fbb.CreateVector(threads);
+  auto thread_vector = BuildThreads(fbb, spec.threads);
   flatbuffers::Offset<fb::HostCpu> cpu;
   flatbuffers::Offset<fb::HostMemory> memory;
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::HostDisk>>>
